@@ -1,0 +1,18 @@
+"""cvviz: the Streamlit entry point. Builds the navigation and the shared sidebar, then runs the page.
+
+Run with ``streamlit run app.py``.
+"""
+
+import streamlit as st
+
+from ui.sidebar import render_sidebar
+
+st.set_page_config(page_title="cvviz — computer-vision backbones, explained", page_icon="🔭", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="The story", icon=":material/timeline:", default=True),
+]
+
+navigation = st.navigation(PAGES)
+st.session_state["global.selection"] = render_sidebar()
+navigation.run()

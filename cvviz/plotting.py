@@ -1,0 +1,104 @@
+"""Plotly figures built from cvviz results. Plotting only: every number arrives already computed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+from cvviz.catalog import FAMILIES
+from cvviz.inference import Prediction
+from cvviz.summary import ModelSummary
+
+# One colour per family, stable across every chart (Plotly's qualitative "Dark24" order).
+_PALETTE = (
+    "#2E91E5", "#E15F99", "#1CA71C", "#FB0D0D", "#DA16FF", "#222A2A", "#B68100", "#750D86",
+    "#EB663B", "#511CFB", "#00A08B", "#FB00D1", "#FC0080", "#B2828D", "#6C7C32", "#778AAE",
+)  # fmt: skip
+FAMILY_COLOURS = {family: _PALETTE[i % len(_PALETTE)] for i, family in enumerate(FAMILIES)}
+
+
+def _hover(row: ModelSummary) -> str:
+    acc = f"{row.acc1:.1f}% top-1 ({row.accuracy_source})" if row.acc1 is not None else "no ImageNet accuracy"
+    return (
+        f"<b>{row.title}</b> ({row.year})<br>{row.family} · {row.params / 1e6:.2f}M params<br>{acc}"
+        f"<br><i>{_wrap(row.key_idea)}</i>"
+    )
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    lines, line = [], ""
+    for word in text.split():
+        if len(line) + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join([*lines, line])
+
+
+def timeline_figure(
+    rows: Sequence[ModelSummary], y: str = "params", highlight: str | None = None
+) -> go.Figure:
+    """The story of the backbones: year on x; parameters (log) or published top-1 on y; one trace a family.
+
+    Each point's ``customdata`` is the model's catalog name, so a selection can choose the model.
+    """
+    if y not in ("params", "acc1"):
+        raise ValueError(f"y must be 'params' or 'acc1', not {y!r}")
+    figure = go.Figure()
+    for family in FAMILIES:
+        members = [r for r in rows if r.family == family and (y == "params" or r.acc1 is not None)]
+        if not members:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=[r.year for r in members],
+                y=[r.params / 1e6 if y == "params" else r.acc1 for r in members],
+                mode="markers",
+                name=family,
+                marker={
+                    "size": [14 if r.name == highlight else 9 for r in members],
+                    "color": FAMILY_COLOURS[family],
+                    "line": {"width": [3 if r.name == highlight else 0 for r in members], "color": "black"},
+                    "opacity": 0.85,
+                },
+                customdata=[r.name for r in members],
+                hovertext=[_hover(r) for r in members],
+                hoverinfo="text",
+            )
+        )
+    figure.update_layout(
+        xaxis_title="year",
+        yaxis_title="parameters (millions, log scale)"
+        if y == "params"
+        else "ImageNet-1K top-1 (%), published",
+        yaxis_type="log" if y == "params" else "linear",
+        legend_title="family",
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=430,
+        clickmode="event+select",
+    )
+    return figure
+
+
+def prediction_figure(predictions: Sequence[Prediction], *, untrained: bool = False) -> go.Figure:
+    """Horizontal bars of the top-k class probabilities, best on top."""
+    ordered = list(reversed(predictions))
+    figure = go.Figure(
+        go.Bar(
+            x=[100 * p.prob for p in ordered],
+            y=[f"{p.label} ({p.index})" for p in ordered],
+            orientation="h",
+            marker_color="#B0B0B0" if untrained else "#2E91E5",
+            text=[f"{100 * p.prob:.1f}%" for p in ordered],
+            textposition="auto",
+        )
+    )
+    figure.update_layout(
+        xaxis_title="probability (%)" + (" — untrained model, meaningless" if untrained else ""),
+        xaxis_range=[0, 100],
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=60 + 45 * len(ordered),
+    )
+    return figure

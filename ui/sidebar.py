@@ -1,0 +1,138 @@
+"""The sidebar shared by every page: the global model and image choices, which persist across pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+import torch
+
+from cvviz.catalog import CATALOG, DEFAULT_MODEL, list_models
+from cvviz.device import default_device, describe_device
+from cvviz.errors import CvvizError
+from cvviz.images import LoadedImage, load_sample, sample_images
+from cvviz.model_cache import LoadedModel
+from ui.resources import decode_image, load_model
+
+MODEL_KEY = "global.model"
+PENDING_MODEL_KEY = "global.pending_model"
+WEIGHTS_KEY = "global.weights"
+WEIGHTS_FILE_KEY = "global.weights_file"
+IMAGE_SOURCE_KEY = "global.image_source"
+SAMPLE_KEY = "global.sample"
+UPLOAD_KEY = "global.upload"
+CAMERA_KEY = "global.camera"
+
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
+WEIGHTS_LABELS = {"pretrained": "Pretrained", "random": "Random (untrained)", "user": "Upload a state_dict"}
+SOURCE_LABELS = {"sample": "Sample", "upload": "Upload", "camera": "Camera"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What every page works on: the loaded model and the decoded image (None if there is none)."""
+
+    model: LoadedModel
+    image: LoadedImage | None
+
+
+def request_model(name: str) -> None:
+    """Ask for ``name`` to become the selected model on the next run (widgets cannot change mid-run)."""
+    st.session_state[PENDING_MODEL_KEY] = name
+
+
+def _init_state() -> None:
+    pending = st.session_state.pop(PENDING_MODEL_KEY, None)
+    if pending in CATALOG:
+        st.session_state[MODEL_KEY] = pending
+    st.session_state.setdefault(MODEL_KEY, DEFAULT_MODEL)
+    st.session_state.setdefault(WEIGHTS_KEY, "pretrained")
+    st.session_state.setdefault(IMAGE_SOURCE_KEY, "sample")
+    st.session_state.setdefault(SAMPLE_KEY, sample_images()[0].name)
+
+
+def _model_label(name: str) -> str:
+    spec = CATALOG[name]
+    return f"{spec.title} · {spec.family} {spec.year}"
+
+
+def _choose_model() -> LoadedModel:
+    names = [spec.name for spec in list_models()]
+    st.selectbox(
+        "Model", names, key=MODEL_KEY, format_func=_model_label, help="Every backbone in the catalog."
+    )
+    spec = CATALOG[st.session_state[MODEL_KEY]]
+    st.caption(spec.key_idea)
+    choices = list(WEIGHTS_LABELS) if spec.pretrained_available else ["random", "user"]
+    if st.session_state[WEIGHTS_KEY] not in choices:
+        st.session_state[WEIGHTS_KEY] = choices[0]
+    weights = st.radio("Weights", choices, key=WEIGHTS_KEY, format_func=WEIGHTS_LABELS.get, horizontal=True)
+    user_bytes = None
+    if weights == "user":
+        upload = st.file_uploader(
+            "state_dict (.pth)",
+            type=["pth", "pt"],
+            key=WEIGHTS_FILE_KEY,
+            help="Loaded with torch.load(weights_only=True): a file that would run code is refused.",
+        )
+        if upload is None:
+            st.info("Upload a state_dict for this model; until then it runs with random weights.")
+            weights = "random"
+        else:
+            user_bytes = upload.getvalue()
+    try:
+        loaded, fallback_reason = load_model(spec.name, weights, user_bytes)
+    except CvvizError as exc:
+        st.error(str(exc))
+        loaded, fallback_reason = load_model(spec.name, "random"), None
+        loaded = loaded[0]
+    else:
+        if fallback_reason:
+            st.warning(fallback_reason)
+    if loaded.trained:
+        st.success(f"Weights: {loaded.weights.description}", icon=":material/check_circle:")
+    else:
+        st.warning("Weights: random — **untrained**", icon=":material/warning:")
+    return loaded
+
+
+def _choose_image() -> LoadedImage | None:
+    source = st.radio(
+        "Image", list(SOURCE_LABELS), key=IMAGE_SOURCE_KEY, format_func=SOURCE_LABELS.get, horizontal=True
+    )
+    try:
+        if source == "sample":
+            samples = {sample.name: sample for sample in sample_images()}
+            name = st.selectbox(
+                "Sample photo", list(samples), key=SAMPLE_KEY, format_func=lambda n: samples[n].title
+            )
+            st.caption(samples[name].credit)
+            image = load_sample(name)
+        elif source == "upload":
+            upload = st.file_uploader("Upload an image", type=IMAGE_TYPES, key=UPLOAD_KEY)
+            if upload is None:
+                return None
+            image = decode_image(upload.getvalue())
+        else:
+            shot = st.camera_input("Take a photo", key=CAMERA_KEY)
+            if shot is None:
+                return None
+            image = decode_image(shot.getvalue())
+    except CvvizError as exc:
+        st.error(str(exc))
+        return None
+    for note in image.notes:
+        st.caption(note)
+    st.image(image.image, width="stretch")
+    return image
+
+
+def render_sidebar() -> Selection:
+    """Draw the sidebar and return the current selection. Call once per run, before the page."""
+    _init_state()
+    with st.sidebar:
+        loaded = _choose_model()
+        image = _choose_image()
+        device = default_device()
+        st.caption(f"Device: **{describe_device(device)}** · torch {torch.__version__.split('+')[0]}")
+    return Selection(loaded, image)
