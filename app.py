@@ -5,7 +5,7 @@ Run with ``streamlit run app.py``.
 
 import streamlit as st
 
-from ui.sidebar import render_sidebar
+from ui.sidebar import shared_sidebar
 
 st.set_page_config(page_title="cvviz — computer-vision backbones, explained", page_icon="🔭", layout="wide")
 
@@ -14,5 +14,5 @@ PAGES = [
 ]
 
 navigation = st.navigation(PAGES)
-st.session_state["global.selection"] = render_sidebar()
-navigation.run()
+with shared_sidebar():
+    navigation.run()

@@ -3,12 +3,12 @@
 import streamlit as st
 
 from cvviz.inference import predict, to_display_image
-from cvviz.plotting import prediction_figure, timeline_figure
+from cvviz.plotting.story import prediction_figure, timeline_figure
 from ui.messages import untrained_banner
 from ui.resources import catalog_summaries
-from ui.sidebar import request_model
+from ui.sidebar import current_selection, request_model
 
-selection = st.session_state["global.selection"]
+selection = current_selection()
 loaded = selection.model
 spec = loaded.spec
 

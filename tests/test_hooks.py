@@ -31,6 +31,9 @@ def test_capture_outputs_removes_hooks_on_exception():
 
 def test_capture_outputs_unknown_layer_raises_one_sentence_and_leaves_no_hook():
     model = _tiny()
-    with pytest.raises(UnknownLayerError, match="no layer called 'nope'"), capture_outputs(model, ["0", "nope"]):
+    with (
+        pytest.raises(UnknownLayerError, match="no layer called 'nope'"),
+        capture_outputs(model, ["0", "nope"]),
+    ):
         pass
     assert count_hooks(model) == 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import streamlit as st
@@ -24,8 +27,10 @@ UPLOAD_KEY = "global.upload"
 CAMERA_KEY = "global.camera"
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
-WEIGHTS_LABELS = {"pretrained": "Pretrained", "random": "Random (untrained)", "user": "Upload a state_dict"}
-SOURCE_LABELS = {"sample": "Sample", "upload": "Upload", "camera": "Camera"}
+# Radio options are the raw values (lower-case words read fine as labels; no format_func to keep
+# widget state simple across pages).
+WEIGHTS_CHOICES = ("pretrained", "random", "user")
+SOURCES = ("sample", "upload", "camera")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,26 @@ class Selection:
     image: LoadedImage | None
 
 
+_this_run = threading.local()
+
+
+@contextlib.contextmanager
+def shared_sidebar() -> Iterator[Selection]:
+    """Render the sidebar once in the entry point and make its selection the page's for this run."""
+    _this_run.selection = render_sidebar()
+    try:
+        yield _this_run.selection
+    finally:
+        _this_run.selection = None
+
+
+def current_selection() -> Selection:
+    """The selection for the page being run: the entry point's, or a sidebar of its own when a page runs
+    by itself (e.g. ``streamlit run pages/home.py`` or a page-level AppTest)."""
+    selection = getattr(_this_run, "selection", None)
+    return selection if selection is not None else render_sidebar()
+
+
 def request_model(name: str) -> None:
     """Ask for ``name`` to become the selected model on the next run (widgets cannot change mid-run)."""
     st.session_state[PENDING_MODEL_KEY] = name
@@ -44,29 +69,30 @@ def request_model(name: str) -> None:
 def _init_state() -> None:
     pending = st.session_state.pop(PENDING_MODEL_KEY, None)
     if pending in CATALOG:
-        st.session_state[MODEL_KEY] = pending
-    st.session_state.setdefault(MODEL_KEY, DEFAULT_MODEL)
+        st.session_state[MODEL_KEY] = model_label(pending)
+    st.session_state.setdefault(MODEL_KEY, model_label(DEFAULT_MODEL))
     st.session_state.setdefault(WEIGHTS_KEY, "pretrained")
     st.session_state.setdefault(IMAGE_SOURCE_KEY, "sample")
-    st.session_state.setdefault(SAMPLE_KEY, sample_images()[0].name)
+    st.session_state.setdefault(SAMPLE_KEY, sample_images()[0].title)
 
 
-def _model_label(name: str) -> str:
+# Select boxes list display labels and map them back (no format_func: widget state stays plain strings).
+def model_label(name: str) -> str:
     spec = CATALOG[name]
     return f"{spec.title} · {spec.family} {spec.year}"
 
 
+_MODEL_BY_LABEL = {model_label(spec.name): spec.name for spec in list_models()}
+
+
 def _choose_model() -> LoadedModel:
-    names = [spec.name for spec in list_models()]
-    st.selectbox(
-        "Model", names, key=MODEL_KEY, format_func=_model_label, help="Every backbone in the catalog."
-    )
-    spec = CATALOG[st.session_state[MODEL_KEY]]
+    label = st.selectbox("Model", list(_MODEL_BY_LABEL), key=MODEL_KEY, help="Every backbone in the catalog.")
+    spec = CATALOG[_MODEL_BY_LABEL[label]]
     st.caption(spec.key_idea)
-    choices = list(WEIGHTS_LABELS) if spec.pretrained_available else ["random", "user"]
+    choices = list(WEIGHTS_CHOICES) if spec.pretrained_available else ["random", "user"]
     if st.session_state[WEIGHTS_KEY] not in choices:
         st.session_state[WEIGHTS_KEY] = choices[0]
-    weights = st.radio("Weights", choices, key=WEIGHTS_KEY, format_func=WEIGHTS_LABELS.get, horizontal=True)
+    weights = st.radio("Weights", choices, key=WEIGHTS_KEY, horizontal=True)
     user_bytes = None
     if weights == "user":
         upload = st.file_uploader(
@@ -97,17 +123,13 @@ def _choose_model() -> LoadedModel:
 
 
 def _choose_image() -> LoadedImage | None:
-    source = st.radio(
-        "Image", list(SOURCE_LABELS), key=IMAGE_SOURCE_KEY, format_func=SOURCE_LABELS.get, horizontal=True
-    )
+    source = st.radio("Image", SOURCES, key=IMAGE_SOURCE_KEY, horizontal=True)
     try:
         if source == "sample":
-            samples = {sample.name: sample for sample in sample_images()}
-            name = st.selectbox(
-                "Sample photo", list(samples), key=SAMPLE_KEY, format_func=lambda n: samples[n].title
-            )
-            st.caption(samples[name].credit)
-            image = load_sample(name)
+            samples = {sample.title: sample for sample in sample_images()}
+            title = st.selectbox("Sample photo", list(samples), key=SAMPLE_KEY)
+            st.caption(samples[title].credit)
+            image = load_sample(samples[title].name)
         elif source == "upload":
             upload = st.file_uploader("Upload an image", type=IMAGE_TYPES, key=UPLOAD_KEY)
             if upload is None:

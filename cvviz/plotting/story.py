@@ -1,4 +1,4 @@
-"""Plotly figures built from cvviz results. Plotting only: every number arrives already computed."""
+"""Figures for the story of the backbones: the timeline and a top-k prediction."""
 
 from __future__ import annotations
 

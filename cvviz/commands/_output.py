@@ -1,0 +1,40 @@
+"""Output helpers shared by the CLI commands: JSON, aligned tables and a download progress bar."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+EXIT_ERROR = 2
+
+
+def print_json(data: object) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def print_table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> None:
+    cells = [[str(c) for c in header]] + [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def terminal_progress(label: str) -> Callable[[int, int | None], None]:
+    """A download progress bar drawn on stderr."""
+
+    def update(done: int, total: int | None) -> None:
+        mb = done / 2**20
+        if total:
+            filled = int(30 * done / total)
+            bar = "#" * filled + "-" * (30 - filled)
+            text = f"\r{label} [{bar}] {mb:6.1f}/{total / 2**20:.1f} MB"
+        else:
+            text = f"\r{label} {mb:6.1f} MB"
+        sys.stderr.write(text)
+        if total and done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return update

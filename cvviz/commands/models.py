@@ -1,0 +1,41 @@
+"""``python -m cvviz models``: the catalog."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from cvviz.commands._output import print_json, print_table
+
+ORDER = 10
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("models", help="list the model catalog")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cvviz.summary import model_summaries
+
+    rows = [dataclasses.asdict(row) for row in model_summaries()]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(
+            [
+                (
+                    r["name"],
+                    r["family"],
+                    r["year"],
+                    f"{r['params'] / 1e6:.1f}M",
+                    r["input_size"],
+                    r["acc1"] or "-",
+                    "yes" if r["pretrained_available"] else "no",
+                )
+                for r in rows
+            ],
+            ("name", "family", "year", "params", "input", "top-1 %", "pretrained"),
+        )
+    return 0
