@@ -27,3 +27,9 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     return device.type.upper()
+
+
+def runtime_summary(device: torch.device | None = None) -> str:
+    """One line for the UI: the device in use and the torch version, e.g. ``"CPU · torch 2.14.1"``."""
+    device = device or default_device()
+    return f"{describe_device(device)} · torch {torch.__version__.split('+')[0]}"

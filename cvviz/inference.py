@@ -18,24 +18,21 @@ if TYPE_CHECKING:
 
 
 def preprocess(image: Image.Image, spec: ModelSpec) -> torch.Tensor:
-    """The model's input for ``image``: shape (1, C, crop, crop), normalised as the weights expect."""
+    """The model's input for ``image``: shape (1, C, crop, crop), normalised as the weights expect.
+
+    Same steps, in the same order, as torchvision's ``ImageClassification`` preset (resize the PIL image,
+    centre-crop, scale to [0, 1], normalise), so it reproduces the published evaluation exactly.
+    """
     prep = spec.preprocessing
-    image = image.convert("L" if prep.grayscale else "RGB")
-    interpolation = InterpolationMode(prep.interpolation)
-    resized = F.resize(
-        F.pil_to_tensor(image), [prep.resize_size], interpolation=interpolation, antialias=True
-    )
-    cropped = F.center_crop(resized, [prep.crop_size, prep.crop_size])
-    scaled = F.to_dtype(cropped, torch.float32, scale=True)
+    cropped = to_display_image(image.convert("L" if prep.grayscale else "RGB"), spec)
+    scaled = F.to_dtype(F.pil_to_tensor(cropped), torch.float32, scale=True)
     return F.normalize(scaled, list(prep.mean), list(prep.std)).unsqueeze(0)
 
 
 def to_display_image(image: Image.Image, spec: ModelSpec) -> Image.Image:
-    """The resized, centre-cropped RGB image exactly as the model sees it (before normalisation)."""
+    """The resized, centre-cropped image exactly as the model sees it (before normalisation)."""
     prep = spec.preprocessing
-    resized = F.resize(
-        image.convert("RGB"), [prep.resize_size], interpolation=InterpolationMode(prep.interpolation)
-    )
+    resized = F.resize(image, [prep.resize_size], interpolation=InterpolationMode(prep.interpolation))
     return F.center_crop(resized, [prep.crop_size, prep.crop_size])
 
 

@@ -210,6 +210,12 @@ def _shape(tensor: torch.Tensor) -> str:
 def fit_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], model_title: str) -> None:
     """Load ``state_dict`` into ``model`` strictly, or raise one sentence saying what does not fit."""
     expected = model.state_dict()
+    # Older checkpoints (many of torchvision's) predate BatchNorm's num_batches_tracked counter, which
+    # inference never reads: keep the model's own.
+    state_dict = dict(state_dict)
+    for key in expected:
+        if key.endswith("num_batches_tracked") and key not in state_dict:
+            state_dict[key] = expected[key]
     missing = [key for key in expected if key not in state_dict]
     unexpected = [key for key in state_dict if key not in expected]
     mismatched = [

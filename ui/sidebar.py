@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import streamlit as st
-import torch
 
 from cvviz.catalog import CATALOG, DEFAULT_MODEL, list_models
-from cvviz.device import default_device, describe_device
+from cvviz.device import runtime_summary
 from cvviz.errors import CvvizError
 from cvviz.images import LoadedImage, load_sample, sample_images
 from cvviz.model_cache import LoadedModel
@@ -155,6 +154,5 @@ def render_sidebar() -> Selection:
     with st.sidebar:
         loaded = _choose_model()
         image = _choose_image()
-        device = default_device()
-        st.caption(f"Device: **{describe_device(device)}** · torch {torch.__version__.split('+')[0]}")
+        st.caption(f"Device: **{runtime_summary()}**")
     return Selection(loaded, image)

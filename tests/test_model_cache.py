@@ -1,0 +1,62 @@
+"""The shared model cache: one copy per key, eval mode, no gradients, bounded by a memory budget."""
+
+from __future__ import annotations
+
+import threading
+from unittest import mock
+
+import pytest
+
+from cvviz import model_cache as model_cache_module
+from cvviz.errors import UnknownModelError
+from cvviz.model_cache import ModelCache, model_nbytes
+
+
+def test_cache_returns_one_shared_copy_per_key():
+    cache = ModelCache(budget_bytes=10**9)
+    first = cache.get("lenet5", "random")
+    assert cache.get("lenet5", "random") is first
+    assert not first.model.training
+    assert not any(p.requires_grad for p in first.model.parameters())
+    assert first.nbytes == model_nbytes(first.model) == 61706 * 4
+
+
+def test_cache_evicts_least_recently_used_beyond_budget():
+    lenet_bytes = 61706 * 4
+    cache = ModelCache(budget_bytes=lenet_bytes * 2)
+    cache.get("lenet5", "random", device="cpu")
+    cache.get("squeezenet1_1", "random", device="cpu")  # ~4.9 MB: over budget, lenet goes
+    assert [key[0] for key in cache.keys()] == ["squeezenet1_1"]
+    cache.get("lenet5", "random", device="cpu")
+    assert [key[0] for key in cache.keys()] == ["lenet5"], "the newest stays even alone over budget"
+
+
+
+def test_cache_loads_once_under_concurrent_requests():
+    cache = ModelCache(budget_bytes=10**9)
+    calls = []
+    real_build = model_cache_module.build_model
+
+    def counting_build(*args, **kwargs):
+        calls.append(args[0].name)
+        return real_build(*args, **kwargs)
+
+    results = []
+    with mock.patch.object(model_cache_module, "build_model", counting_build):
+        threads = [threading.Thread(target=lambda: results.append(cache.get("lenet5", "random"))) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert calls == ["lenet5"]
+    assert all(result is results[0] for result in results)
+
+
+def test_cache_unknown_model_raises():
+    with pytest.raises(UnknownModelError):
+        ModelCache().get("resnet5000")
+
+
+def test_cache_budget_reads_environment(monkeypatch):
+    monkeypatch.setenv("CVVIZ_MODEL_CACHE_MB", "2")
+    assert ModelCache().budget_bytes == 2 * 1024 * 1024
