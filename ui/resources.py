@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import streamlit as st
 
 from cvviz.catalog import get_spec
@@ -16,6 +19,15 @@ from cvviz.weights import cached_weights_path
 def model_cache() -> ModelCache:
     """One bounded cache of loaded models for the whole server."""
     return ModelCache()
+
+
+RETRY_DOWNLOAD_AFTER_S = 300
+
+
+@st.cache_resource(show_spinner=False)
+def _download_failures() -> tuple[dict[str, tuple[float, str]], threading.Lock]:
+    """Recent failed downloads by model, so an offline server does not retry on every rerun."""
+    return {}, threading.Lock()
 
 
 @st.cache_resource(show_spinner="Counting every model's parameters…")
@@ -43,6 +55,11 @@ def load_model(name: str, weights: str, user_weights: bytes | None = None) -> tu
         ), f"{spec.title} has no pretrained weights; it runs with random weights."
     if weights != "pretrained" or spec.packaged_weights or cached_weights_path(spec) is not None:
         return cache.get(name, weights, user_weights=user_weights), None
+    failures, lock = _download_failures()
+    with lock:
+        failed_at, reason = failures.get(name, (0.0, ""))
+    if time.monotonic() - failed_at < RETRY_DOWNLOAD_AFTER_S:
+        return cache.get(name, "random"), f"{reason} Showing {spec.title} with random weights instead."
     bar = st.progress(0.0, text=f"Downloading {spec.title} weights…")
 
     def progress(done: int, total: int | None) -> None:
@@ -53,6 +70,8 @@ def load_model(name: str, weights: str, user_weights: bytes | None = None) -> tu
     try:
         return cache.get(name, "pretrained", progress=progress), None
     except WeightsError as exc:
+        with lock:
+            failures[name] = (time.monotonic(), str(exc))
         return cache.get(name, "random"), f"{exc} Showing {spec.title} with random weights instead."
     finally:
         bar.empty()
