@@ -120,7 +120,7 @@ class ModelCache:
     def total_bytes(self) -> int:
         return sum(entry.nbytes for entry in self._entries.values())
 
-    def keys(self) -> list[tuple]:
+    def cached_keys(self) -> list[tuple]:
         """Cached keys, least recently used first."""
         with self._lock:
             return list(self._entries)

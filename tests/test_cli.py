@@ -18,7 +18,11 @@ CAT = str(sample_images()[0].path)
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "cvviz", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "cvviz", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={"PATH": "/usr/bin:/bin", "TORCH_HOME": "/nonexistent-cvviz-test", "HOME": str(ROOT)},
     )
 
@@ -68,7 +72,9 @@ def test_cli_predict_with_wrong_user_weights_is_one_line(tmp_path):
     path = tmp_path / "lenet.pth"
     torch.save(build_architecture(get_spec("lenet5")).state_dict(), path)
     result = run_cli("predict", CAT, "--model", "squeezenet1_1", "--weights", str(path))
-    assert result.returncode == 2 and result.stderr.startswith("error: These weights do not fit SqueezeNet 1.1")
+    assert result.returncode == 2 and result.stderr.startswith(
+        "error: These weights do not fit SqueezeNet 1.1"
+    )
 
 
 def test_cli_weights_list_reports_the_packaged_default(capsys):

@@ -26,10 +26,9 @@ def test_cache_evicts_least_recently_used_beyond_budget():
     cache = ModelCache(budget_bytes=lenet_bytes * 2)
     cache.get("lenet5", "random", device="cpu")
     cache.get("squeezenet1_1", "random", device="cpu")  # ~4.9 MB: over budget, lenet goes
-    assert [key[0] for key in cache.keys()] == ["squeezenet1_1"]
+    assert [key[0] for key in cache.cached_keys()] == ["squeezenet1_1"]
     cache.get("lenet5", "random", device="cpu")
-    assert [key[0] for key in cache.keys()] == ["lenet5"], "the newest stays even alone over budget"
-
+    assert [key[0] for key in cache.cached_keys()] == ["lenet5"], "the newest stays even alone over budget"
 
 
 def test_cache_loads_once_under_concurrent_requests():
@@ -43,7 +42,9 @@ def test_cache_loads_once_under_concurrent_requests():
 
     results = []
     with mock.patch.object(model_cache_module, "build_model", counting_build):
-        threads = [threading.Thread(target=lambda: results.append(cache.get("lenet5", "random"))) for _ in range(4)]
+        threads = [
+            threading.Thread(target=lambda: results.append(cache.get("lenet5", "random"))) for _ in range(4)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

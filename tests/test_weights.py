@@ -63,8 +63,10 @@ def test_download_file_reports_progress_and_verifies_hash(file_server, tmp_path)
     (root / f"tiny-{digest[:8]}.pth").write_bytes(data)
     seen = []
     path = download_file(
-        f"{base}/tiny-{digest[:8]}.pth", tmp_path / "out" / "tiny.pth",
-        progress=lambda done, total: seen.append((done, total)), sha256_prefix=digest[:8],
+        f"{base}/tiny-{digest[:8]}.pth",
+        tmp_path / "out" / "tiny.pth",
+        progress=lambda done, total: seen.append((done, total)),
+        sha256_prefix=digest[:8],
     )
     assert path.read_bytes() == data
     assert seen[0] == (0, len(data)) and seen[-1] == (len(data), len(data))
@@ -125,8 +127,12 @@ def test_densenet_legacy_checkpoint_keys_are_renamed():
     spec = get_spec("densenet121")
     model = build_architecture(spec)
     legacy = {
-        key.replace("norm1", "norm.1").replace("conv1", "conv.1").replace("norm2", "norm.2").replace("conv2", "conv.2")
-        if "denselayer" in key else key: value
+        key.replace("norm1", "norm.1")
+        .replace("conv1", "conv.1")
+        .replace("norm2", "norm.2")
+        .replace("conv2", "conv.2")
+        if "denselayer" in key
+        else key: value
         for key, value in model.state_dict().items()
         if not key.endswith("num_batches_tracked")  # absent from the published checkpoints
     }
