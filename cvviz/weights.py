@@ -28,11 +28,19 @@ from cvviz.errors import WeightsError, WeightsMismatchError
 ProgressCallback = Callable[[int, "int | None"], None]
 """Called as ``progress(bytes_done, bytes_total_or_None)`` while a file downloads."""
 
+OFFLINE_ENV = "CVVIZ_OFFLINE"
+"""Environment variable: set to 1 to never download (kiosks, air-gapped demos); cached weights still load."""
+
 MIRROR_ENV = "CVVIZ_WEIGHTS_MIRROR"
 """Environment variable: a base URL that replaces torchvision's download server (e.g. a local mirror)."""
 
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")
 _CHUNK = 1 << 20
+
+
+def downloads_disabled() -> bool:
+    """True when ``CVVIZ_OFFLINE`` or ``CVVIZ_KIOSK`` asks cvviz never to download at run time."""
+    return any(os.environ.get(name, "") not in ("", "0") for name in (OFFLINE_ENV, "CVVIZ_KIOSK"))
 
 
 def hub_checkpoint_dir() -> Path:
@@ -124,6 +132,11 @@ def download_weights(spec: ModelSpec, progress: ProgressCallback | None = None) 
     cached = cached_weights_path(spec)
     if cached is not None:
         return cached
+    if downloads_disabled():
+        raise WeightsError(
+            f"The weights for {spec.name} are not cached and downloads are switched off; pre-fetch them "
+            f"with `python -m cvviz weights fetch {spec.name}`."
+        )
     url = weights_url(spec)
     name = url.rsplit("/", 1)[1]
     match = _HASH_IN_NAME.search(name)

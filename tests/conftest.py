@@ -33,7 +33,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def torch_home(tmp_path, monkeypatch: pytest.MonkeyPatch):
     """An empty, private torch cache, so tests neither see nor fill the user's real one."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv("CVVIZ_WEIGHTS_MIRROR", raising=False)
+    for variable in ("CVVIZ_WEIGHTS_MIRROR", "CVVIZ_OFFLINE", "CVVIZ_KIOSK"):
+        monkeypatch.delenv(variable, raising=False)
     return tmp_path / "torch"
 
 

@@ -98,6 +98,13 @@ def test_download_weights_uses_mirror_and_hub_cache(file_server, torch_home, mon
     assert cached_weights_path(spec) is None
 
 
+@pytest.mark.parametrize("variable", ["CVVIZ_OFFLINE", "CVVIZ_KIOSK"])
+def test_downloads_can_be_switched_off(torch_home, monkeypatch, variable):
+    monkeypatch.setenv(variable, "1")
+    with pytest.raises(WeightsError, match=r"downloads are switched off.*weights fetch resnet18"):
+        download_weights(get_spec("resnet18"))
+
+
 def test_pretrained_weights_load_from_the_hub_cache_offline(torch_home):
     """A checkpoint already in the cache is used without any network (tests block it)."""
     spec = get_spec("squeezenet1_1")

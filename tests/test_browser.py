@@ -1,0 +1,166 @@
+"""End to end in a real browser: `streamlit run app.py` on a free loopback port, driven by Chromium.
+
+Uses Debian's Chromium (``/usr/bin/chromium``) through Playwright's Python package; no browser is ever
+downloaded. Screenshots of every page are saved under ``test-artifacts/screenshots`` (printed).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from cvviz.images import sample_images
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Generous: a cold server counts every catalog model once and CI machines are small.
+SETTLE_MS = 240_000
+
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium for these tests")
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A live app on loopback, with downloads off so every page works with no network."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {**os.environ, "CVVIZ_OFFLINE": "1", "TORCH_HOME": str(tmp_path_factory.mktemp("torch"))}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError(f"streamlit did not become healthy: {log.read_text()[-2000:]}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def artifacts():
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir(parents=True)
+    print(f"\nscreenshots: {ARTIFACTS}")
+    return ARTIFACTS
+
+
+IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-stale="true"]')"""
+
+
+def settle(page) -> None:
+    """Wait until the script run has finished: no running indicator and no stale (faded) elements,
+    seen twice a second apart so a rerun that is about to start is not mistaken for the end."""
+    page.wait_for_selector('[data-testid="stMain"]', timeout=SETTLE_MS)
+    for _ in range(2):
+        page.wait_for_timeout(1000)
+        page.wait_for_function(IDLE, timeout=SETTLE_MS, polling=250)
+
+
+def assert_no_exception(page, where: str) -> None:
+    boxes = page.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, f"{where}: {boxes.first.inner_text()[:500]}"
+
+
+def test_browser_every_page_renders_with_a_figure(server, browser, artifacts):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(server, timeout=SETTLE_MS)
+    settle(page)
+    links = page.locator('[data-testid="stSidebarNavLink"]')
+    targets = [links.nth(i).get_attribute("href") for i in range(links.count())] or [server]
+    for href in targets:
+        page.goto(href if href.startswith("http") else server + href, timeout=SETTLE_MS)
+        settle(page)
+        path = href.removeprefix(server).strip("/")
+        name = path.rsplit("/", 1)[-1] or "home"
+        assert_no_exception(page, name)
+        page.wait_for_selector(".js-plotly-plot, [data-testid='stImage']", timeout=SETTLE_MS)
+        page.screenshot(path=str(artifacts / f"page-{name}.png"), full_page=True)
+    page.close()
+
+
+def test_browser_upload_and_model_switch_update_the_prediction(server, browser, artifacts):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(server, timeout=SETTLE_MS)
+    settle(page)
+    page.get_by_text("upload", exact=True).click()
+    settle(page)
+    coffee = next(sample for sample in sample_images() if sample.name == "coffee")
+    page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(coffee.path))
+    page.wait_for_selector("text=espresso", timeout=SETTLE_MS)
+    settle(page)
+    assert_no_exception(page, "upload")
+    page.screenshot(path=str(artifacts / "upload-coffee.png"), full_page=True)
+
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.keyboard.type("ResNet-18")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=ResNet-18 sees", timeout=SETTLE_MS)
+    settle(page)
+    assert_no_exception(page, "model switch")
+    # Offline with nothing cached: one sentence, and the model is marked untrained.
+    assert page.get_by_text("downloads are switched off").count() >= 1
+    assert page.get_by_text("Untrained").count() >= 1
+    page.screenshot(path=str(artifacts / "resnet18-untrained.png"), full_page=True)
+    page.close()
+
+
+def test_browser_hostile_upload_gets_one_sentence_and_the_next_upload_works(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(server, timeout=SETTLE_MS)
+    settle(page)
+    page.get_by_text("upload", exact=True).click()
+    settle(page)
+    fake = tmp_path / "not-really.png"
+    fake.write_text("this is text, not a PNG")
+    chooser = page.locator('[data-testid="stSidebar"] input[type="file"]')
+    chooser.set_input_files(str(fake))
+    page.wait_for_selector("text=not an image cvviz can read", timeout=SETTLE_MS)
+    settle(page)
+    assert_no_exception(page, "hostile upload")
+    chooser.set_input_files(str(next(s for s in sample_images() if s.name == "cat").path))
+    page.wait_for_selector("text=tiger cat", timeout=SETTLE_MS)
+    assert_no_exception(page, "upload after a bad one")
+    page.close()
