@@ -5,6 +5,7 @@ Run with ``streamlit run app.py``.
 
 import streamlit as st
 
+from ui import kiosk
 from ui.sidebar import shared_sidebar
 
 st.set_page_config(page_title="cvviz — computer-vision backbones, explained", page_icon="🔭", layout="wide")
@@ -13,6 +14,9 @@ PAGES = [
     st.Page("pages/home.py", title="The story", icon=":material/timeline:", default=True),
 ]
 
-navigation = st.navigation(PAGES)
+settings = kiosk.kiosk_settings()
+kiosk.start(settings)
+navigation = st.navigation(PAGES, position="top" if settings.enabled else "sidebar")
+kiosk.attract_loop(settings, PAGES)
 with shared_sidebar():
     navigation.run()

@@ -6,6 +6,7 @@ downloaded. Screenshots of every page are saved under ``test-artifacts/screensho
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -42,12 +43,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A live app on loopback, with downloads off so every page works with no network."""
+@contextlib.contextmanager
+def serve_app(tmp_path_factory, **environment: str):
+    """Run ``streamlit run app.py`` on a free loopback port until the block ends; yields its URL."""
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "CVVIZ_OFFLINE": "1", "TORCH_HOME": str(tmp_path_factory.mktemp("torch"))}
+    env = {**os.environ, "TORCH_HOME": str(tmp_path_factory.mktemp("torch")), **environment}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
     with open(log, "w") as out:
@@ -67,6 +68,13 @@ def server(tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app with downloads off, so every page must work with no network."""
+    with serve_app(tmp_path_factory, CVVIZ_OFFLINE="1") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +172,22 @@ def test_browser_hostile_upload_gets_one_sentence_and_the_next_upload_works(serv
     page.wait_for_selector("text=tiger cat", timeout=SETTLE_MS)
     assert_no_exception(page, "upload after a bad one")
     page.close()
+
+
+def test_browser_kiosk_attract_loop_starts_when_idle_and_stops_on_touch(tmp_path_factory, browser, artifacts):
+    with serve_app(tmp_path_factory, CVVIZ_KIOSK="1", CVVIZ_KIOSK_IDLE_S="3", CVVIZ_KIOSK_STEP_S="4") as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url, timeout=SETTLE_MS)
+        settle(page)
+        page.wait_for_selector('[data-testid="stCameraInput"]', timeout=SETTLE_MS)  # the camera comes first
+        assert page.locator('[data-testid="stToolbar"]').is_hidden()  # no developer menus
+        explore = page.get_by_role("button", name="Touch here to explore on your own")
+        explore.wait_for(timeout=60_000)  # idle for 3 s: the guided tour begins
+        page.wait_for_selector("text=Guided tour", timeout=60_000)
+        settle(page)
+        assert_no_exception(page, "kiosk tour")
+        page.screenshot(path=str(artifacts / "kiosk-tour.png"), full_page=True)
+        page.get_by_role("button", name="Touch here to explore on your own").click()
+        page.wait_for_selector("text=Guided tour", state="detached", timeout=60_000)
+        assert_no_exception(page, "kiosk after touch")
+        page.close()

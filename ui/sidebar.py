@@ -17,7 +17,7 @@ from cvviz.model_cache import LoadedModel
 from ui.resources import decode_image, load_model
 
 MODEL_KEY = "global.model"
-PENDING_MODEL_KEY = "global.pending_model"
+PENDING_KEY = "global.pending"
 WEIGHTS_KEY = "global.weights"
 WEIGHTS_FILE_KEY = "global.weights_file"
 IMAGE_SOURCE_KEY = "global.image_source"
@@ -62,13 +62,32 @@ def current_selection() -> Selection:
 
 def request_model(name: str) -> None:
     """Ask for ``name`` to become the selected model on the next run (widgets cannot change mid-run)."""
-    st.session_state[PENDING_MODEL_KEY] = name
+    request_selection(model=name)
+
+
+def request_selection(
+    *,
+    model: str | None = None,
+    weights: str | None = None,
+    source: str | None = None,
+    sample: str | None = None,
+) -> None:
+    """Ask for sidebar choices to change on the next run; ``sample`` is a sample's name (e.g. ``"cat"``)."""
+    pending = st.session_state.setdefault(PENDING_KEY, {})
+    if model in CATALOG:
+        pending[MODEL_KEY] = model_label(model)
+    if weights in WEIGHTS_CHOICES:
+        pending[WEIGHTS_KEY] = weights
+    if source in SOURCES:
+        pending[IMAGE_SOURCE_KEY] = source
+    titles = {sample.name: sample.title for sample in sample_images()}
+    if sample in titles:
+        pending[SAMPLE_KEY] = titles[sample]
 
 
 def _init_state() -> None:
-    pending = st.session_state.pop(PENDING_MODEL_KEY, None)
-    if pending in CATALOG:
-        st.session_state[MODEL_KEY] = model_label(pending)
+    for key, value in st.session_state.pop(PENDING_KEY, {}).items():
+        st.session_state[key] = value
     st.session_state.setdefault(MODEL_KEY, model_label(DEFAULT_MODEL))
     st.session_state.setdefault(WEIGHTS_KEY, "pretrained")
     st.session_state.setdefault(IMAGE_SOURCE_KEY, "sample")

@@ -1,0 +1,131 @@
+"""Kiosk mode for an unattended demo screen: ``CVVIZ_KIOSK=1 streamlit run app.py``.
+
+Touch-sized controls, no developer menus or error details, no downloads at run time (pre-fetch with
+``python -m cvviz weights fetch``), the camera first, and an attract loop: after ``CVVIZ_KIOSK_IDLE_S``
+idle seconds the app starts a guided tour through sample images, models and pages, and any touch of a
+control (or the big "explore" button) hands it back to the visitor.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import streamlit as st
+
+from cvviz.catalog import DEFAULT_MODEL, get_spec
+from cvviz.images import sample_images
+from cvviz.weights import list_cached_weights
+from ui.sidebar import IMAGE_SOURCE_KEY, request_selection
+
+KIOSK_ENV = "CVVIZ_KIOSK"
+IDLE_ENV = "CVVIZ_KIOSK_IDLE_S"
+STEP_ENV = "CVVIZ_KIOSK_STEP_S"
+
+LAST_TOUCH_KEY = "kiosk.last_touch"
+TOURING_KEY = "kiosk.touring"
+TOUR_STEP_KEY = "kiosk.step"
+TOUR_RERUN_KEY = "kiosk.tour_rerun"
+STEP_STARTED_KEY = "kiosk.step_started"
+
+_CSS = """
+<style>
+  [data-testid="stToolbar"], [data-testid="stMainMenu"], #MainMenu, footer,
+  [data-testid="stAppDeployButton"], [data-testid="stDecoration"] { display: none !important; }
+  html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
+  button, [role="radio"], [data-baseweb="select"] > div { min-height: 56px !important; }
+  [data-testid="stSidebar"] label p { font-size: 1.15rem; }
+  [data-testid="stSidebar"] [role="radiogroup"] label { padding: 0.4rem 0.8rem; }
+</style>
+"""
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    """Kiosk behaviour, read from the environment."""
+
+    enabled: bool
+    idle_seconds: float = 90.0
+    step_seconds: float = 12.0
+
+
+def kiosk_settings() -> KioskSettings:
+    def number(name: str, default: float) -> float:
+        try:
+            return max(1.0, float(os.environ.get(name, default)))
+        except ValueError:
+            return default
+
+    return KioskSettings(
+        enabled=os.environ.get(KIOSK_ENV, "") not in ("", "0"),
+        idle_seconds=number(IDLE_ENV, 90.0),
+        step_seconds=number(STEP_ENV, 12.0),
+    )
+
+
+def tour_models() -> list[str]:
+    """Models the tour may show: the ones whose trained weights are on this machine."""
+    names = [row.model for row in list_cached_weights() if row.cached]
+    return names or [DEFAULT_MODEL]
+
+
+def start(settings: KioskSettings) -> None:
+    """Call first in the entry point: style the page and note whether this run was a visitor's touch."""
+    if not settings.enabled:
+        return
+    st.html(_CSS)
+    now = time.monotonic()
+    if st.session_state.pop(TOUR_RERUN_KEY, False):
+        return  # the tour itself asked for this run
+    st.session_state.setdefault(IMAGE_SOURCE_KEY, "camera")
+    st.session_state[LAST_TOUCH_KEY] = now
+    st.session_state[TOURING_KEY] = False
+
+
+def _advance(pages: list) -> None:
+    step = st.session_state.get(TOUR_STEP_KEY, -1) + 1
+    st.session_state[TOUR_STEP_KEY] = step
+    st.session_state[STEP_STARTED_KEY] = time.monotonic()
+    models = tour_models()
+    samples = sample_images()
+    model = models[step % len(models)]
+    request_selection(
+        model=model,
+        weights="pretrained" if get_spec(model).pretrained_available else "random",
+        source="sample",
+        sample=samples[step % len(samples)].name,
+    )
+    st.session_state[TOUR_RERUN_KEY] = True
+    st.switch_page(pages[step % len(pages)])
+
+
+def attract_loop(settings: KioskSettings, pages: list) -> None:
+    """Draw the tour banner while touring, and watch for idleness every few seconds."""
+    if not settings.enabled:
+        return
+
+    if st.session_state.get(TOURING_KEY):
+        if st.button(
+            "Touch here to explore on your own",
+            key="kiosk.explore",
+            type="primary",
+            icon=":material/touch_app:",
+            width="stretch",
+        ):
+            st.session_state[TOURING_KEY] = False
+            st.session_state[LAST_TOUCH_KEY] = time.monotonic()
+            st.rerun()
+        st.caption("Guided tour: cycling through models, images and views.")
+
+    @st.fragment(run_every=min(5.0, settings.step_seconds))
+    def watch() -> None:
+        now = time.monotonic()
+        if not st.session_state.get(TOURING_KEY):
+            if now - st.session_state.get(LAST_TOUCH_KEY, now) >= settings.idle_seconds:
+                st.session_state[TOURING_KEY] = True
+                _advance(pages)
+        elif now - st.session_state.get(STEP_STARTED_KEY, now) >= settings.step_seconds:
+            _advance(pages)
+
+    watch()
