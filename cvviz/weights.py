@@ -189,7 +189,7 @@ def load_state_dict_file(source: str | os.PathLike | bytes | BinaryIO) -> dict[s
     Accepts a plain state_dict or a checkpoint dict holding one under ``state_dict``/``model``, and
     strips a ``module.`` prefix left by DataParallel.
     """
-    label = "the weights file"
+    label = "The weights file"
     if isinstance(source, bytes):
         if not source:
             raise WeightsError("The weights file is empty.")

@@ -191,3 +191,111 @@ def test_browser_kiosk_attract_loop_starts_when_idle_and_stops_on_touch(tmp_path
         page.wait_for_selector("text=Guided tour", state="detached", timeout=60_000)
         assert_no_exception(page, "kiosk after touch")
         page.close()
+
+
+def _hostile_images(folder: Path) -> dict[str, str | None]:
+    """Files a visitor might upload, each with the sentence expected (None: it must simply work)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.test_images import craft_png
+
+    def save(name: str, image: Image.Image, **params) -> Path:
+        path = folder / name
+        image.save(path, **params)
+        return path
+
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    jpeg = io.BytesIO()
+    photo.save(jpeg, "JPEG")
+    cases = {
+        "empty.png": (b"", "empty"),
+        "random.png": (rng.bytes(4096), "not an image cvviz can read"),
+        "text.png": (b"this is text, not a PNG", "not an image cvviz can read"),
+        "truncated.jpg": (jpeg.getvalue()[: len(jpeg.getvalue()) // 2], "truncated or corrupt"),
+        "bomb.png": (craft_png(30_000, 30_000, 1, 0, b""), "megapixels"),
+    }
+    expected: dict[str, str | None] = {}
+    for name, (data, sentence) in cases.items():
+        (folder / name).write_bytes(data)
+        expected[name] = sentence
+    save("tiny.png", Image.new("RGB", (1, 1)))
+    expected["tiny.png"] = "pixels"
+    save("strip.png", Image.new("RGB", (20000, 20)))
+    expected["strip.png"] = "aspect ratio"
+    save("deep.png", Image.fromarray(np.full((64, 64), 40000, dtype=np.uint16)))
+    save("cmyk.jpg", photo.convert("CMYK"))
+    palette = photo.convert("P")
+    palette.info["transparency"] = 0
+    save("palette.png", palette, transparency=0)
+    save("animated.gif", photo, save_all=True, append_images=[photo.rotate(90)], duration=100)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    save("rotated.jpg", photo, exif=exif)
+    for name in ("deep.png", "cmyk.jpg", "palette.png", "animated.gif", "rotated.jpg"):
+        expected[name] = None
+    return expected
+
+
+def test_browser_hostile_uploads_each_get_one_sentence_and_the_app_keeps_working(
+    server, browser, tmp_path, artifacts
+):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(server, timeout=SETTLE_MS)
+    settle(page)
+    page.get_by_text("upload", exact=True).click()
+    settle(page)
+    chooser = page.locator('[data-testid="stSidebar"] input[type="file"]')
+    for name, sentence in _hostile_images(tmp_path).items():
+        chooser.set_input_files(str(tmp_path / name))
+        settle(page)
+        assert_no_exception(page, name)
+        alerts = page.locator('[data-testid="stSidebar"] [data-testid="stAlertContentError"]')
+        if sentence is None:
+            assert alerts.count() == 0, f"{name}: {alerts.first.inner_text()}"
+            page.wait_for_selector("text=sees", timeout=SETTLE_MS)
+        else:
+            assert alerts.count() == 1, name
+            text = alerts.first.inner_text().strip()
+            assert sentence in text and "\n" not in text and "Traceback" not in text, f"{name}: {text}"
+    chooser.set_input_files(str(next(s for s in sample_images() if s.name == "cat").path))
+    page.wait_for_selector("text=tiger cat", timeout=SETTLE_MS)
+    page.screenshot(path=str(artifacts / "after-hostile-uploads.png"), full_page=True)
+    page.close()
+
+
+def test_browser_hostile_weights_uploads_are_refused_without_running_code(server, browser, tmp_path):
+    import torch
+
+    from cvviz.catalog import get_spec
+    from cvviz.models import build_architecture
+
+    wrong = tmp_path / "lenet.pth"
+    torch.save(build_architecture(get_spec("lenet5")).state_dict(), wrong)
+    marker = tmp_path / "code-ran"
+    evil = tmp_path / "evil.pth"
+    evil.write_bytes(
+        b"\x80\x04\x95"
+        + b"\x00" * 8  # a pickle that would call os.system if unpickled unsafely
+        + f"cos\nsystem\n(Vtouch {marker}\ntR.".encode()
+    )
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(server, timeout=SETTLE_MS)
+    settle(page)
+    page.get_by_text("user", exact=True).click()
+    settle(page)
+    chooser = page.locator(
+        '[data-testid="stSidebar"] [data-testid="stFileUploader"] input[type="file"]'
+    ).first
+    for path, sentence in ((wrong, "do not fit"), (evil, "would run code")):
+        chooser.set_input_files(str(path))
+        settle(page)
+        assert_no_exception(page, path.name)
+        errors = page.locator('[data-testid="stSidebar"] [data-testid="stAlertContentError"]')
+        assert errors.count() >= 1 and sentence in errors.first.inner_text(), path.name
+        assert page.get_by_text("untrained").count() >= 1
+    assert not marker.exists()
+    page.close()
