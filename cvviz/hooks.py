@@ -7,6 +7,7 @@ hook after the work that needed it, and captured tensors are detached copies of 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterable, Iterator
 
 import torch
@@ -58,12 +59,17 @@ def capture_outputs(
 
     Yields a dict filled as the model runs: ``{name: output}`` (the last call's output if a module runs
     more than once; the first tensor of a tuple output). Outputs are detached unless ``detach=False``.
+    Only forward passes run by the calling thread are recorded, so another session using the same
+    shared model at the same moment cannot slip its tensors in.
     """
     modules = resolve_layers(model, names)
     captured: dict[str, torch.Tensor] = {}
+    owner = threading.get_ident()
 
     def recorder(name: str) -> Callable:
         def hook(module: nn.Module, inputs: tuple, output: object) -> None:
+            if threading.get_ident() != owner:
+                return
             tensor = _first_tensor(output)
             if tensor is not None:
                 captured[name] = tensor.detach() if detach else tensor

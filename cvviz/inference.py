@@ -50,7 +50,8 @@ def predict(loaded: LoadedModel, image: Image.Image, topk: int = 5) -> list[Pred
     spec = loaded.spec
     batch = preprocess(image, spec).to(loaded.device)
     try:
-        with torch.inference_mode():
+        # Under the model's lock: hook-based work on the shared model must not see this pass.
+        with loaded.lock, torch.inference_mode():
             logits = loaded.model(batch)
     except torch.cuda.OutOfMemoryError as exc:
         raise DeviceError(f"The GPU ran out of memory running {spec.title}; try the CPU.") from exc

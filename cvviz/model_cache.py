@@ -35,6 +35,7 @@ class LoadedModel:
     weights: WeightsInfo
     device: torch.device
     nbytes: int
+    note: str = ""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
@@ -78,6 +79,7 @@ class ModelCache:
     ) -> LoadedModel:
         """The shared loaded model, building it (once, even under concurrent calls) if needed."""
         spec = get_spec(name)
+        automatic = device is None or device == "auto"
         target = resolve_device(device)
         digest = hashlib.sha256(user_weights).hexdigest() if user_weights is not None else None
         key = (spec.name, weights, digest, str(target))
@@ -92,8 +94,17 @@ class ModelCache:
                     self._entries.move_to_end(key)
                     return self._entries[key]
             model, info = build_model(spec, weights, user_weights=user_weights, progress=progress)
-            model = self._to_device(model, spec, target)
-            entry = LoadedModel(spec, model, info, target, model_nbytes(model))
+            note = ""
+            try:
+                model = self._to_device(model, spec, target)
+            except DeviceError as exc:
+                if not automatic:
+                    raise
+                # Chosen automatically: the CPU is a fine place to run instead (cached under the GPU key
+                # so the next request does not try the full GPU again).
+                note = f"{exc} It runs on the CPU instead."
+                target = torch.device("cpu")
+            entry = LoadedModel(spec, model, info, target, model_nbytes(model), note)
             with self._lock:
                 self._entries[key] = entry
                 self._loading.pop(key, None)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from cvviz.errors import CvvizError
 from cvviz.inference import predict, to_display_image
 from cvviz.plotting.story import prediction_figure, timeline_figure
 from ui.messages import untrained_banner
@@ -25,7 +26,11 @@ with right:
     if selection.image is None:
         st.info("Choose a sample, upload a photo or take one with the camera (sidebar).")
     else:
-        predictions = predict(loaded, selection.image.image, topk=5)
+        try:
+            predictions = predict(loaded, selection.image.image, topk=5)
+        except CvvizError as exc:
+            st.error(str(exc))
+            st.stop()
         st.image(
             to_display_image(selection.image.image, spec),
             caption=f"the {spec.input_size}×{spec.input_size} crop the model sees",

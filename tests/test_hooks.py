@@ -37,3 +37,16 @@ def test_capture_outputs_unknown_layer_raises_one_sentence_and_leaves_no_hook():
     ):
         pass
     assert count_hooks(model) == 0
+
+
+def test_capture_outputs_ignores_forward_passes_of_other_threads():
+    import threading
+
+    model = _tiny()
+    mine, theirs = torch.randn(1, 3, 8, 8), torch.randn(1, 3, 8, 8)
+    with capture_outputs(model, ["0"]) as captured:
+        model(mine)
+        other = threading.Thread(target=lambda: model(theirs))
+        other.start()
+        other.join()
+    torch.testing.assert_close(captured["0"], model[0](mine))

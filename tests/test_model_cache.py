@@ -61,3 +61,33 @@ def test_cache_unknown_model_raises():
 def test_cache_budget_reads_environment(monkeypatch):
     monkeypatch.setenv("CVVIZ_MODEL_CACHE_MB", "2")
     assert ModelCache().budget_bytes == 2 * 1024 * 1024
+
+
+class _FullGpu:
+    """Stands in for a CUDA device with no free memory: moving a model there always fails."""
+
+    def __init__(self, monkeypatch):
+        import torch
+
+        monkeypatch.setattr(model_cache_module, "resolve_device", lambda device: torch.device("cuda"))
+        monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+
+        def no_room(self, *args, **kwargs):
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+        monkeypatch.setattr(torch.nn.Module, "to", no_room)
+
+
+def test_gpu_out_of_memory_on_automatic_device_falls_back_to_cpu(monkeypatch):
+    _FullGpu(monkeypatch)
+    loaded = ModelCache(budget_bytes=10**9).get("lenet5", "random")
+    assert loaded.device.type == "cpu"
+    assert "does not have enough free memory for LeNet-5" in loaded.note and "CPU instead" in loaded.note
+
+
+def test_gpu_out_of_memory_on_requested_gpu_is_one_sentence(monkeypatch):
+    from cvviz.errors import DeviceError
+
+    _FullGpu(monkeypatch)
+    with pytest.raises(DeviceError, match=r"^The GPU does not have enough free memory for LeNet-5\.$"):
+        ModelCache(budget_bytes=10**9).get("lenet5", "random", device="cuda")

@@ -133,6 +133,8 @@ def _choose_model() -> LoadedModel:
     else:
         if fallback_reason:
             st.warning(fallback_reason)
+    if loaded.note:
+        st.warning(loaded.note)
     if loaded.trained:
         st.success(f"Weights: {loaded.weights.description}", icon=":material/check_circle:")
     else:
