@@ -1,0 +1,243 @@
+"""The attention cvviz shows is the attention the model really uses, and rollout/distance are exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torchvision.models.swin_transformer import (
+    PatchMergingV2,
+    ShiftedWindowAttentionV2,
+    SwinTransformer,
+    SwinTransformerBlockV2,
+)
+from torchvision.models.vision_transformer import VisionTransformer
+
+from cvviz.attention import (
+    NotATransformerError,
+    capture_attention_inputs,
+    mha_attention_probs,
+    mha_output_from_probs,
+    swin_attention,
+    swin_attention_probs,
+    swin_layout,
+    swin_output_from_probs,
+    vit_attention,
+    vit_attention_for,
+    vit_attention_gradients,
+)
+from cvviz.catalog import get_spec
+from cvviz.hooks import capture_outputs, count_hooks
+from cvviz.models import build_architecture
+from cvviz.rollout import (
+    attention_rollout,
+    class_token_grid,
+    discard_lowest,
+    gradient_rollout,
+    mean_attention_distance,
+)
+
+SMALL_VIT_LAYERS = (
+    "encoder.layers.encoder_layer_0.self_attention",
+    "encoder.layers.encoder_layer_1.self_attention",
+)
+
+
+@pytest.fixture(scope="module")
+def small_vit() -> VisionTransformer:
+    torch.manual_seed(0)
+    model = VisionTransformer(
+        image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=5
+    ).eval()
+    nn.init.normal_(model.heads.head.weight)  # torchvision zero-initialises the head: give it a gradient
+    return model.requires_grad_(False)
+
+
+def _small_swin(v2: bool) -> SwinTransformer:
+    torch.manual_seed(0)
+    extra = {"block": SwinTransformerBlockV2, "downsample_layer": PatchMergingV2} if v2 else {}
+    model = SwinTransformer(
+        patch_size=[4, 4],
+        embed_dim=8,
+        depths=[2, 2],
+        num_heads=[2, 2],
+        window_size=[4, 4],
+        num_classes=5,
+        stochastic_depth_prob=0.0,
+        **extra,
+    ).eval()
+    if v2:
+        # Make V2's logit scale and CPB MLP matter: they start near constant.
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, ShiftedWindowAttentionV2):
+                    module.logit_scale.uniform_(0.0, 3.0)
+    return model.requires_grad_(False)
+
+
+def _recompute_and_compare_vit(model: nn.Module, names, batch) -> None:
+    modules = dict(model.named_modules())
+    with (
+        torch.no_grad(),
+        capture_attention_inputs(model, names) as inputs,
+        capture_outputs(model, names) as outs,
+    ):
+        model(batch)
+    for name in names:
+        probs = mha_attention_probs(modules[name], inputs[name])
+        torch.testing.assert_close(probs.sum(-1), torch.ones(probs.shape[:-1]))
+        rebuilt = mha_output_from_probs(modules[name], inputs[name], probs)
+        torch.testing.assert_close(rebuilt, outs[name], rtol=1e-4, atol=1e-5)
+    assert count_hooks(model) == 0
+
+
+def test_vit_attention_reproduces_module_output_small_vit(small_vit):
+    _recompute_and_compare_vit(small_vit, SMALL_VIT_LAYERS, torch.randn(2, 3, 32, 32))
+
+
+def test_vit_attention_reproduces_module_output_vit_b_32():
+    spec = get_spec("vit_b_32")
+    model = build_architecture(spec).requires_grad_(False)
+    batch = torch.randn(1, *spec.input_shape)
+    _recompute_and_compare_vit(model, spec.attention_layers, batch)
+    maps = vit_attention_for(spec, model, batch)
+    assert maps.attn.shape == (12, 12, 50, 50)
+    assert maps.grid == (7, 7) and maps.num_prefix_tokens == 1
+    np.testing.assert_allclose(maps.attn.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_vit_attention_maps_shape_and_rows_sum_to_one(small_vit):
+    maps = vit_attention(small_vit, torch.randn(1, 3, 32, 32), SMALL_VIT_LAYERS)
+    assert maps.attn.shape == (2, 2, 17, 17)
+    assert maps.grid == (4, 4) and maps.patch_size == 8 and maps.layer_names == SMALL_VIT_LAYERS
+    np.testing.assert_allclose(maps.attn.sum(-1), 1.0, rtol=1e-5)
+    assert maps.class_token_maps().shape == (2, 2, 4, 4)
+    np.testing.assert_array_equal(maps.query_maps((1, 2))[0, 1].ravel(), maps.attn[0, 1, 1 + 4 + 2, 1:])
+    assert count_hooks(small_vit) == 0
+
+
+class _Boom(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("boom")
+
+
+def test_vit_attention_hooks_removed_after_exception_mid_forward():
+    model = VisionTransformer(
+        image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32
+    )
+    model.heads = _Boom()  # raises after both attention layers have run (and their hooks fired)
+    model.eval().requires_grad_(False)
+    with pytest.raises(RuntimeError, match="boom"):
+        vit_attention(model, torch.randn(1, 3, 32, 32), SMALL_VIT_LAYERS)
+    assert count_hooks(model) == 0
+    with pytest.raises(RuntimeError, match="boom"):
+        vit_attention_gradients(model, torch.randn(1, 3, 32, 32), SMALL_VIT_LAYERS)
+    assert count_hooks(model) == 0
+
+
+def test_vit_attention_refuses_a_cnn():
+    spec = get_spec("resnet18")
+    with pytest.raises(NotATransformerError, match="no self-attention"):
+        vit_attention_for(spec, nn.Identity(), torch.zeros(1))
+
+
+def test_vit_attention_gradients_match_autograd_and_leave_model_alone(small_vit):
+    batch = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        expected_logits = small_vit(batch)
+    result = vit_attention_gradients(small_vit, batch, SMALL_VIT_LAYERS)
+    assert result.target == int(expected_logits[0].argmax())
+    assert result.grad.shape == result.maps.attn.shape == (2, 2, 17, 17)
+    # The last layer's gradient is analytic: y = head(ln(x + out_proj(P V))[cls]) only reads the class row.
+    assert np.abs(result.grad[1, :, 1:, :]).max() == 0.0
+    assert np.abs(result.grad[1, :, 0, :]).max() > 0.0
+    np.testing.assert_allclose(
+        result.maps.attn, vit_attention(small_vit, batch, SMALL_VIT_LAYERS).attn, atol=1e-6
+    )
+    assert count_hooks(small_vit) == 0
+    assert not any(p.requires_grad for p in small_vit.parameters())
+    relevance = gradient_rollout(result.maps.attn, result.grad)
+    assert class_token_grid(relevance, result.maps.grid).shape == (4, 4)
+
+
+@pytest.mark.parametrize("v2", [False, True], ids=["v1", "v2"])
+@pytest.mark.parametrize("block", ["features.1.0.attn", "features.1.1.attn"], ids=["unshifted", "shifted"])
+def test_swin_attention_reproduces_module_output(v2, block):
+    model = _small_swin(v2)
+    modules = dict(model.named_modules())
+    batch = torch.randn(2, 3, 32, 32)
+    with (
+        torch.no_grad(),
+        capture_attention_inputs(model, [block]) as inputs,
+        capture_outputs(model, [block]) as outs,
+    ):
+        model(batch)
+    layout = swin_layout(modules[block], inputs[block], block)
+    assert layout.feature_size == (8, 8) and layout.windows == (2, 2)
+    assert layout.shifted == block.endswith("1.attn")
+    probs = swin_attention_probs(modules[block], inputs[block], layout)
+    assert probs.shape == (2 * 4, 2, 16, 16)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(probs.shape[:-1]))
+    rebuilt = swin_output_from_probs(modules[block], inputs[block], layout, probs)
+    torch.testing.assert_close(rebuilt, outs[block], rtol=1e-4, atol=1e-5)
+    assert count_hooks(model) == 0
+
+
+def test_swin_attention_result_geometry_and_mask():
+    model = _small_swin(False)
+    names = ("features.1.0.attn", "features.1.1.attn", "features.3.0.attn", "features.3.1.attn")
+    result, layouts = swin_attention(model, torch.randn(1, 3, 32, 32), names, "features.1.1.attn")
+    assert result.attn.shape == (4, 2, 16, 16)
+    assert result.relative_position_bias.shape == (2, 16, 16)
+    assert [layout.stride for layout in layouts] == [4, 4, 8, 8]
+    # Stage 2 is 4×4 tokens: one window covers it, so no shift is applied.
+    assert layouts[3].shift_size == (0, 0) and layouts[1].shift_size == (2, 2)
+    # Masked pairs get (almost) no attention; the first window is unaffected by the shift.
+    assert result.mask[0].all() and not result.mask[-1].all()
+    assert result.attn[-1][:, ~result.mask[-1]].max() < 1e-6
+    assert count_hooks(model) == 0
+
+
+# --- Rollout and distance, against numbers worked out by hand -----------------------------------------
+
+
+def test_attention_rollout_matches_hand_computed_example():
+    # Two layers, one head, three tokens.
+    a1 = np.array([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    a2 = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    # 0.5·A + 0.5·I keeps rows summing to 1:
+    # A1' = [[.75,.25,0],[0,1,0],[0,0,1]]; A2' = [[.5,0,.5],[.5,.5,0],[0,.5,.5]].
+    # R = A2'·A1' = [[.375,.125,.5],[.375,.625,0],[0,.5,.5]].
+    expected = np.array([[0.375, 0.125, 0.5], [0.375, 0.625, 0.0], [0.0, 0.5, 0.5]])
+    attn = np.stack([a1, a2])[:, None]
+    np.testing.assert_allclose(attention_rollout(attn), expected)
+    np.testing.assert_allclose(class_token_grid(expected, (1, 2)), [[0.125, 0.5]])
+
+
+def test_attention_rollout_head_fusion_and_discard():
+    # Two heads whose mean is the example above's layer 1; max/min pick per entry.
+    h1 = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    h2 = np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    attn = np.stack([h1, h2])[None]
+    np.testing.assert_allclose(attention_rollout(attn, "mean"), [[0.75, 0.25, 0], [0, 1, 0], [0, 0, 1]])
+    # max: [[1,1,0],...] → 0.5A+0.5I = [[1,.5,0],[0,1,0],[0,0,1]] → row 0 renormalised to [2/3, 1/3, 0].
+    np.testing.assert_allclose(attention_rollout(attn, "max")[0], [2 / 3, 1 / 3, 0])
+    # min: [[0,0,0],...] → row 0 = 0.5·I row → renormalised [1, 0, 0].
+    np.testing.assert_allclose(attention_rollout(attn, "min")[0], [1, 0, 0])
+    # Discarding the lowest 2/9 of a layer whose [0,0] is among the smallest keeps [0,0].
+    layer = np.array([[0.01, 0.5, 0.49], [0.02, 0.9, 0.08], [0.3, 0.3, 0.4]])
+    kept = discard_lowest(layer, 2 / 9)
+    assert kept[0, 0] == 0.01 and kept[1, 0] == 0.0
+    np.testing.assert_array_equal(np.delete(kept.ravel(), 3), np.delete(layer.ravel(), 3))
+
+
+def test_mean_attention_distance_known_answer():
+    # 1×2 patch grid of 10 px patches plus a class token; centres 10 px apart.
+    attn = np.zeros((2, 2, 3, 3))
+    attn[0, 0, :, 0] = 1.0  # only the class token: excluded → rows renormalise over patches
+    attn[0, 0, 1:, 1:] = [[0.5, 0.5], [0.5, 0.5]]  # half on the other patch → 5 px
+    attn[0, 1, 1:, 1:] = np.eye(2)  # attends to itself → 0 px
+    attn[1, 0, 1:, 1:] = [[0, 1], [1, 0]]  # attends to the other → 10 px
+    attn[1, 1, 1:, 1:] = [[0.25, 0.75], [0.75, 0.25]]  # 7.5 px
+    np.testing.assert_allclose(mean_attention_distance(attn, (1, 2), 10), [[5.0, 0.0], [10.0, 7.5]])
