@@ -241,3 +241,39 @@ def test_mean_attention_distance_known_answer():
     attn[1, 0, 1:, 1:] = [[0, 1], [1, 0]]  # attends to the other → 10 px
     attn[1, 1, 1:, 1:] = [[0.25, 0.75], [0.75, 0.25]]  # 7.5 px
     np.testing.assert_allclose(mean_attention_distance(attn, (1, 2), 10), [[5.0, 0.0], [10.0, 7.5]])
+
+
+# --- CLI ---------------------------------------------------------------------------------------------
+
+
+def test_cli_attention_writes_vit_attention(tmp_path, capsys, torch_home):
+    from cvviz.cli import main
+    from cvviz.images import sample_images
+
+    image = sample_images()[0].path
+    out = tmp_path / "attn.npz"
+    assert main(["attention", str(image), "--model", "vit_b_32", "--untrained", "--out", str(out)]) == 0
+    data = np.load(out)
+    assert data["attn"].shape == (12, 12, 50, 50)
+    assert tuple(data["grid"]) == (7, 7)
+    np.testing.assert_allclose(data["attn"].sum(-1), 1.0, rtol=1e-5)
+
+
+def test_cli_attention_refuses_a_cnn(tmp_path, capsys):
+    from cvviz.cli import main
+
+    code = main(["attention", "x.png", "--model", "resnet18", "--out", str(tmp_path / "a.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error:") and err.count("\n") == 1
+    assert not (tmp_path / "a.npz").exists()
+
+
+def test_cli_attention_without_weights_offline_suggests_flags(tmp_path, capsys, torch_home):
+    from cvviz.cli import main
+    from cvviz.images import sample_images
+
+    image = sample_images()[0].path
+    code = main(["attention", str(image), "--model", "vit_b_32", "--out", str(tmp_path / "a.npz")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error:") and err.count("\n") == 1
+    assert "--weights" in err and "--untrained" in err
