@@ -73,6 +73,12 @@ class AttentionMaps:
         rows = self.attn[:, :, query, self.num_prefix_tokens :]
         return rows.reshape(self.num_layers, self.num_heads, *self.grid)
 
+    def head_map(self, layer: int, head: int | None, patch: tuple[int, int] | None = None) -> np.ndarray:
+        """One query's attention over the patch grid, (rows, cols), for one head or (``head=None``) the
+        mean over heads; ``patch`` as in :meth:`query_maps`."""
+        maps = self.query_maps(patch)[layer]
+        return maps.mean(axis=0) if head is None else maps[head]
+
 
 @dataclass(frozen=True)
 class WindowLayout:
@@ -99,6 +105,20 @@ class WindowLayout:
     def shifted(self) -> bool:
         return any(self.shift_size)
 
+    @property
+    def num_windows(self) -> int:
+        return self.windows[0] * self.windows[1]
+
+    def window_tokens(self, index: int) -> np.ndarray:
+        """(N, 2) (row, col) on the unshifted, padded token grid of window ``index``'s tokens, in the
+        window's own row-major order. A shifted window wraps around the map (the cyclic shift)."""
+        (pad_h, pad_w), (wh, ww), (sh, sw) = self.padded_size, self.window_size, self.shift_size
+        if not 0 <= index < self.num_windows:
+            raise ValueError(f"Window {index} does not exist; there are {self.num_windows}.")
+        top, left = (index // self.windows[1]) * wh, (index % self.windows[1]) * ww
+        rows, cols = np.meshgrid(np.arange(top, top + wh), np.arange(left, left + ww), indexing="ij")
+        return np.stack([(rows.ravel() + sh) % pad_h, (cols.ravel() + sw) % pad_w], axis=1)
+
 
 @dataclass(frozen=True)
 class WindowAttention:
@@ -115,6 +135,10 @@ class WindowAttention:
     relative_position_bias: np.ndarray
     mask: np.ndarray
     layout: WindowLayout
+
+    def masked_pairs(self, index: int) -> int:
+        """How many query–key pairs of window ``index`` the shifted-window mask separates."""
+        return int((~self.mask[index]).sum())
 
 
 # --- Capturing inputs --------------------------------------------------------------------------------

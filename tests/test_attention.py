@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -38,6 +40,7 @@ from cvviz.rollout import (
     mean_attention_distance,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 SMALL_VIT_LAYERS = (
     "encoder.layers.encoder_layer_0.self_attention",
     "encoder.layers.encoder_layer_1.self_attention",
@@ -277,3 +280,41 @@ def test_cli_attention_without_weights_offline_suggests_flags(tmp_path, capsys, 
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error:") and err.count("\n") == 1
     assert "--weights" in err and "--untrained" in err
+
+
+def test_window_layout_tokens_and_masked_pairs_follow_the_shift():
+    model = _small_swin(False)
+    names = ("features.1.0.attn", "features.1.1.attn")
+    result, layouts = swin_attention(model, torch.randn(1, 3, 32, 32), names, "features.1.1.attn")
+    shifted = result.layout
+    # Window 0 of the shifted grid starts 2 tokens down and right; the last window wraps around.
+    assert tuple(shifted.window_tokens(0)[0]) == (2, 2)
+    assert tuple(shifted.window_tokens(3)[-1]) == (1, 1)
+    assert tuple(layouts[0].window_tokens(3)[0]) == (4, 4)
+    # Window 0 holds one region (nothing masked); the corner window four regions of 2×2 tokens each:
+    # 16² pairs minus 4 regions × 4² same-region pairs.
+    assert result.masked_pairs(0) == 0 and result.masked_pairs(3) == 16 * 16 - 4 * 4 * 4
+
+
+# --- Page --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["vit_b_32", "swin_t"])
+def test_attention_page_runs_for_transformers(name):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.sidebar import model_label
+
+    at = AppTest.from_file(str(ROOT / "pages" / "attention.py"), default_timeout=240)
+    at.session_state["global.model"] = model_label(name)
+    at.session_state["global.weights"] = "random"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert any("Untrained" in w.value for w in at.warning)
+    if name == "vit_b_32":
+        at.toggle(key="attention.gradient").set_value(True).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("predicted class" in c.value for c in at.caption)
+    else:
+        assert any("Inside one window" in h.value for h in at.subheader)
