@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +165,34 @@ def test_vit_attention_gradients_match_autograd_and_leave_model_alone(small_vit)
     assert class_token_grid(relevance, result.maps.grid).shape == (4, 4)
 
 
+def test_vit_attention_gradients_match_finite_differences(small_vit):
+    """∂y/∂P from the hooks equals a central difference of the logit when layer 0's probabilities are
+    nudged along a random direction D (later layers recompute theirs from the changed input)."""
+    model = copy.deepcopy(small_vit).double()
+    batch = torch.randn(1, 3, 32, 32, dtype=torch.float64)
+    result = vit_attention_gradients(model, batch, SMALL_VIT_LAYERS, target=2)
+    direction = torch.randn(1, 2, 17, 17, dtype=torch.float64)
+    module = model.encoder.layers.encoder_layer_0.self_attention
+
+    def logit(eps: float) -> float:
+        def hook(mod, args, output):
+            probs = mha_attention_probs(mod, args[0]) + eps * direction
+            return (mha_output_from_probs(mod, args[0], probs), None)
+
+        handle = module.register_forward_hook(hook)
+        try:
+            with torch.no_grad():
+                return float(model(batch)[0, 2])
+        finally:
+            handle.remove()
+
+    eps = 1e-5
+    numeric = (logit(eps) - logit(-eps)) / (2 * eps)
+    analytic = float((torch.from_numpy(result.grad[0]).double() * direction[0]).sum())
+    assert numeric == pytest.approx(analytic, rel=1e-4, abs=1e-8)
+    assert abs(analytic) > 1e-6
+
+
 @pytest.mark.parametrize("v2", [False, True], ids=["v1", "v2"])
 @pytest.mark.parametrize("block", ["features.1.0.attn", "features.1.1.attn"], ids=["unshifted", "shifted"])
 def test_swin_attention_reproduces_module_output(v2, block):
@@ -185,6 +214,26 @@ def test_swin_attention_reproduces_module_output(v2, block):
     rebuilt = swin_output_from_probs(modules[block], inputs[block], layout, probs)
     torch.testing.assert_close(rebuilt, outs[block], rtol=1e-4, atol=1e-5)
     assert count_hooks(model) == 0
+
+
+@pytest.mark.parametrize("v2", [False, True], ids=["v1", "v2"])
+def test_swin_attention_reproduces_module_output_with_padding(v2):
+    # A 40×40 input gives 10×10 and 5×5 token maps: windows of 4 need padding to 12 and 8.
+    model = _small_swin(v2)
+    modules = dict(model.named_modules())
+    names = ("features.1.1.attn", "features.3.1.attn")
+    with (
+        torch.no_grad(),
+        capture_attention_inputs(model, names) as inputs,
+        capture_outputs(model, names) as outs,
+    ):
+        model(torch.randn(1, 3, 40, 40))
+    for name, padded in zip(names, [(12, 12), (8, 8)]):
+        layout = swin_layout(modules[name], inputs[name], name)
+        assert layout.padded_size == padded and layout.shift_size == (2, 2)
+        probs = swin_attention_probs(modules[name], inputs[name], layout)
+        rebuilt = swin_output_from_probs(modules[name], inputs[name], layout, probs)
+        torch.testing.assert_close(rebuilt, outs[name], rtol=1e-4, atol=1e-5)
 
 
 def test_swin_attention_result_geometry_and_mask():
@@ -318,3 +367,39 @@ def test_attention_page_runs_for_transformers(name):
         assert any("predicted class" in c.value for c in at.caption)
     else:
         assert any("Inside one window" in h.value for h in at.subheader)
+
+
+def test_cli_attention_missing_weights_file_is_one_error_line(tmp_path, capsys):
+    from cvviz.cli import main
+    from cvviz.images import sample_images
+
+    image = sample_images()[0].path
+    code = main(
+        ["attention", str(image), "--model", "vit_b_32", "--weights", str(tmp_path / "no.pth"), "--out", "x"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: Could not read the weights file") and err.count("\n") == 1
+
+
+# --- Figures -----------------------------------------------------------------------------------------
+
+
+def test_swin_windows_figure_draws_shifted_boundaries():
+    from PIL import Image
+
+    from cvviz.attention import WindowLayout
+    from cvviz.plotting.attention import swin_windows_figure
+
+    image = Image.new("RGB", (224, 224))
+    regular = WindowLayout("a", (56, 56), (56, 56), (7, 7), (0, 0), 4)
+    shifted = WindowLayout("b", (56, 56), (56, 56), (7, 7), (3, 3), 4)
+    lines = [
+        s.y0 for s in swin_windows_figure(image, regular, "r").layout.shapes if s.x0 == 0 and s.y0 == s.y1
+    ]
+    assert sorted(lines) == [28 * k for k in range(8)]
+    lines = [
+        s.y0 for s in swin_windows_figure(image, shifted, "s").layout.shapes if s.x0 == 0 and s.y0 == s.y1
+    ]
+    assert sorted(lines) == [12 + 28 * k for k in range(8)]
+    highlighted = swin_windows_figure(image, shifted, "s", highlight=shifted.window_tokens(0)).layout.shapes
+    assert len(highlighted) == 16 + 49

@@ -53,8 +53,14 @@ def run(args: argparse.Namespace) -> int:
     image = load_image(args.image)
     cache = ModelCache()
     if args.weights:
-        with open(args.weights, "rb") as handle:
-            loaded = cache.get(spec.name, "user", device=args.device, user_weights=handle.read())
+        try:
+            with open(args.weights, "rb") as handle:
+                user_weights = handle.read()
+        except OSError as exc:
+            raise WeightsError(
+                f"Could not read the weights file {args.weights}: {exc.strerror or exc}."
+            ) from exc
+        loaded = cache.get(spec.name, "user", device=args.device, user_weights=user_weights)
     elif args.untrained or not spec.pretrained_available:
         print(f"warning: {spec.title} has random weights; its attention means nothing.", file=sys.stderr)
         loaded = cache.get(spec.name, "random", device=args.device)

@@ -92,7 +92,8 @@ def head_grid_figure(maps: np.ndarray, title: str) -> go.Figure:
 
 
 def attention_distance_figure(distance: np.ndarray, image_size: int) -> go.Figure:
-    """Mean attention distance (pixels) of every head against depth: ``distance`` is (layers, heads)."""
+    """Mean attention distance (pixels) of every head against depth: ``distance`` is (layers, heads);
+    a dotted line marks the image width (``image_size`` pixels) for scale."""
     layers, heads = distance.shape
     x = np.repeat(np.arange(layers), heads)
     head = np.tile(np.arange(heads), layers)
@@ -106,10 +107,11 @@ def attention_distance_figure(distance: np.ndarray, image_size: int) -> go.Figur
             hovertemplate="layer %{x}, head %{customdata}<br>%{y:.1f} px<extra></extra>",
         )
     )
+    figure.add_hline(y=image_size, line={"dash": "dot", "color": "grey"}, annotation_text="image width")
     figure.update_layout(
         xaxis_title="layer (depth)",
         yaxis_title="mean attention distance (pixels)",
-        yaxis_range=[0, image_size * 0.75],
+        yaxis_rangemode="tozero",
         margin=_MARGIN,
         height=380,
     )
