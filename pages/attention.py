@@ -2,10 +2,11 @@
 (windows, shifted windows, window attention and relative position bias)."""
 
 import streamlit as st
+import torch
 
 from cvviz.attention import swin_attention_for, vit_attention_for, vit_attention_gradients
 from cvviz.errors import CvvizError
-from cvviz.inference import preprocess, to_display_image
+from cvviz.inference import predict, preprocess, to_display_image
 from cvviz.plotting.attention import (
     attention_distance_figure,
     attention_overlay_figure,
@@ -47,6 +48,18 @@ st.caption(
 key = f"attention.{spec.name}"
 
 
+def remembered(name: str, compute, tag: str = ""):
+    """``compute()``'s result, reused while the model, its input and ``tag`` are unchanged, so moving a
+    slider does not run the model again (one entry per session and per kind of result)."""
+    memo_key = f"attention.memo.{name}"
+    memo = st.session_state.get(memo_key)
+    if memo is not None and memo[0] is loaded and memo[1] == tag and torch.equal(memo[2], batch):
+        return memo[3]
+    result = compute()
+    st.session_state[memo_key] = (loaded, tag, batch, result)
+    return result
+
+
 def head_choice(heads: int, widget_key: str) -> int | None:
     """A head picker: 'mean of heads' or one head (options are display strings, mapped back)."""
     options = ["mean of heads", *(f"head {h}" for h in range(heads))]
@@ -57,7 +70,7 @@ def head_choice(heads: int, widget_key: str) -> int | None:
 def show_vit() -> None:
     try:
         with st.spinner("Recomputing every layer's attention…"), loaded.lock:
-            maps = vit_attention_for(spec, loaded.model, batch)
+            maps = remembered("vit", lambda: vit_attention_for(spec, loaded.model, batch))
     except CvvizError as exc:
         st.error(str(exc))
         st.stop()
@@ -121,18 +134,25 @@ def show_vit() -> None:
         if st.toggle("Class-specific (gradient-weighted) rollout", key="attention.gradient"):
             st.caption(
                 "Chefer, Gur & Wolf 2021: each layer's attention is weighted by the positive part of the "
-                "gradient of the predicted class's logit with respect to it, averaged over heads."
+                "gradient of the chosen class's logit with respect to it, averaged over heads, and "
+                "accumulated through the layers. The predicted class comes first in the list."
             )
-            with st.spinner("Back-propagating the predicted class to every attention map…"), loaded.lock:
-                grads = vit_attention_gradients(loaded.model, batch, spec.attention_layers)
-            label = spec.categories[grads.target]
+            top = predict(loaded, image.image, topk=5)
+            options = [f"{p.label} ({p.prob:.1%})" for p in top]
+            target = top[options.index(st.selectbox("Class", options, key=f"{key}.target"))].index
+            with st.spinner("Back-propagating the class logit to every attention map…"), loaded.lock:
+                grads = remembered(
+                    "gradients",
+                    lambda: vit_attention_gradients(loaded.model, batch, spec.attention_layers, target),
+                    tag=str(target),
+                )
             relevance = gradient_rollout(grads.maps.attn, grads.grad)
             st.plotly_chart(
                 attention_overlay_figure(
                     display,
                     class_token_grid(relevance, maps.grid),
                     cell,
-                    f"Relevance for the predicted class: {label}",
+                    f"Relevance for class {grads.target}: {spec.categories[grads.target]}",
                 ),
                 key="attention.gradient_figure",
             )
@@ -154,7 +174,9 @@ def show_swin() -> None:
     layer = st.selectbox("Attention block", list(spec.attention_layers), key=f"{key}.block")
     try:
         with st.spinner("Recomputing the block's window attention…"), loaded.lock:
-            window, layouts = swin_attention_for(spec, loaded.model, batch, layer)
+            window, layouts = remembered(
+                "swin", lambda: swin_attention_for(spec, loaded.model, batch, layer), tag=layer
+            )
     except CvvizError as exc:
         st.error(str(exc))
         st.stop()

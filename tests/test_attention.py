@@ -364,7 +364,10 @@ def test_attention_page_runs_for_transformers(name):
     if name == "vit_b_32":
         at.toggle(key="attention.gradient").set_value(True).run()
         assert not at.exception, [e.value for e in at.exception]
-        assert any("predicted class" in c.value for c in at.caption)
+        assert any("chosen class" in c.value for c in at.caption)
+        options = at.selectbox(key="attention.vit_b_32.target").options
+        at.selectbox(key="attention.vit_b_32.target").set_value(options[1]).run()
+        assert not at.exception, [e.value for e in at.exception]
     else:
         assert any("Inside one window" in h.value for h in at.subheader)
 
@@ -403,3 +406,12 @@ def test_swin_windows_figure_draws_shifted_boundaries():
     assert sorted(lines) == [12 + 28 * k for k in range(8)]
     highlighted = swin_windows_figure(image, shifted, "s", highlight=shifted.window_tokens(0)).layout.shapes
     assert len(highlighted) == 16 + 49
+
+
+def test_attention_page_explains_and_stops_for_a_cnn():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "attention.py"), default_timeout=240).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("no self-attention" in info.value for info in at.info)
+    assert not at.tabs and not at.button
