@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -147,13 +148,19 @@ class WindowAttention:
 @contextlib.contextmanager
 def capture_attention_inputs(model: nn.Module, names: Iterable[str]) -> Iterator[dict[str, torch.Tensor]]:
     """Record the input (the query, for ``nn.MultiheadAttention``) of each named module during forward
-    passes inside the block, detached. The hooks are removed on exit, however the block exits."""
+    passes inside the block, detached. The hooks are removed on exit, however the block exits.
+
+    Only calls made by this thread are recorded: a shared model may run another session's forward pass
+    (one that does not hold the model's lock) while the hooks are attached.
+    """
     modules = resolve_layers(model, names)
     captured: dict[str, torch.Tensor] = {}
+    owner = threading.get_ident()
 
     def recorder(name: str):
         def hook(module: nn.Module, args: tuple) -> None:
-            captured[name] = args[0].detach()
+            if threading.get_ident() == owner:
+                captured[name] = args[0].detach()
 
         return hook
 
@@ -252,13 +259,17 @@ def _recomputed_attention(model: nn.Module, names: Sequence[str]) -> Iterator[di
 
     A forward hook replaces the module's output by ``out_proj((P + δ) @ V)`` where P is recomputed from
     the module's input and δ a zero tensor that requires grad: numerically the same output, but ``δ.grad``
-    after ``backward`` is ∂y/∂P. Yields ``{name: (P, δ)}``. Hooks are removed on exit.
+    after ``backward`` is ∂y/∂P. Yields ``{name: (P, δ)}``. Other threads' calls pass through untouched;
+    hooks are removed on exit.
     """
     modules = resolve_layers(model, names)
     record: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    owner = threading.get_ident()
 
     def replacer(name: str):
         def hook(module: nn.Module, args: tuple, output: object):
+            if threading.get_ident() != owner:
+                return None  # another thread's forward pass: leave it untouched
             x = args[0]
             probs = mha_attention_probs(module, x)
             delta = torch.zeros_like(probs, requires_grad=True)

@@ -415,3 +415,27 @@ def test_attention_page_explains_and_stops_for_a_cnn():
     assert not at.exception, [e.value for e in at.exception]
     assert any("no self-attention" in info.value for info in at.info)
     assert not at.tabs and not at.button
+
+
+def test_swin_attention_hooks_removed_after_exception_mid_forward():
+    model = _small_swin(True)
+    model.head = _Boom()
+    with pytest.raises(RuntimeError, match="boom"):
+        swin_attention(
+            model, torch.randn(1, 3, 32, 32), ("features.1.0.attn", "features.1.1.attn"), "features.1.1.attn"
+        )
+    assert count_hooks(model) == 0
+
+
+def test_capture_attention_inputs_ignores_other_threads(small_vit):
+    import threading
+
+    other = torch.randn(1, 3, 32, 32)
+    with torch.no_grad(), capture_attention_inputs(small_vit, SMALL_VIT_LAYERS) as inputs:
+        worker = threading.Thread(target=lambda: small_vit(other))
+        worker.start()
+        worker.join()
+        assert inputs == {}
+        small_vit(torch.randn(1, 3, 32, 32))
+        assert set(inputs) == set(SMALL_VIT_LAYERS)
+    assert count_hooks(small_vit) == 0
