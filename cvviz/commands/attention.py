@@ -1,0 +1,109 @@
+"""``python -m cvviz attention IMAGE --model NAME --out FILE.npz``: a transformer's real attention.
+
+For a ViT the file holds ``attn`` (layers, heads, tokens, tokens; the class token first), ``grid``
+(patch rows, cols), ``patch_size`` and ``layer_names``. For a Swin it holds one block's window attention
+(``--layer``, default the first): ``attn`` (windows, heads, N, N), ``relative_position_bias``
+(heads, N, N), ``mask``, ``window_size``, ``shift_size``, ``feature_size`` and ``layer_name``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from cvviz.catalog import get_spec
+from cvviz.commands._output import terminal_progress
+from cvviz.errors import CvvizError, WeightsError
+
+ORDER = 40
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("attention", help="a ViT's or Swin's attention maps, saved as .npz")
+    parser.add_argument("image", help="image file (JPEG, PNG, WebP, BMP, GIF, TIFF)")
+    parser.add_argument("--model", required=True, help="a ViT or Swin catalog name, e.g. vit_b_16")
+    parser.add_argument("--weights", help="a state_dict file for the model (loaded with weights_only=True)")
+    parser.add_argument("--untrained", action="store_true", help="use random weights")
+    parser.add_argument("--layer", help="Swin only: which attention block (default the first)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--out", required=True, help="the .npz file to write")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cvviz.attention import NotATransformerError, swin_attention_for, vit_attention_for
+    from cvviz.images import load_image
+    from cvviz.inference import preprocess
+    from cvviz.model_cache import ModelCache
+
+    spec = get_spec(args.model)
+    if spec.kind not in ("vit", "swin"):
+        raise NotATransformerError(
+            f"{spec.title} is not a ViT or Swin model, so it has no attention maps to save; "
+            "choose e.g. vit_b_16 or swin_t."
+        )
+    if args.layer and spec.kind != "swin":
+        raise CvvizError("--layer applies to Swin models only; a ViT writes every layer.")
+    if args.layer and args.layer not in spec.attention_layers:
+        raise CvvizError(
+            f"{spec.title} has no attention block {args.layer!r}; its first is {spec.attention_layers[0]!r}."
+        )
+    image = load_image(args.image)
+    cache = ModelCache()
+    if args.weights:
+        try:
+            with open(args.weights, "rb") as handle:
+                user_weights = handle.read()
+        except OSError as exc:
+            raise WeightsError(
+                f"Could not read the weights file {args.weights}: {exc.strerror or exc}."
+            ) from exc
+        loaded = cache.get(spec.name, "user", device=args.device, user_weights=user_weights)
+    elif args.untrained or not spec.pretrained_available:
+        print(f"warning: {spec.title} has random weights; its attention means nothing.", file=sys.stderr)
+        loaded = cache.get(spec.name, "random", device=args.device)
+    else:
+        try:
+            loaded = cache.get(
+                spec.name,
+                "pretrained",
+                device=args.device,
+                progress=terminal_progress(f"Downloading {spec.name}"),
+            )
+        except WeightsError as exc:
+            raise WeightsError(
+                f"{exc} Fetch them while online with `python -m cvviz weights fetch {spec.name}`, "
+                "pass --weights PATH, or --untrained for random weights."
+            ) from exc
+    batch = preprocess(image.image, spec).to(loaded.device)
+    with loaded.lock:
+        if spec.kind == "vit":
+            maps = vit_attention_for(spec, loaded.model, batch)
+            arrays = {
+                "attn": maps.attn,
+                "grid": np.array(maps.grid),
+                "patch_size": np.array(maps.patch_size),
+                "layer_names": np.array(maps.layer_names),
+            }
+            shape = maps.attn.shape
+        else:
+            window, _ = swin_attention_for(spec, loaded.model, batch, args.layer)
+            layout = window.layout
+            arrays = {
+                "attn": window.attn,
+                "relative_position_bias": window.relative_position_bias,
+                "mask": window.mask,
+                "window_size": np.array(layout.window_size),
+                "shift_size": np.array(layout.shift_size),
+                "feature_size": np.array(layout.feature_size),
+                "layer_name": np.array(layout.layer_name),
+            }
+            shape = window.attn.shape
+    try:
+        np.savez_compressed(args.out, **arrays)
+    except OSError as exc:
+        raise CvvizError(f"Could not write {args.out}: {exc.strerror or exc}.") from exc
+    print(f"wrote {args.out}: attn {tuple(shape)}")
+    return 0
