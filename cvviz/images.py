@@ -9,6 +9,7 @@ float, ...) to RGB without the usual silent mistakes such as clipping 16-bit val
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import pathlib
@@ -416,3 +417,11 @@ def load_sample(name: str) -> LoadedImage:
             return load_image(sample.path)
     valid = ", ".join(sample.name for sample in _SAMPLES)
     raise ImageError(f"There is no sample image called '{name}'; choose one of: {valid}.")
+
+
+def image_fingerprint(image: Image.Image) -> str:
+    """A short digest of an image's pixels, size and mode: equal images give equal fingerprints, so
+    results computed for one image can be reused for the same image in a later run."""
+    digest = hashlib.sha256(f"{image.mode}{image.size}".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()[:16]

@@ -2,10 +2,10 @@
 (windows, shifted windows, window attention and relative position bias)."""
 
 import streamlit as st
-import torch
 
 from cvviz.attention import swin_attention_for, vit_attention_for, vit_attention_gradients
 from cvviz.errors import CvvizError
+from cvviz.images import image_fingerprint
 from cvviz.inference import predict, preprocess, to_display_image
 from cvviz.plotting.attention import (
     attention_distance_figure,
@@ -39,6 +39,7 @@ if spec.kind not in ("vit", "swin"):
 image = require(selection.image, "Choose a sample, upload a photo or take one with the camera (sidebar).")
 display = to_display_image(image.image, spec)
 batch = preprocess(image.image, spec).to(loaded.device)
+fingerprint = image_fingerprint(image.image)
 st.caption(
     "torchvision does not return attention weights, so cvviz records each attention layer's input and "
     "recomputes the probabilities from the layer's own weights — the tests check that they rebuild the "
@@ -53,10 +54,10 @@ def remembered(name: str, compute, tag: str = ""):
     slider does not run the model again (one entry per session and per kind of result)."""
     memo_key = f"attention.memo.{name}"
     memo = st.session_state.get(memo_key)
-    if memo is not None and memo[0] is loaded and memo[1] == tag and torch.equal(memo[2], batch):
+    if memo is not None and memo[0] is loaded and memo[1] == tag and memo[2] == fingerprint:
         return memo[3]
     result = compute()
-    st.session_state[memo_key] = (loaded, tag, batch, result)
+    st.session_state[memo_key] = (loaded, tag, fingerprint, result)
     return result
 
 
