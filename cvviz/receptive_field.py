@@ -364,14 +364,22 @@ def _node_field(node: fx.Node, inputs: list[fx.Node], fields, modules) -> _Field
     if meta is None:  # sizes, ints: not a feature map
         return None
     if out_shape is None:  # tuples of tensors (chunk, split): pass the field on unchanged
-        return _union([fields[n] for n in inputs])
+        dim = node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else 0)
+        split = _union([fields[n] for n in inputs])
+        rank = len(_shape(src) or ())
+        if isinstance(dim, int) and rank and f.axes is not None and dim % rank in f.axes:
+            return _global(split.noted(f"{name} splits the image", exact=False), f.axes)
+        return split
     merged: list[_Field] = []
     out_axes = None
     for n in inputs:
         g = fields[n]
         axes = _moved_axes(node, n, g)
         spatial = _spatial(_shape(n), g.axes)
-        if len(out_shape) < 3:
+        if _shape(n) is None and g.axes is not None:  # an item of a chunk/split: same layout
+            merged.append(g)
+            out_axes = out_axes or g.axes
+        elif len(out_shape) < 3:
             merged.append(replace(g, axes=None))  # flattened: no longer spatial
         elif axes is not None and _spatial(out_shape, axes) == spatial:
             merged.append(replace(g, axes=axes))
