@@ -16,6 +16,7 @@ Convolutional Neural Networks", NeurIPS 2016): the gradient of one unit with res
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -600,8 +601,24 @@ __all__ = [
     "UnitBox",
     "average_effective_receptive_field",
     "effective_receptive_field",
+    "leaf_fields",
     "receptive_field_for_spec",
     "receptive_fields",
+    "receptive_fields_by_name",
     "swin_window_fields",
     "unit_box",
 ]
+
+
+@functools.lru_cache(maxsize=64)
+def receptive_fields_by_name(name: str, input_size: int | None = None) -> tuple[LayerField, ...]:
+    """:func:`receptive_field_for_spec` of the catalog model ``name``, cached (the app asks repeatedly)."""
+    from cvviz.catalog import get_spec
+
+    return tuple(receptive_field_for_spec(get_spec(name), input_size))
+
+
+def leaf_fields(fields: Sequence[LayerField]) -> list[LayerField]:
+    """The fields of modules with no listed sub-module (one entry per operation, for depth plots)."""
+    names = [f.layer for f in fields]
+    return [f for f in fields if not any(other.startswith(f"{f.layer}.") for other in names)]
