@@ -12,6 +12,7 @@ st.set_page_config(page_title="cvviz — computer-vision backbones, explained", 
 
 PAGES = [
     st.Page("pages/home.py", title="The story", icon=":material/timeline:", default=True),
+    st.Page("pages/receptive_fields.py", title="Receptive fields", icon=":material/center_focus_strong:"),
     st.Page("pages/attention.py", title="Attention", icon=":material/center_focus_weak:"),
 ]
 

@@ -1,0 +1,349 @@
+"""Receptive fields: known answers on tiny nets, an autograd self-check on catalog CNNs, the CLI and ERF.
+
+The self-check is the real test of correctness: for a central unit, the input pixels with a non-zero
+gradient must lie inside the computed field (containment), and with the network made linear (activations
+removed, max-pooling replaced by average pooling, float64) they must reach its edges (fill).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+
+from cvviz.catalog import get_spec, list_models
+from cvviz.cli import main
+from cvviz.hooks import count_hooks
+from cvviz.models import build_on_meta, count_parameters
+from cvviz.receptive_field import (
+    _ACTIVATION_FUNCTIONS,
+    _ACTIVATION_MODULES,
+    LayerField,
+    ReceptiveFieldError,
+    _Tracer,
+    average_effective_receptive_field,
+    effective_receptive_field,
+    receptive_field_for_spec,
+    receptive_fields,
+    swin_window_fields,
+    unit_box,
+)
+
+
+def _by_layer(model: nn.Module, size: int = 32, channels: int = 3) -> dict[str, LayerField]:
+    return {f.layer: f for f in receptive_fields(model, size, channels)}
+
+
+# --- Known answers ---------------------------------------------------------------------------------------
+
+
+def test_receptive_fields_single_conv_is_its_kernel():
+    f = _by_layer(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1)))["0"]
+    assert (f.size, f.stride, f.padding, f.exact) == ((3, 3), (1, 1), (1, 1), True)
+
+
+def test_receptive_fields_two_stacked_3x3_see_5():
+    fields = _by_layer(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3)))
+    assert fields["2"].size == (5, 5) and fields["2"].padding == (0, 0)
+
+
+def test_receptive_fields_stride_two_then_3x3_sees_7_with_jump_2():
+    f = _by_layer(nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.Conv2d(4, 4, 3, padding=1)))["1"]
+    assert (f.size, f.stride, f.padding) == ((7, 7), (2, 2), (3, 3))
+
+
+def test_receptive_fields_dilation_two_3x3_sees_5():
+    f = _by_layer(nn.Sequential(nn.Conv2d(3, 4, 3, dilation=2, padding="same")))["0"]
+    assert (f.size, f.padding) == ((5, 5), (2, 2))
+
+
+class _Residual(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.skip = nn.Conv2d(3, 4, 1)
+        self.main = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1))
+
+    def forward(self, x):
+        return F.relu(self.skip(x) + self.main(x))
+
+
+class _Inception(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.b1 = nn.Conv2d(3, 2, 1)
+        self.b3 = nn.Conv2d(3, 2, 3, padding=1)
+        self.b5 = nn.Conv2d(3, 2, 5, padding=2)
+
+    def forward(self, x):
+        return torch.cat([self.b1(x), self.b3(x), self.b5(x)], dim=1)
+
+
+class _Wrap(nn.Module):
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        return self.block(x)
+
+
+def test_receptive_fields_residual_block_is_union_of_paths():
+    fields = _by_layer(_Wrap(_Residual()))
+    assert fields["block.skip"].size == (1, 1)
+    assert (fields["block"].size, fields["block"].padding, fields["block"].exact) == ((5, 5), (2, 2), True)
+
+
+def test_receptive_fields_inception_concat_is_widest_branch():
+    f = _by_layer(_Wrap(_Inception()))["block"]
+    assert (f.size, f.padding) == ((5, 5), (2, 2))
+
+
+def test_receptive_fields_asymmetric_kernels_differ_per_axis():
+    model = nn.Sequential(nn.Conv2d(3, 4, (1, 7), padding=(0, 3)), nn.Conv2d(4, 4, (7, 1), padding=(3, 0)))
+    fields = _by_layer(model)
+    assert fields["0"].size == (1, 7) and fields["0"].padding == (0, 3)
+    assert fields["1"].size == (7, 7)
+    asym = _by_layer(nn.Sequential(nn.Conv2d(3, 4, (3, 5), stride=(1, 2))))["0"]
+    assert (asym.size, asym.stride) == ((3, 5), (1, 2))
+
+
+def test_receptive_fields_maxpool_ceil_mode_keeps_field_and_notes_it():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2, 2, ceil_mode=True))
+    f = _by_layer(model, size=9)["1"]
+    assert (f.size, f.stride, f.exact, f.output_size) == ((4, 4), (2, 2), True, (4, 4))
+    assert "ceil_mode" in f.note
+
+
+def test_receptive_fields_global_pool_is_whole_image_and_inexact():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1))
+    f = _by_layer(model, size=20)["1"]
+    assert (f.size, f.exact, f.global_context) == ((20, 20), False, True)
+    assert "global" in f.note
+
+
+def test_receptive_fields_channel_shuffle_keeps_spatial_field():
+    class Shuffle(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+        def forward(self, x):
+            x = self.conv(x)
+            b, c, h, w = x.size()
+            return x.view(b, 2, c // 2, h, w).transpose(1, 2).reshape(b, c, h, w)
+
+    f = _by_layer(_Wrap(Shuffle()))["block"]
+    assert (f.size, f.exact) == ((3, 3), True)
+
+
+def test_receptive_fields_tf_same_padding_is_asymmetric_on_even_inputs():
+    from cvviz.architectures.efficientnet_lite import Conv2dSame
+
+    conv = Conv2dSame(3, 4, 3, stride=2)
+    # Even input 8, k=3, s=2: TF pads 0 before and 1 after, so unit 0 covers pixels 0..2.
+    f = _by_layer(nn.Sequential(conv), size=8)["0"]
+    assert (f.size, f.stride, f.padding) == ((3, 3), (2, 2), (0, 0))
+    assert _by_layer(nn.Sequential(Conv2dSame(3, 4, 3, stride=2)), size=9)["0"].padding == (1, 1)
+
+
+def test_unit_box_reports_clipping_and_padding_share():
+    f = LayerField("x", (7, 7), (2, 2), (3, 3), True)
+    box = unit_box(f, 0, 0, 16)
+    assert box.box == (-3, -3, 3, 3) and box.clipped == (0, 0, 3, 3)
+    assert box.padding_fraction == pytest.approx(1 - 16 / 49)
+    assert unit_box(f, 4, 4, 16).padding_fraction == 0.0
+
+
+def test_receptive_field_for_spec_transformer_raises_one_sentence():
+    with pytest.raises(ReceptiveFieldError, match="global"):
+        receptive_field_for_spec(get_spec("vit_b_16"))
+    with pytest.raises(ReceptiveFieldError):
+        receptive_field_for_spec(get_spec("swin_t"))
+
+
+def test_swin_window_fields_read_from_model():
+    windows = swin_window_fields(get_spec("swin_t"))
+    assert [w.token_stride for w in windows] == [4, 8, 16, 32]
+    assert [w.window_pixels for w in windows] == [(28, 28), (56, 56), (112, 112), (224, 224)]
+
+
+# --- The autograd self-check on catalog CNNs ---------------------------------------------------------------
+
+CNNS = [spec.name for spec in list_models() if spec.kind == "cnn"]
+
+
+def _family_smallest() -> list[str]:
+    best: dict[str, str] = {}
+    for name in CNNS:
+        family = get_spec(name).family
+        if family not in best or count_parameters(name) < count_parameters(best[family]):
+            best[family] = name
+    return sorted(best.values())
+
+
+# The smallest CNN of every family, plus architectures whose graphs differ from their smallest sibling.
+CHECKED = sorted({*_family_smallest(), "resnet50", "inception_v3", "efficientnet_b0", "mobilenet_v2"})
+CHECK_SIZE = {"lenet5": 32, "inception_v3": 96, "googlenet": 96}
+
+
+@pytest.mark.parametrize("name", CNNS)
+def test_receptive_field_for_spec_every_cnn_covers_its_stages(name):
+    spec = get_spec(name)
+    fields = {f.layer: f for f in receptive_field_for_spec(spec)}
+    for stage in spec.stages:
+        assert stage in fields, stage
+        f = fields[stage]
+        assert min(f.size) >= 1 and min(f.stride) >= 1
+        assert f.exact or f.note
+
+
+def _linearised(model: nn.Module) -> tuple[fx.GraphModule, dict[str, fx.Node]]:
+    """The traced model with activations removed and max-pooling replaced by average pooling."""
+    tracer = _Tracer()
+    graph = tracer.trace(model)
+    gm = fx.GraphModule(tracer.root, graph)
+    for node in list(gm.graph.nodes):
+        module = gm.get_submodule(node.target) if node.op == "call_module" else None
+        if isinstance(module, _ACTIVATION_MODULES) or (
+            node.op == "call_function" and node.target in _ACTIVATION_FUNCTIONS
+        ):
+            gm.set_submodule(node.target, nn.Identity()) if module is not None else _bypass(node)
+        elif isinstance(module, nn.MaxPool2d):
+            gm.set_submodule(
+                node.target,
+                nn.AvgPool2d(module.kernel_size, module.stride, module.padding, ceil_mode=module.ceil_mode),
+            )
+        elif node.op == "call_function" and node.target is F.max_pool2d:
+            node.target = F.avg_pool2d
+            node.kwargs = {k: v for k, v in node.kwargs.items() if k in ("stride", "padding", "ceil_mode")}
+    gm.graph.lint()
+    gm.recompile()
+    return gm, tracer.module_outputs
+
+
+def _bypass(node: fx.Node) -> None:
+    node.replace_all_uses_with(node.args[0])
+    node.graph.erase_node(node)
+
+
+class _Recorder(fx.Interpreter):
+    def __init__(self, gm: fx.GraphModule, wanted: dict[fx.Node, str]) -> None:
+        super().__init__(gm)
+        self.wanted, self.values = wanted, {}
+
+    def run_node(self, node: fx.Node):
+        value = super().run_node(node)
+        if node in self.wanted:
+            self.values[self.wanted[node]] = value
+        return value
+
+
+@functools.cache
+def _checked_model(name: str) -> nn.Module:
+    """The architecture in float64 with quick random weights (a meta build filled in: no slow init)."""
+    torch.manual_seed(0)
+    spec = get_spec(name)
+    model = build_on_meta(spec)
+    # Classifier heads are never between the input and a stage: drop their (large) weights.
+    for module_name, module in list(model.named_modules()):
+        outside = not any(module_name.startswith(f"{stage}.") for stage in spec.stages)
+        if isinstance(module, nn.Linear) and outside:
+            model.set_submodule(module_name, nn.Identity())
+    model = model.to_empty(device="cpu").double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, p[0].numel() ** -0.5) if p.dim() > 1 else p.uniform_(0.5, 1.5)
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.reset_running_stats()
+    return model.eval().requires_grad_(False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CHECKED)
+def test_receptive_fields_match_autograd_support(name):
+    spec = get_spec(name)
+    size = CHECK_SIZE.get(name, 64)
+    model = _checked_model(name)
+    fields = {f.layer: f for f in receptive_field_for_spec(spec, size)}
+    stages = [spec.stages[len(spec.stages) // 2], spec.stages[-1]]
+    gm, outputs = _linearised(model)
+    torch.manual_seed(1)
+    # The network is linear now, so its gradient does not depend on the input: one input suffices.
+    x = torch.randn(1, spec.preprocessing.channels, size, size, dtype=torch.float64, requires_grad=True)
+    recorder = _Recorder(gm, {outputs[s]: s for s in stages})
+    recorder.run(x)
+    for stage in stages:
+        f = fields[stage]
+        out = recorder.values[stage]
+        i, j = out.shape[2] // 2, out.shape[3] // 2
+        (grad,) = torch.autograd.grad(out[:, :, i, j].sum(), x, retain_graph=True)
+        support = grad.abs().sum(dim=(0, 1)).nonzero()
+        rows, cols = support[:, 0], support[:, 1]
+        box = unit_box(f, i, j, size)
+        if f.global_context:
+            continue  # every pixel may matter: containment holds trivially, and the fill is not claimed
+        top, left, bottom, right = box.clipped
+        assert rows.min() >= top and rows.max() <= bottom, (stage, f, rows.min(), rows.max())
+        assert cols.min() >= left and cols.max() <= right, (stage, f)
+        if f.exact:  # every edge of the field that lies inside the image is reached
+            edges = {"top": (box.box[0], rows.min()), "left": (box.box[1], cols.min())}
+            edges |= {"bottom": (box.box[2], rows.max()), "right": (box.box[3], cols.max())}
+            for edge, (expected, reached) in edges.items():
+                if 0 <= expected < size:
+                    assert reached == expected, (stage, edge, f)
+
+
+# --- Effective receptive field ---------------------------------------------------------------------------
+
+
+def test_effective_receptive_field_lies_in_field_and_leaves_no_hooks_or_grads():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1)).eval()
+    model.requires_grad_(False)
+    heat = effective_receptive_field(model, "2", torch.randn(1, 3, 16, 16), (8, 8))
+    assert heat.shape == (16, 16)
+    rows, cols = heat.nonzero()
+    assert rows.min() >= 6 and rows.max() <= 10 and cols.min() >= 6 and cols.max() <= 10
+    mean = average_effective_receptive_field(model, "2", (3, 16, 16), (8, 8), samples=4)
+    assert mean.shape == (16, 16) and mean[8, 8] > 0 and mean[0, 0] == 0
+    assert count_hooks(model) == 0
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_effective_receptive_field_bad_unit_raises_and_removes_hooks():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3)).eval().requires_grad_(False)
+    with pytest.raises(ReceptiveFieldError):
+        effective_receptive_field(model, "0", torch.randn(1, 3, 8, 8), (99, 0))
+    assert count_hooks(model) == 0
+
+
+# --- CLI -------------------------------------------------------------------------------------------------
+
+
+def test_cli_rf_json_lists_layers(capsys):
+    assert main(["rf", "alexnet", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0] == {"layer": "features.0", "size": 11, "stride": 4, "padding": 2, "exact": True}
+    assert set(rows[0]) == {"layer", "size", "stride", "padding", "exact"}
+
+
+def test_cli_rf_asymmetric_values_are_pairs(capsys):
+    assert main(["rf", "inception_v3", "--json"]) == 0
+    rows = {r["layer"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["Mixed_6b.branch7x7_2"]["size"][0] != rows["Mixed_6b.branch7x7_2"]["size"][1]
+
+
+def test_cli_rf_unknown_model_exits_2(capsys):
+    assert main(["rf", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and err.count("\n") == 1
+
+
+def test_cli_rf_transformer_exits_2_with_sentence(capsys):
+    assert main(["rf", "vit_b_16", "--input-size", "224"]) == 2
+    assert "global" in capsys.readouterr().err
