@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import runpy
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,6 +18,7 @@ from cvviz.images import LoadedImage, load_sample, sample_images
 from cvviz.model_cache import LoadedModel
 from ui.resources import decode_image, load_model
 
+APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
 MODEL_KEY = "global.model"
 PENDING_KEY = "global.pending"
 WEIGHTS_KEY = "global.weights"
@@ -54,10 +57,18 @@ def shared_sidebar() -> Iterator[Selection]:
 
 
 def current_selection() -> Selection:
-    """The selection for the page being run: the entry point's, or a sidebar of its own when a page runs
-    by itself (e.g. ``streamlit run pages/home.py`` or a page-level AppTest)."""
+    """The selection for the page being run, drawn once per run by the entry point.
+
+    A page can also start on its own: a fresh server's very first request for a page URL (Streamlit
+    notices the ``pages/`` folder before ``app.py`` has registered its navigation), or
+    ``streamlit run pages/x.py``. Then the entry point is run instead, which draws the sidebar and the
+    page through ``st.navigation``, and this standalone run stops.
+    """
     selection = getattr(_this_run, "selection", None)
-    return selection if selection is not None else render_sidebar()
+    if selection is not None:
+        return selection
+    runpy.run_path(str(APP_PATH), run_name="__main__")
+    st.stop()
 
 
 def request_model(name: str) -> None:
