@@ -44,8 +44,9 @@ with st.spinner("Tracing the models…"):
 if curves:
     st.plotly_chart(growth_figure(curves), key="rf.growth")
     st.caption(
-        "Computed from each architecture as built here at its own input size (no weights needed). After "
-        "global pooling the field is the whole image."
+        "Computed from each architecture as built here at its own input size (no weights needed). Dips are "
+        "side branches such as ResNet's 1×1 shortcut convs, which see less than the main path; global "
+        "pooling (the whole image) is left off the curve."
     )
 
 st.subheader(f"{spec.title}, layer by layer")

@@ -15,9 +15,14 @@ from cvviz.receptive_field import LayerField, UnitBox
 
 
 def growth_figure(curves: Mapping[str, Sequence[LayerField]]) -> go.Figure:
-    """Receptive-field height (log scale) against depth, one line per model (``{title: leaf fields}``)."""
+    """Receptive-field height (log scale) against depth, one line per model (``{title: leaf fields}``).
+
+    Layers whose field is not a real count (global pooling: "the whole image") are left out; layers whose
+    units also see the whole image through squeeze-and-excitation keep their convolutional field.
+    """
     fig = go.Figure()
-    for title, fields in curves.items():
+    for title, all_fields in curves.items():
+        fields = [f for f in all_fields if f.exact or f.global_context]
         fig.add_trace(
             go.Scatter(
                 x=list(range(1, len(fields) + 1)),
@@ -35,7 +40,7 @@ def growth_figure(curves: Mapping[str, Sequence[LayerField]]) -> go.Figure:
         yaxis_type="log",
         height=380,
         margin=dict(l=10, r=10, t=30, b=10),
-        legend=dict(orientation="h"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
     )
     return fig
 
