@@ -64,17 +64,22 @@ def serve_app(tmp_path_factory, **environment: str):
                 time.sleep(0.5)
         else:
             raise RuntimeError(f"streamlit did not become healthy: {log.read_text()[-2000:]}")
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The app with downloads off, so every page must work with no network."""
-    with serve_app(tmp_path_factory, CVVIZ_OFFLINE="1") as url:
-        yield url
+def live_app(tmp_path_factory):
+    """The app with downloads off, so every page must work with no network: (URL, server pid)."""
+    with serve_app(tmp_path_factory, CVVIZ_OFFLINE="1") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(live_app):
+    return live_app[0]
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +180,10 @@ def test_browser_hostile_upload_gets_one_sentence_and_the_next_upload_works(serv
 
 
 def test_browser_kiosk_attract_loop_starts_when_idle_and_stops_on_touch(tmp_path_factory, browser, artifacts):
-    with serve_app(tmp_path_factory, CVVIZ_KIOSK="1", CVVIZ_KIOSK_IDLE_S="3", CVVIZ_KIOSK_STEP_S="4") as url:
+    with serve_app(tmp_path_factory, CVVIZ_KIOSK="1", CVVIZ_KIOSK_IDLE_S="3", CVVIZ_KIOSK_STEP_S="4") as (
+        url,
+        _,
+    ):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url, timeout=SETTLE_MS)
         settle(page)
@@ -299,3 +307,48 @@ def test_browser_hostile_weights_uploads_are_refused_without_running_code(server
         assert page.get_by_text("untrained").count() >= 1
     assert not marker.exists()
     page.close()
+
+
+def _memory_kib(pid: int, field: str) -> int:
+    """A memory figure of a process from /proc (VmRSS: now, VmHWM: peak since start), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _open_on_model(browser, url: str, title: str):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.goto(url, timeout=SETTLE_MS)
+    settle(page)
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.keyboard.type(title)
+    page.keyboard.press("Enter")
+    return context, page
+
+
+def test_browser_concurrent_sessions_share_one_model_copy_and_memory_stays_bounded(live_app, browser):
+    from cvviz.models import count_parameters
+
+    url, pid = live_app
+    model_kib = count_parameters("vgg16") * 4 // 1024  # one fp32 copy of VGG-16, ~528 MiB
+    first_context, first = _open_on_model(browser, url, "VGG-16 · VGG")
+    first.wait_for_selector("text=VGG-16 sees", timeout=SETTLE_MS)
+    settle(first)
+    with_one = _memory_kib(pid, "VmRSS")
+
+    others = [_open_on_model(browser, url, "VGG-16 · VGG") for _ in range(3)]  # overlapping on the server
+    for index, (_, page) in enumerate(others):
+        page.wait_for_selector("text=VGG-16 sees", timeout=SETTLE_MS)
+        settle(page)
+        assert_no_exception(page, f"session {index + 2}")
+    added = _memory_kib(pid, "VmRSS") - with_one
+    peak = _memory_kib(pid, "VmHWM")
+    print(
+        f"\n4 sessions on VGG-16: 3 more sessions added {added / 1024:.0f} MiB; server peak {peak / 1024:.0f} MiB"
+    )
+    # The model is shared: three more sessions cost activations, not three more ~528 MiB copies.
+    assert added < model_kib // 2, f"three more sessions added {added} KiB; the model is {model_kib} KiB"
+    for context, _ in [(first_context, first), *others]:
+        context.close()
