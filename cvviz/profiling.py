@@ -30,6 +30,7 @@ from cvviz.catalog import ModelSpec, get_spec
 from cvviz.complexity import NOT_COUNTED, complexity_for_spec
 from cvviz.device import describe_device, resolve_device
 from cvviz.errors import CvvizError
+from cvviz.model_cache import ModelCache, model_nbytes
 from cvviz.models import build_on_meta
 from cvviz.weights import cached_weights_path, expected_size_bytes
 
@@ -250,11 +251,17 @@ def measure_model(
         return tensor.to(memory_format=torch.channels_last) if channels_last else tensor
 
     latency = time_forward(_forward(model, make_input(1), device, dtype), device, runs=runs, warmup=warmup)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
     big = make_input(batch)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
     batched = time_forward(_forward(model, big, device, dtype), device, runs=max(3, runs // 4), warmup=1)
-    peak_memory = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    peak_memory = None
+    if device.type == "cuda":
+        # Weights plus the peak the batched runs added on top of what was allocated before (which also
+        # holds other cached models and the input), so models cached beside this one do not count.
+        peak_memory = model_nbytes(model) + torch.cuda.max_memory_allocated(device) - before
     seconds = batched.median_ms / 1000.0
     achieved = flops_per_image * batch / seconds / 1e12 if seconds > 0 else None
     peak = peak_tflops(device, dtype)
@@ -265,7 +272,8 @@ def measure_model(
         "throughput": batch / seconds if seconds > 0 else None,
         "peak_memory_bytes": peak_memory,
         "memory_note": (
-            "peak torch.cuda.max_memory_allocated during the batched runs (weights + activations)"
+            "weights + peak extra torch.cuda.max_memory_allocated during the batched runs "
+            "(activations and workspace)"
             if peak_memory is not None
             else CPU_MEMORY_NOTE
         ),
@@ -291,7 +299,7 @@ def profile_models(
     batch: int = 8,
     runs: int = 20,
     warmup: int = 3,
-    cache=None,
+    cache: ModelCache | None = None,
     progress: ProfileProgress | None = None,
 ) -> list[ProfileRow]:
     """One :class:`ProfileRow` per model, in the order given.
@@ -308,8 +316,6 @@ def profile_models(
     names = list(names)
     target = resolve_device(device) if measure else None
     if measure and cache is None:
-        from cvviz.model_cache import ModelCache
-
         cache = ModelCache()
     rows = []
     for done, name in enumerate(names):
@@ -326,7 +332,7 @@ def profile_models(
 
 def _measured(
     row: ProfileRow,
-    cache,
+    cache: ModelCache,
     device: torch.device,
     dtype: Dtype,
     channels_last: bool,
@@ -366,6 +372,10 @@ def _measured(
     except CvvizError as exc:
         _release(device)
         return replace(row, **settings, error=str(exc))
+    except RuntimeError as exc:  # e.g. the CPU allocator refusing a large batch
+        _release(device)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return replace(row, **settings, error=f"Profiling {spec.title} failed: {reason}")
 
 
 def _release(device: torch.device) -> None:

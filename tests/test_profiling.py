@@ -14,7 +14,8 @@ from cvviz.catalog import get_spec, list_models
 from cvviz.cli import main
 from cvviz.evaluation import DatasetError, evaluate_accuracy, scan_image_folder
 from cvviz.images import sample_images
-from cvviz.model_cache import ModelCache
+from cvviz.model_cache import LoadedModel, ModelCache
+from cvviz.models import WeightsInfo
 from cvviz.plotting.compare import accuracy_flops_figure, latency_accuracy_figure, params_years_figure
 from cvviz.profiling import count_row, pareto_front, peak_tflops, profile_models, time_forward
 
@@ -116,6 +117,26 @@ def test_profile_models_records_out_of_memory_in_the_row_and_goes_on():
     assert rows[1].error is None and rows[1].latency_ms > 0
 
 
+class _OutOfMemoryInForward(nn.Module):
+    def forward(self, x):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+
+class _CacheOfFailingModels(ModelCache):
+    def get(self, name, weights="pretrained", **kwargs):
+        spec = get_spec(name)
+        return LoadedModel(spec, _OutOfMemoryInForward(), WeightsInfo("random", "x"), torch.device("cpu"), 0)
+
+
+def test_profile_models_records_out_of_memory_during_the_forward_pass():
+    rows = profile_models(["alexnet", "vgg16"], measure=True, device="cpu", cache=_CacheOfFailingModels())
+    assert [r.error for r in rows] == [
+        "The GPU ran out of memory profiling AlexNet at batch 8.",
+        "The GPU ran out of memory profiling VGG-16 at batch 8.",
+    ]
+    assert rows[1].flops == count_row("vgg16").flops and rows[1].throughput is None
+
+
 def test_peak_tflops_is_unknown_on_the_cpu_and_matched_by_gpu_name(monkeypatch):
     assert peak_tflops(torch.device("cpu"), "bf16") is None
     names = {"NVIDIA H100 80GB HBM3": "NVIDIA H100 SXM", "NVIDIA L40S": None, "NVIDIA L4": "NVIDIA L4"}
@@ -212,3 +233,33 @@ def test_evaluate_accuracy_matches_a_manual_count_for_lite0(tmp_path):
     assert (result.correct1, result.correct5) == (MANUAL_TOP1, MANUAL_TOP5)
     assert result.top1 == pytest.approx(50.0) and result.top5 == pytest.approx(500 / 6)
     assert progress[-1] == (7, 7, "efficientnet_lite0") and result.trained
+
+
+# --- The page ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_compare_page_counts_then_measures_live_on_request():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    page = Path(__file__).resolve().parent.parent / "pages" / "compare.py"
+    at = AppTest.from_file(str(page), default_timeout=240).run()
+    assert not at.exception and not at.error
+    at.multiselect(key="compare.models").set_value(
+        ["SqueezeNet 1.1 (squeezenet1_1)", "LeNet-5 (lenet5)"]
+    ).run()
+    table = at.dataframe[0].value
+    assert list(table["params (M)"]) == [
+        round(count_row(n).params / 1e6, 2) for n in ("squeezenet1_1", "lenet5")
+    ]
+    assert list(table["GFLOPs"]) == [round(count_row(n).flops / 1e9, 3) for n in ("squeezenet1_1", "lenet5")]
+    assert table["latency ms (median)"].isna().all()
+    at.number_input(key="compare.runs").set_value(2)
+    at.number_input(key="compare.batch").set_value(1)
+    at.button(key="compare.measure").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert (table["latency ms (median)"] > 0).all() and (table["images/s"] > 0).all()
+    assert set(table["measured on"]) == {"CPU, fp32, batch 1"}
