@@ -239,7 +239,7 @@ def test_evaluate_accuracy_matches_a_manual_count_for_lite0(tmp_path):
 
 
 @pytest.mark.slow
-def test_compare_page_counts_then_measures_live_on_request():
+def test_compare_page_counts_measures_and_evaluates_on_request(tmp_path, torch_home):
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
@@ -263,3 +263,16 @@ def test_compare_page_counts_then_measures_live_on_request():
     table = at.dataframe[0].value
     assert (table["latency ms (median)"] > 0).all() and (table["images/s"] > 0).all()
     assert set(table["measured on"]) == {"CPU, fp32, batch 1"}
+
+    categories = get_spec("efficientnet_lite0").categories
+    _write_folder(tmp_path, categories, str)
+    models = ["SqueezeNet 1.1 (squeezenet1_1)", "LeNet-5 (lenet5)", "EfficientNet-Lite0 (efficientnet_lite0)"]
+    at.multiselect(key="compare.models").set_value(models).run()
+    assert any("SqueezeNet 1.1, LeNet-5" in caption.value for caption in at.caption)  # no weights on disk
+    at.text_input(key="compare.eval_folder").set_value(str(tmp_path)).run()
+    at.button(key="compare.evaluate").click().run()
+    assert not at.exception and not at.error
+    accuracy = at.dataframe[1].value
+    assert list(accuracy["model"]) == ["EfficientNet-Lite0"]
+    assert list(accuracy["top-1 % (measured)"]) == [50.0]
+    assert list(accuracy["top-5 % (measured)"]) == [round(100 * MANUAL_TOP5 / 6, 2)]
