@@ -86,6 +86,27 @@ def test_profile_models_measures_a_tiny_model_on_the_cpu():
     assert row.peak_share is None and row.error is None
 
 
+def test_profile_models_bf16_channels_last_leaves_the_shared_model_untouched(torch_home):
+    cache = ModelCache()
+    shared = cache.get("squeezenet1_1", "random", device="cpu").model
+    before = {name: p.clone() for name, p in shared.state_dict().items()}
+    (row,) = profile_models(
+        ["squeezenet1_1"],
+        measure=True,
+        device="cpu",
+        dtype="bf16",
+        channels_last=True,
+        batch=1,
+        runs=2,
+        cache=cache,
+    )
+    assert row.dtype == "bf16" and row.channels_last and row.weights == "random" and row.error is None
+    assert row.latency_ms > 0
+    after = shared.state_dict()
+    assert all(after[name].dtype == torch.float32 and after[name].is_contiguous() for name in before)
+    assert all(torch.equal(before[name], after[name]) for name in before)
+
+
 def test_profile_models_without_measuring_leaves_live_fields_empty():
     (row,) = profile_models(["squeezenet1_1"])
     assert row.latency_ms is None and row.throughput is None and row.device is None
