@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/home.py", title="The story", icon=":material/timeline:", default=True),
     st.Page("pages/receptive_fields.py", title="Receptive fields", icon=":material/center_focus_strong:"),
     st.Page("pages/attention.py", title="Attention", icon=":material/center_focus_weak:"),
+    st.Page("pages/compare.py", title="Compare backbones", icon=":material/compare_arrows:"),
 ]
 
 settings = kiosk.kiosk_settings()

@@ -1,0 +1,146 @@
+"""Figures comparing backbones: accuracy against FLOPs (with the Pareto front), latency against accuracy,
+and parameters over the years. Built from :class:`cvviz.profiling.ProfileRow`; they compute nothing."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+from cvviz.catalog import FAMILIES
+from cvviz.plotting.story import FAMILY_COLOURS
+from cvviz.profiling import ProfileRow, pareto_front
+
+_LAYOUT = {"legend_title": "family", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 460}
+
+
+def _hover(row: ProfileRow) -> str:
+    acc = f"{row.acc1:.1f}% top-1 (published)" if row.acc1 is not None else "no ImageNet accuracy"
+    latency = f"<br>{row.latency_ms:.2f} ms at batch 1 ({row.device})" if row.latency_ms is not None else ""
+    return (
+        f"<b>{row.title}</b> ({row.year})<br>{row.params / 1e6:.2f}M params · {row.flops / 1e9:.2f} GFLOPs"
+        f"<br>{acc}{latency}"
+    )
+
+
+def _by_family(rows: Sequence[ProfileRow]):
+    for family in FAMILIES:
+        members = [r for r in rows if r.family == family]
+        if members:
+            yield family, members
+
+
+def _bubble(params: int) -> float:
+    """Marker diameter growing with the square root of the parameter count (area ∝ parameters)."""
+    return 6 + 4 * math.sqrt(params / 1e6)
+
+
+def accuracy_flops_figure(rows: Sequence[ProfileRow]) -> go.Figure:
+    """Published top-1 against GFLOPs (log x); bubble area ∝ parameters; the Pareto front as a line.
+
+    Models without a published top-1 are left out (they have nothing to place on the y axis).
+    """
+    rated = [r for r in rows if r.acc1 is not None]
+    figure = go.Figure()
+    for family, members in _by_family(rated):
+        figure.add_trace(
+            go.Scatter(
+                x=[r.flops / 1e9 for r in members],
+                y=[r.acc1 for r in members],
+                mode="markers",
+                name=family,
+                marker={
+                    "size": [_bubble(r.params) for r in members],
+                    "color": FAMILY_COLOURS[family],
+                    "opacity": 0.7,
+                    "line": {"width": 1, "color": "white"},
+                },
+                customdata=[r.model for r in members],
+                hovertext=[_hover(r) for r in members],
+                hoverinfo="text",
+            )
+        )
+    front = [rated[i] for i in pareto_front([(r.flops, r.acc1) for r in rated])]
+    if front:
+        figure.add_trace(
+            go.Scatter(
+                x=[r.flops / 1e9 for r in front],
+                y=[r.acc1 for r in front],
+                mode="lines+markers+text",
+                name="Pareto front",
+                line={"color": "black", "dash": "dash", "width": 1.5},
+                marker={"symbol": "circle-open", "size": 10, "color": "black"},
+                text=[r.title for r in front],
+                textposition="top left",
+                hoverinfo="skip",
+            )
+        )
+    figure.update_layout(
+        title="Accuracy against compute (bubble area ∝ parameters)",
+        xaxis_title="GFLOPs per image at the native input size (log scale)",
+        xaxis_type="log",
+        yaxis_title="ImageNet-1K top-1 (%), published",
+        **_LAYOUT,
+    )
+    return figure
+
+
+def latency_accuracy_figure(rows: Sequence[ProfileRow]) -> go.Figure:
+    """Measured batch-1 latency (median, with p10–p90 error bars) against published top-1."""
+    timed = [r for r in rows if r.latency_ms is not None and r.acc1 is not None]
+    figure = go.Figure()
+    for family, members in _by_family(timed):
+        figure.add_trace(
+            go.Scatter(
+                x=[r.latency_ms for r in members],
+                y=[r.acc1 for r in members],
+                mode="markers",
+                name=family,
+                marker={"size": 11, "color": FAMILY_COLOURS[family]},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [r.latency_p90_ms - r.latency_ms for r in members],
+                    "arrayminus": [r.latency_ms - r.latency_p10_ms for r in members],
+                },
+                customdata=[r.model for r in members],
+                hovertext=[_hover(r) for r in members],
+                hoverinfo="text",
+            )
+        )
+    device = timed[0].device if timed else "—"
+    figure.update_layout(
+        title=f"Latency against accuracy ({device})",
+        xaxis_title="latency at batch 1, median ms (bars: p10–p90; log scale)",
+        xaxis_type="log",
+        yaxis_title="ImageNet-1K top-1 (%), published",
+        **_LAYOUT,
+    )
+    return figure
+
+
+def params_years_figure(rows: Sequence[ProfileRow]) -> go.Figure:
+    """Parameters (log scale) against the year the architecture was published."""
+    figure = go.Figure()
+    for family, members in _by_family(rows):
+        figure.add_trace(
+            go.Scatter(
+                x=[r.year for r in members],
+                y=[r.params / 1e6 for r in members],
+                mode="markers",
+                name=family,
+                marker={"size": 11, "color": FAMILY_COLOURS[family]},
+                customdata=[r.model for r in members],
+                hovertext=[_hover(r) for r in members],
+                hoverinfo="text",
+            )
+        )
+    figure.update_layout(
+        title="Parameters over the years",
+        xaxis_title="year",
+        yaxis_title="parameters (millions, log scale)",
+        yaxis_type="log",
+        **_LAYOUT,
+    )
+    return figure
