@@ -11,6 +11,7 @@ st.set_page_config(page_title="cvviz — computer-vision backbones, explained", 
 
 PAGES = [
     st.Page("pages/home.py", title="The story", icon=":material/timeline:", default=True),
+    st.Page("pages/saliency.py", title="Saliency", icon=":material/highlight:"),
 ]
 
 navigation = st.navigation(PAGES)

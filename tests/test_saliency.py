@@ -255,3 +255,19 @@ def test_cli_saliency_unknown_method_exits_2_with_one_line(tmp_path, cat_image, 
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2
     assert len(err) == 1 and err[0].startswith("error:") and "grad_cam" in err[0]
+
+
+def test_saliency_page_shows_maps_for_several_methods_and_a_chosen_class():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    page = Path(__file__).resolve().parent.parent / "pages" / "saliency.py"
+    at = AppTest.from_file(str(page), default_timeout=240).run()
+    assert not at.exception and not at.error
+    assert at.multiselect(key="saliency.methods").value == ["Grad-CAM"]
+    at.checkbox(key="saliency.use_top1").uncheck().run()
+    at.selectbox(key="saliency.target").set_value("281: tabby").run()
+    at.multiselect(key="saliency.methods").set_value(["Grad-CAM", "Saliency (gradient)"]).run()
+    assert not at.exception and not at.error
+    assert any("281: tabby" in c.value for c in at.caption)
