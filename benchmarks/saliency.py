@@ -3,7 +3,7 @@
 Random weights (timing does not depend on them), one 224×224 image, on the CPU unless ``--device`` says
 otherwise. Prints the median wall time of ``--repeats`` runs for each configuration, as Markdown rows.
 
-    python benchmarks/saliency.py --repeats 3
+    PYTHONPATH=. python benchmarks/saliency.py --repeats 3
 """
 
 from __future__ import annotations
