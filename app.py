@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/receptive_fields.py", title="Receptive fields", icon=":material/center_focus_strong:"),
     st.Page("pages/attention.py", title="Attention", icon=":material/center_focus_weak:"),
     st.Page("pages/compare.py", title="Compare backbones", icon=":material/compare_arrows:"),
+    st.Page("pages/saliency.py", title="Saliency", icon=":material/highlight:"),
 ]
 
 settings = kiosk.kiosk_settings()
