@@ -11,6 +11,8 @@ st.set_page_config(page_title="cvviz — computer-vision backbones, explained", 
 
 PAGES = [
     st.Page("pages/home.py", title="The story", icon=":material/timeline:", default=True),
+    st.Page("pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
+    st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:"),
 ]
 
 navigation = st.navigation(PAGES)

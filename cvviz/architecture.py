@@ -376,7 +376,7 @@ def _first(model: nn.Module, type_names: Sequence[str]) -> tuple[str, nn.Module]
     return None
 
 
-def _vgg(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> SignatureBlock:
+def _vgg(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
     features = model.features
     stage, start = [], None
     for index, layer in enumerate(features):  # the first stage that stacks two or more 3×3 convs
@@ -415,7 +415,7 @@ def _vgg(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> Signature
     )
 
 
-def _resnet(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> SignatureBlock:
+def _resnet(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
     name, block = _first(model, ("Bottleneck", "BasicBlock"))
     convs = [m for _, m in _convs(block) if "downsample" not in _]
     facts = [Fact("block type", type(block).__name__, "type of layer1.0")]
@@ -489,7 +489,7 @@ def _inception(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> Sig
     )
 
 
-def _densenet(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> SignatureBlock:
+def _densenet(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
     block = model.features.denseblock1
     layers = list(block.children())
     growth = layers[0].conv2.out_channels
@@ -523,7 +523,7 @@ def _densenet(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> Sign
     )
 
 
-def _squeezenet(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> SignatureBlock:
+def _squeezenet(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
     name, fire = _first(model, ("Fire",))
     facts = (
         Fact("input channels", fire.squeeze.in_channels, "squeeze.in_channels"),
@@ -549,7 +549,7 @@ def _squeezenet(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> Si
     )
 
 
-def _mobilenet(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> SignatureBlock:
+def _mobilenet(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
     found = _first(model, ("InvertedResidual",))
     if found is None:
         name, block = _first(model, ("DepthwiseSeparableConv",))
@@ -584,7 +584,7 @@ def _mobilenet(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> Sig
     return SignatureBlock(title, name, description, tuple(facts))
 
 
-def _shufflenet(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> SignatureBlock:
+def _shufflenet(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
     name, block = _first(model, ("InvertedResidual",))
     channels = block.branch2[0].out_channels * 2
     groups = 2
@@ -608,7 +608,7 @@ def _shufflenet(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> Si
     )
 
 
-def _efficientnet(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> SignatureBlock:
+def _efficientnet(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
     name, block = next(
         (n, m) for n, m in model.named_modules() if type(m).__name__ == "MBConv" and _expands(m)
     )
@@ -662,7 +662,7 @@ def compound_scaling_table() -> tuple[tuple[object, ...], ...]:
     return tuple(rows)
 
 
-def _vit(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> SignatureBlock:
+def _vit(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
     conv = model.conv_proj
     patch = conv.kernel_size[0]
     size = spec.input_size
@@ -685,7 +685,7 @@ def _vit(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> Signature
     )
 
 
-def _swin(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> SignatureBlock:
+def _swin(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
     name, merge = _first(model, ("PatchMerging", "PatchMergingV2"))
     attention = next(m for m in model.modules() if hasattr(m, "window_size") and hasattr(m, "shift_size"))
     patch = model.features[0][0]
@@ -742,14 +742,15 @@ def signature_block(
 ) -> SignatureBlock:
     """The family's representative block found in ``model`` and measured on it (see :class:`SignatureBlock`).
 
-    ``complexity`` (per-layer MACs) is counted on the meta device when not given.
+    ``complexity`` (per-layer MACs, needed for Inception branches and the generic fallback) is counted on
+    the meta device when not given.
     """
-    if complexity is None:
-        from cvviz.complexity import complexity_for_spec
+    from cvviz.complexity import complexity_for_spec
 
-        complexity = complexity_for_spec(spec)
     handler = _BY_FAMILY.get(spec.family, _generic)
+    if complexity is None and handler in (_inception, _generic):
+        complexity = complexity_for_spec(spec)
     try:
         return handler(spec, model, complexity)
     except (AttributeError, StopIteration, TypeError, IndexError):
-        return _generic(spec, model, complexity)
+        return _generic(spec, model, complexity or complexity_for_spec(spec))

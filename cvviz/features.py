@@ -124,7 +124,10 @@ def extract_features(
     return _extract(loaded_or_model, image_tensor, names)
 
 
-def _extract(model: nn.Module, batch: torch.Tensor, names: list[str]) -> dict[str, FeatureMap]:
+def capture_chw(
+    model: nn.Module, batch: torch.Tensor, names: list[str]
+) -> dict[str, tuple[torch.Tensor, LayoutKind, tuple[int, ...]]]:
+    """One forward pass; each layer's output as ((C, H, W) tensor, layout, original shape). Works on meta."""
     resolve_layers(model, names)
     with capture_outputs(model, names) as captured, torch.no_grad():
         model(batch)
@@ -134,8 +137,15 @@ def _extract(model: nn.Module, batch: torch.Tensor, names: list[str]) -> dict[st
             raise CvvizError(f"Layer {name!r} produced no tensor output for this image.")
         output = captured[name]
         chw, kind = to_chw(output)
-        result[name] = FeatureMap(name, chw.float().cpu().numpy(), kind, tuple(output.shape))
+        result[name] = (chw, kind, tuple(output.shape))
     return result
+
+
+def _extract(model: nn.Module, batch: torch.Tensor, names: list[str]) -> dict[str, FeatureMap]:
+    return {
+        name: FeatureMap(name, chw.float().cpu().numpy(), kind, shape)
+        for name, (chw, kind, shape) in capture_chw(model, batch, names).items()
+    }
 
 
 def channel_statistic(maps: np.ndarray, statistic: Statistic) -> np.ndarray:
