@@ -212,3 +212,20 @@ def test_signature_swin_patch_merging_and_windows():
     assert block.module_name == "features.2" and block.fact("window size") == "7×7"
     assert block.fact("merge input (4C)") == 4 * 96 and block.fact("merge output (2C)") == 2 * 96
     assert block.fact("merge params") == 384 * 192 + 2 * 384
+
+
+def test_cli_layers_json_lists_every_module_with_costs(capsys):
+    import json
+
+    from cvviz.cli import main
+
+    assert main(["layers", "resnet18", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"name", "type", "output_shape", "params", "macs"} <= set(rows[0])
+    by_name = {row["name"]: row for row in rows}
+    assert by_name["conv1"] == {**by_name["conv1"], "type": "Conv2d", "output_shape": [1, 64, 112, 112]}
+    assert (
+        by_name["conv1"]["params"] == 7 * 7 * 3 * 64
+        and by_name["conv1"]["macs"] == 7 * 7 * 3 * 64 * 112 * 112
+    )
+    assert sum(row["params"] for row in rows) == 11_689_512

@@ -138,3 +138,68 @@ def test_first_layer_filters_are_normalised_per_filter(resnet18):
     flat = filters.images.reshape(64, -1)
     np.testing.assert_allclose(flat.min(axis=1), 0.0, atol=1e-6)
     np.testing.assert_allclose(flat.max(axis=1), 1.0, atol=1e-6)
+
+
+# --- CLI: python -m cvviz features ---------------------------------------------------------------------
+
+
+def _cat_path() -> str:
+    from cvviz.images import sample_images
+
+    return str(sample_images()[0].path)
+
+
+def test_cli_features_untrained_writes_the_activation_array(tmp_path, capsys, torch_home):
+    from cvviz.cli import main
+
+    out = tmp_path / "f.npz"
+    assert (
+        main(
+            [
+                "features",
+                _cat_path(),
+                "--model",
+                "squeezenet1_1",
+                "--layer",
+                "features.4",
+                "--untrained",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    saved = np.load(out)
+    assert saved["features"].shape == (128, 55, 55) and str(saved["layer"]) == "features.4"
+    assert "untrained" in capsys.readouterr().err
+
+
+def test_cli_features_with_weights_file_matches_the_library(tmp_path, torch_home, cat_image):
+    from cvviz.cli import main
+    from cvviz.inference import preprocess
+
+    spec = get_spec("squeezenet1_1")
+    model = build_architecture(spec).requires_grad_(False)
+    weights = tmp_path / "sq.pth"
+    torch.save(model.state_dict(), weights)
+    out = tmp_path / "f.npz"
+    args = ["features", _cat_path(), "--model", spec.name, "--layer", "features.7", "--weights", str(weights)]
+    assert main([*args, "--out", str(out)]) == 0
+    expected = extract_features(model, preprocess(cat_image, spec), ["features.7"])["features.7"].maps
+    np.testing.assert_allclose(np.load(out)["features"], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_cli_features_without_pretrained_weights_is_one_error_line_suggesting_untrained(capsys, torch_home):
+    from cvviz.cli import main
+
+    assert main(["features", _cat_path(), "--model", "squeezenet1_1", "--layer", "features.4"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "--untrained" in lines[0]
+
+
+def test_cli_features_unknown_layer_is_one_error_line(capsys, torch_home):
+    from cvviz.cli import main
+
+    assert main(["features", _cat_path(), "--model", "lenet5", "--layer", "nope"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "error: The model has no layer called 'nope'."
