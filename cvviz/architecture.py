@@ -723,7 +723,85 @@ def _generic(spec: ModelSpec, model: nn.Module, complexity: Complexity) -> Signa
     return SignatureBlock(spec.title, top.name, spec.key_idea, facts)
 
 
+def _big_first_filters(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
+    name, conv = _convs(model)[0]
+    k, stride = conv.kernel_size[0], conv.stride[0]
+    facts = (
+        Fact("kernel", f"{k}×{k}", f"{name}.kernel_size"),
+        Fact("stride", stride, f"{name}.stride"),
+        Fact("filters", conv.out_channels, f"{name}.out_channels"),
+        Fact("input channels", conv.in_channels, f"{name}.in_channels"),
+        Fact("weights", conv.weight.numel(), f"{k}·{k}·{conv.in_channels}·{conv.out_channels}"),
+        Fact(
+            "stacked 3×3 layers for the same view",
+            (k - 1) // 2,
+            f"n 3×3 convs see 1 + 2n pixels; 1 + 2n = {k}",
+        ),
+    )
+    return SignatureBlock(
+        "Large first-layer filters",
+        name,
+        "Early CNNs looked at the image through large kernels with a big stride; later designs replace "
+        "them with stacks of small ones.",
+        facts,
+    )
+
+
+def _convnext(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
+    name, block = _first(model, ("CNBlock",))
+    depthwise = next(c for _, c in _convs(block) if c.groups > 1)
+    linears = [m for m in block.modules() if isinstance(m, nn.Linear)]
+    c = depthwise.in_channels
+    facts = (
+        Fact(
+            "depthwise kernel",
+            f"{depthwise.kernel_size[0]}×{depthwise.kernel_size[1]}",
+            "block.0.kernel_size",
+        ),
+        Fact("channels", c, "block.0.in_channels"),
+        Fact("expansion", linears[0].out_features // c, "first Linear out_features / channels"),
+        Fact("norm", type(block.block[2]).__name__, "block.2"),
+        Fact("params", _numel(block), "numel() over the block"),
+        Fact(
+            "depthwise weights",
+            depthwise.weight.numel(),
+            f"{depthwise.kernel_size[0]}·{depthwise.kernel_size[1]}·{c}",
+        ),
+    )
+    return SignatureBlock(
+        "ConvNeXt block: a ResNet modernised",
+        name,
+        "A 7×7 depthwise conv, LayerNorm, then an inverted bottleneck of two pointwise layers (×4 with "
+        "GELU) — Transformer choices in a pure CNN.",
+        facts,
+    )
+
+
+def _maxvit(spec: ModelSpec, model: nn.Module, complexity: Complexity | None) -> SignatureBlock:
+    layer_name, layer = _first(model, ("MaxVitLayer",))
+    window = layer.layers.window_attention
+    grid = layer.layers.grid_attention
+    facts = (
+        Fact("block attention window", f"{window.p}×{window.p}", "window_attention.p (local windows)"),
+        Fact("grid attention grid", f"{grid.g}×{grid.g}", "grid_attention.g (dilated, global)"),
+        Fact("MBConv first", type(layer.layers[0]).__name__, "layers[0]"),
+        Fact("heads", window.n_heads, "window_attention.n_heads"),
+        Fact("params", _numel(layer), "numel() over the layer"),
+    )
+    return SignatureBlock(
+        "MaxViT layer: MBConv, block attention, grid attention",
+        layer_name,
+        "Attention within local windows and across a sparse global grid gives global interaction at linear "
+        "cost; an MBConv runs first.",
+        facts,
+    )
+
+
 _BY_FAMILY = {
+    "LeNet": _big_first_filters,
+    "AlexNet": _big_first_filters,
+    "ConvNeXt": _convnext,
+    "MaxViT": _maxvit,
     "VGG": _vgg,
     "ResNet": _resnet,
     "Inception": _inception,

@@ -1,5 +1,7 @@
 """Feature maps: what every layer of the chosen model responds to in the chosen image."""
 
+import hashlib
+
 import numpy as np
 import streamlit as st
 
@@ -32,9 +34,18 @@ stage = left.selectbox("Stage output", list(spec.stages), key="fm.stage")
 other = right.selectbox("…or any module", all_modules, key="fm.module")
 layer = stage if other == all_modules[0] else other
 
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def _features(_loaded, model_key: str, _image, image_key: str, layers: tuple[str, ...]):
+    """One forward pass per (model, image, layers); widget changes reuse it."""
+    return extract_features(_loaded, preprocess(_image, _loaded.spec), layers)
+
+
+model_key = f"{spec.name}|{loaded.weights.description}|{id(loaded.model)}"
+image_key = hashlib.sha256(image.image.tobytes()).hexdigest()
 try:
     with st.spinner("Running the model once and recording the layers…"):
-        features = extract_features(loaded, preprocess(image.image, spec), [*spec.stages, layer])
+        features = _features(loaded, model_key, image.image, image_key, (*spec.stages, layer))
 except CvvizError as exc:
     st.error(str(exc))
     st.stop()

@@ -229,3 +229,25 @@ def test_cli_layers_json_lists_every_module_with_costs(capsys):
         and by_name["conv1"]["macs"] == 7 * 7 * 3 * 64 * 112 * 112
     )
     assert sum(row["params"] for row in rows) == 11_689_512
+
+
+def test_signature_alexnet_large_first_filters():
+    block = _signature("alexnet")
+    assert block.fact("kernel") == "11×11" and block.fact("stride") == 4
+    assert block.fact("weights") == 11 * 11 * 3 * 64
+    assert block.fact("stacked 3×3 layers for the same view") == 5  # 1 + 2·5 = 11
+
+
+def test_signature_convnext_block():
+    block = _signature("convnext_tiny")
+    assert block.module_name == "features.1.0" and block.fact("depthwise kernel") == "7×7"
+    assert block.fact("expansion") == 4
+    c = 96
+    dw, norm, up, down, scale = 49 * c + c, 2 * c, c * 4 * c + 4 * c, 4 * c * c + c, c
+    assert block.fact("params") == dw + norm + up + down + scale
+
+
+def test_signature_maxvit_block_and_grid_attention():
+    block = _signature("maxvit_t")
+    assert block.fact("block attention window") == "7×7" and block.fact("grid attention grid") == "7×7"
+    assert block.fact("MBConv first") == "MBConv"
