@@ -167,21 +167,34 @@ def channel_order(maps: np.ndarray, statistic: Statistic) -> np.ndarray:
 
 @dataclass(frozen=True)
 class JourneyStep:
-    """One stage's representative map (H, W): the channel with the highest mean activation."""
+    """One stage's representative map (H, W): the channel with the highest mean activation
+    (``channel`` is its index), or the mean over all channels (``channel`` is None)."""
 
     layer: str
-    channel: int
+    channel: int | None
     map: np.ndarray
     channels: int
 
 
-def journey(features: dict[str, FeatureMap], layers: Iterable[str]) -> tuple[JourneyStep, ...]:
-    """For each of ``layers`` (stem to last stage), the channel whose mean activation is highest."""
+JourneyMode = Literal["top channel", "mean of channels"]
+JOURNEY_MODES: tuple[str, ...] = ("top channel", "mean of channels")
+
+
+def journey(
+    features: dict[str, FeatureMap], layers: Iterable[str], mode: JourneyMode = "top channel"
+) -> tuple[JourneyStep, ...]:
+    """For each of ``layers`` (stem to last stage), one representative (H, W) map: the channel whose mean
+    activation is highest, or the average over channels."""
+    if mode not in JOURNEY_MODES:
+        raise ValueError(f"Unknown journey mode {mode!r}; expected one of {', '.join(JOURNEY_MODES)}.")
     steps = []
     for layer in layers:
         maps = features[layer].maps
-        best = int(channel_order(maps, "mean")[0])
-        steps.append(JourneyStep(layer, best, maps[best], maps.shape[0]))
+        if mode == "mean of channels":
+            steps.append(JourneyStep(layer, None, maps.mean(axis=0), maps.shape[0]))
+        else:
+            best = int(channel_order(maps, "mean")[0])
+            steps.append(JourneyStep(layer, best, maps[best], maps.shape[0]))
     return tuple(steps)
 
 

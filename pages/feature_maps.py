@@ -6,7 +6,14 @@ import numpy as np
 import streamlit as st
 
 from cvviz.errors import CvvizError
-from cvviz.features import STATISTICS, channel_order, extract_features, first_layer_filters, journey
+from cvviz.features import (
+    JOURNEY_MODES,
+    STATISTICS,
+    channel_order,
+    extract_features,
+    first_layer_filters,
+    journey,
+)
 from cvviz.inference import preprocess, to_display_image
 from cvviz.plotting.features import (
     channel_figure,
@@ -60,7 +67,9 @@ cols = st.columns(3)
 statistic = cols[0].selectbox("Sort channels by", list(STATISTICS), key="fm.statistic")
 order = channel_order(maps, statistic)
 pages = max(1, -(-len(order) // PAGE_SIZE))
-page = cols[1].number_input(f"Page (of {pages})", 1, pages, 1, key="fm.page")
+if st.session_state.get("fm.page", 1) > pages:  # a smaller layer than the last one: back to page 1
+    st.session_state["fm.page"] = 1
+page = cols[1].number_input(f"Page (of {pages})", min_value=1, max_value=pages, key="fm.page")
 shown = [int(c) for c in order[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
 channel = cols[2].selectbox("Enlarge channel", [str(c) for c in order[: PAGE_SIZE * pages]], key="fm.channel")
 st.plotly_chart(channel_grid_figure(maps, shown), key="fm.grid")
@@ -74,8 +83,9 @@ over.image(
 )
 
 st.subheader("The journey: stem to last stage")
-st.plotly_chart(journey_figure(journey(features, spec.stages)), key="fm.journey")
-st.caption("Each panel is the stage's channel with the highest mean activation for this image.")
+mode = st.radio("Each panel shows", list(JOURNEY_MODES), key="fm.journey_mode", horizontal=True)
+st.plotly_chart(journey_figure(journey(features, spec.stages, mode)), key="fm.journey")
+st.caption("Stem to last stage: the channel with the highest mean activation, or the mean over all channels.")
 
 st.subheader("First-layer filters")
 labels = {

@@ -203,3 +203,12 @@ def test_cli_features_unknown_layer_is_one_error_line(capsys, torch_home):
     assert main(["features", _cat_path(), "--model", "lenet5", "--layer", "nope"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "error: The model has no layer called 'nope'."
+
+
+def test_journey_mean_of_channels_averages_every_channel(resnet18):
+    features = extract_features(resnet18, torch.randn(1, 3, 64, 64), ["layer2"])
+    (step,) = journey(features, ["layer2"], "mean of channels")
+    assert step.channel is None and step.channels == 128
+    np.testing.assert_allclose(step.map, features["layer2"].maps.mean(axis=0), rtol=1e-6)
+    with pytest.raises(ValueError):
+        journey(features, ["layer2"], "median")

@@ -70,7 +70,8 @@ def journey_figure(steps: Sequence[JourneyStep]) -> go.Figure:
         rows=1,
         cols=max(1, len(steps)),
         subplot_titles=[
-            f"{s.layer}<br>#{s.channel} of {s.channels}, {s.map.shape[0]}×{s.map.shape[1]}" for s in steps
+            f"{s.layer}<br>{'mean' if s.channel is None else f'#{s.channel}'} of {s.channels}, {s.map.shape[0]}×{s.map.shape[1]}"
+            for s in steps
         ],
         horizontal_spacing=0.02,
     )
