@@ -8,6 +8,7 @@ torch's FLOP counter on the meta device) — no formula is typed in. The family'
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -639,8 +640,13 @@ def _efficientnet(spec: ModelSpec, model: nn.Module, complexity: Complexity | No
     )
 
 
+@functools.cache
 def compound_scaling_table() -> tuple[tuple[object, ...], ...]:
-    """Width, depth and resolution of EfficientNet-B0…B7, each read from the model built on meta."""
+    """Width, depth and resolution of EfficientNet-B0…B7, each read from the model built on meta.
+
+    Columns: title, stem channels, head channels, MBConv blocks, input size, parameters (Tan & Le 2019,
+    Table 1 and §3.3: depth, width and resolution grow together).
+    """
     from cvviz.catalog import get_spec
     from cvviz.models import build_on_meta
 
