@@ -12,10 +12,12 @@ st.set_page_config(page_title="cvviz — computer-vision backbones, explained", 
 
 PAGES = [
     st.Page("pages/home.py", title="The story", icon=":material/timeline:", default=True),
+    st.Page("pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
+    st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:"),
     st.Page("pages/receptive_fields.py", title="Receptive fields", icon=":material/center_focus_strong:"),
     st.Page("pages/attention.py", title="Attention", icon=":material/center_focus_weak:"),
-    st.Page("pages/compare.py", title="Compare backbones", icon=":material/compare_arrows:"),
     st.Page("pages/saliency.py", title="Saliency", icon=":material/highlight:"),
+    st.Page("pages/compare.py", title="Compare backbones", icon=":material/compare_arrows:"),
 ]
 
 settings = kiosk.kiosk_settings()

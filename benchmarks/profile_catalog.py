@@ -1,7 +1,7 @@
 """Benchmark: count parameters and FLOPs for the whole catalog on the meta device, and time it.
 
 Run with ``python benchmarks/profile_catalog.py``; prints the device, total and slowest models, as recorded
-in ``docs/benchmarks.md`` under "Profiling (issue: compare)".
+in ``docs/benchmarks.md`` under "Profiling".
 """
 
 from __future__ import annotations

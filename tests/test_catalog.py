@@ -10,7 +10,7 @@ from cvviz.catalog import CATALOG, DEFAULT_MODEL, FAMILIES, get_spec, list_model
 from cvviz.errors import UnknownModelError
 from cvviz.models import build_on_meta, count_parameters
 
-# Every backbone of the story the product promises (the foundation issue's list).
+# Every backbone of the story the product promises.
 REQUIRED = [
     "lenet5", "alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
     "googlenet", "inception_v3", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
