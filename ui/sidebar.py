@@ -59,16 +59,27 @@ def shared_sidebar() -> Iterator[Selection]:
 def current_selection() -> Selection:
     """The selection for the page being run, drawn once per run by the entry point.
 
-    A page can also start on its own: a fresh server's very first request for a page URL (Streamlit
-    notices the ``pages/`` folder before ``app.py`` has registered its navigation), or
-    ``streamlit run pages/x.py``. Then the entry point is run instead, which draws the sidebar and the
-    page through ``st.navigation``, and this standalone run stops.
+    A page can also start on its own. On a fresh server's very first request for a page URL, Streamlit
+    notices the ``pages/`` folder before ``app.py`` has registered its navigation and runs the page in
+    its legacy folder mode: then the entry point is run instead, which draws the sidebar and the page
+    through ``st.navigation``, and this run stops. Run directly (``streamlit run pages/x.py``, a
+    page-level AppTest), a page draws the sidebar itself.
     """
     selection = getattr(_this_run, "selection", None)
     if selection is not None:
         return selection
-    runpy.run_path(str(APP_PATH), run_name="__main__")
-    st.stop()
+    if _legacy_pages_folder_mode():
+        runpy.run_path(str(APP_PATH), run_name="__main__")
+        st.stop()
+    return render_sidebar()
+
+
+def _legacy_pages_folder_mode() -> bool:
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a Streamlit without the legacy mode
+        return False
+    return bool(getattr(PagesManager, "uses_pages_directory", False))
 
 
 def request_model(name: str) -> None:
