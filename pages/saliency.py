@@ -6,6 +6,7 @@ import streamlit as st
 from cvviz.catalog import list_models
 from cvviz.errors import CvvizError
 from cvviz.faithfulness import perturbation_curve
+from cvviz.images import image_fingerprint
 from cvviz.inference import predict, preprocess, to_display_image
 from cvviz.plotting.saliency import curves_figure, saliency_grid_figure, sanity_figure
 from cvviz.plotting.story import prediction_figure
@@ -74,14 +75,24 @@ v1, v2 = st.columns(2)
 kind = v1.segmented_control("View", list(VIEWS), default="absolute", key="saliency.view") or "absolute"
 opacity = v2.slider("Overlay opacity", 0.0, 1.0, 0.6, key="saliency.opacity")
 
+# Maps already computed for this model, image, class and options are reused, so changing the view or
+# the opacity does not recompute them (a few per session).
+memo = st.session_state.setdefault("saliency.memo", {})
+fingerprint = image_fingerprint(image)
 maps = []
 if picked:
     bar = st.progress(0.0, text="Computing attributions…")
+    private = None
     try:
-        private = private_copy(loaded)
         for i, title in enumerate(picked):
-            bar.progress(i / len(picked), text=f"{title}…")
-            maps.append((title, attribute(private, spec, tensor, titles[title], target, options).map))
+            memo_key = (id(loaded), spec.name, fingerprint, titles[title], target, options)
+            if memo_key not in memo:
+                bar.progress(i / len(picked), text=f"{title}…")
+                private = private if private is not None else private_copy(loaded)
+                memo[memo_key] = attribute(private, spec, tensor, titles[title], target, options).map
+                while len(memo) > 12:
+                    memo.pop(next(iter(memo)))
+            maps.append((title, memo[memo_key]))
     except CvvizError as exc:
         st.error(str(exc))
     finally:
