@@ -1,6 +1,6 @@
 """Time extracting every stage output of ResNet-50 for one image against a plain forward pass.
 
-Run: ``python benchmarks/feature_extraction.py [--runs N]``. Prints the median of N runs of each and the
+Run: ``python -m benchmarks.feature_extraction [--runs N]``. Prints the median of N runs of each and the
 ratio (extraction / plain forward): the cost of the hooks plus copying the maps to numpy. Random weights
 (timing does not depend on them); not part of the test suite.
 """
@@ -8,27 +8,16 @@ ratio (extraction / plain forward): the cost of the hooks plus copying the maps 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
+from benchmarks.timing import median_seconds
 from cvviz.catalog import get_spec
 from cvviz.device import runtime_summary
 from cvviz.features import extract_features
 from cvviz.images import load_sample
 from cvviz.inference import preprocess
 from cvviz.models import build_architecture
-
-
-def _median_seconds(fn, runs: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -47,8 +36,8 @@ def main() -> None:
     def extract() -> None:
         extract_features(model, batch, spec.stages)
 
-    plain_s = _median_seconds(plain, args.runs)
-    extract_s = _median_seconds(extract, args.runs)
+    plain_s = median_seconds(plain, args.runs)
+    extract_s = median_seconds(extract, args.runs)
     print(f"device: {runtime_summary()}, torch threads: {torch.get_num_threads()}")
     print(f"{spec.title}, {len(spec.stages)} stage outputs, median of {args.runs} runs")
     print(f"plain forward:      {1000 * plain_s:8.1f} ms")

@@ -1,6 +1,6 @@
 """Benchmark: count parameters and FLOPs for the whole catalog on the meta device, and time it.
 
-Run with ``python benchmarks/profile_catalog.py``; prints the device, total and slowest models, as recorded
+Run with ``python -m benchmarks.profile_catalog``; prints the device, total and slowest models, as recorded
 in ``docs/benchmarks.md`` under "Profiling".
 """
 

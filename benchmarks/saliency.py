@@ -3,30 +3,20 @@
 Random weights (timing does not depend on them), one 224×224 image, on the CPU unless ``--device`` says
 otherwise. Prints the median wall time of ``--repeats`` runs for each configuration, as Markdown rows.
 
-    PYTHONPATH=. python benchmarks/saliency.py --repeats 3
+    python -m benchmarks.saliency --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
 
 import torch
 
+from benchmarks.timing import median_seconds
 from cvviz.catalog import get_spec
 from cvviz.models import build_architecture
 from cvviz.saliency import SaliencyOptions, attribute, private_copy
-
-
-def _median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -44,11 +34,11 @@ def main() -> None:
     print("| method | setting | median (s) |\n|---|---|---|")
     for batch in (int(b) for b in args.batch_sizes.split(",")):
         options = SaliencyOptions(steps=50, internal_batch_size=batch)
-        seconds = _median_seconds(
+        seconds = median_seconds(
             lambda o=options: attribute(private, spec, x, "integrated_gradients", 1, o), args.repeats
         )
         print(f"| Integrated Gradients, 50 steps | internal_batch_size={batch} | {seconds:.2f} |", flush=True)
-    seconds = _median_seconds(lambda: attribute(private, spec, x, "grad_cam", 1), args.repeats)
+    seconds = median_seconds(lambda: attribute(private, spec, x, "grad_cam", 1), args.repeats)
     print(f"| Grad-CAM | layer4 | {seconds:.2f} |")
 
 
