@@ -9,13 +9,12 @@ For a ViT the file holds ``attn`` (layers, heads, tokens, tokens; the class toke
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
 
 from cvviz.catalog import get_spec
-from cvviz.commands._output import terminal_progress
-from cvviz.errors import CvvizError, WeightsError
+from cvviz.commands._models import add_weights_arguments, load_for_command
+from cvviz.errors import CvvizError
 
 ORDER = 40
 
@@ -24,10 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("attention", help="a ViT's or Swin's attention maps, saved as .npz")
     parser.add_argument("image", help="image file (JPEG, PNG, WebP, BMP, GIF, TIFF)")
     parser.add_argument("--model", required=True, help="a ViT or Swin catalog name, e.g. vit_b_16")
-    parser.add_argument("--weights", help="a state_dict file for the model (loaded with weights_only=True)")
-    parser.add_argument("--untrained", action="store_true", help="use random weights")
     parser.add_argument("--layer", help="Swin only: which attention block (default the first)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    add_weights_arguments(parser)
     parser.add_argument("--out", required=True, help="the .npz file to write")
     parser.set_defaults(run=run)
 
@@ -36,7 +33,6 @@ def run(args: argparse.Namespace) -> int:
     from cvviz.attention import NotATransformerError, swin_attention_for, vit_attention_for
     from cvviz.images import load_image
     from cvviz.inference import preprocess
-    from cvviz.model_cache import ModelCache
 
     spec = get_spec(args.model)
     if spec.kind not in ("vit", "swin"):
@@ -51,32 +47,7 @@ def run(args: argparse.Namespace) -> int:
             f"{spec.title} has no attention block {args.layer!r}; its first is {spec.attention_layers[0]!r}."
         )
     image = load_image(args.image)
-    cache = ModelCache()
-    if args.weights:
-        try:
-            with open(args.weights, "rb") as handle:
-                user_weights = handle.read()
-        except OSError as exc:
-            raise WeightsError(
-                f"Could not read the weights file {args.weights}: {exc.strerror or exc}."
-            ) from exc
-        loaded = cache.get(spec.name, "user", device=args.device, user_weights=user_weights)
-    elif args.untrained or not spec.pretrained_available:
-        print(f"warning: {spec.title} has random weights; its attention means nothing.", file=sys.stderr)
-        loaded = cache.get(spec.name, "random", device=args.device)
-    else:
-        try:
-            loaded = cache.get(
-                spec.name,
-                "pretrained",
-                device=args.device,
-                progress=terminal_progress(f"Downloading {spec.name}"),
-            )
-        except WeightsError as exc:
-            raise WeightsError(
-                f"{exc} Fetch them while online with `python -m cvviz weights fetch {spec.name}`, "
-                "pass --weights PATH, or --untrained for random weights."
-            ) from exc
+    loaded = load_for_command(spec, args, "attention maps")
     batch = preprocess(image.image, spec).to(loaded.device)
     with loaded.lock:
         if spec.kind == "vit":

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from cvviz.catalog import DEFAULT_MODEL, get_spec
+from cvviz.commands._models import add_weights_arguments, load_for_command
 from cvviz.commands._output import print_table
-from cvviz.errors import WeightsError
 
 ORDER = 40
 
@@ -18,9 +17,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"catalog name (default {DEFAULT_MODEL})")
     parser.add_argument("--layer", help="module name (default: the last stage); see `python -m cvviz layers`")
     parser.add_argument("--out", help="write the activations to this .npz file under the key 'features'")
-    parser.add_argument("--weights", help="a state_dict file for the model (loaded with weights_only=True)")
-    parser.add_argument("--untrained", action="store_true", help="use random weights")
-    parser.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
+    add_weights_arguments(parser, device_default="cpu")
     parser.set_defaults(run=run)
 
 
@@ -30,23 +27,11 @@ def run(args: argparse.Namespace) -> int:
     from cvviz.features import channel_order, extract_features
     from cvviz.images import load_image
     from cvviz.inference import preprocess
-    from cvviz.model_cache import ModelCache
 
     spec = get_spec(args.model)
     layer = args.layer or spec.stages[-1]
     loaded_image = load_image(args.image)
-    cache = ModelCache()
-    if args.weights:
-        with open(args.weights, "rb") as handle:
-            loaded = cache.get(spec.name, "user", device=args.device, user_weights=handle.read())
-    elif args.untrained or not spec.pretrained_available:
-        print(f"warning: {spec.title} has random weights; its features are untrained.", file=sys.stderr)
-        loaded = cache.get(spec.name, "random", device=args.device)
-    else:
-        try:
-            loaded = cache.get(spec.name, "pretrained", device=args.device)
-        except WeightsError as exc:
-            raise WeightsError(f"{exc} Pass --untrained for random weights or --weights PATH.") from exc
+    loaded = load_for_command(spec, args, "features")
     feature = extract_features(loaded, preprocess(loaded_image.image, spec), [layer])[layer]
     maps = feature.maps
     if args.out:

@@ -1,0 +1,53 @@
+"""The model options shared by the CLI commands that run a model, and loading it with them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cvviz.catalog import ModelSpec
+from cvviz.commands._output import terminal_progress
+from cvviz.errors import WeightsError
+from cvviz.model_cache import LoadedModel, ModelCache
+
+
+def add_weights_arguments(parser: argparse.ArgumentParser, device_default: str = "auto") -> None:
+    """``--weights PATH``, ``--untrained`` and ``--device``."""
+    parser.add_argument("--weights", help="a state_dict file for the model (loaded with weights_only=True)")
+    parser.add_argument("--untrained", action="store_true", help="use random weights")
+    parser.add_argument(
+        "--device", default=device_default, help=f"auto, cpu or cuda (default {device_default})"
+    )
+
+
+def load_for_command(spec: ModelSpec, args: argparse.Namespace, shows: str) -> LoadedModel:
+    """The model with the weights the options ask for: a file, random (with a warning naming what the
+    command ``shows``), or the pretrained ones, downloaded with a progress bar if needed."""
+    cache = ModelCache()
+    if args.weights:
+        try:
+            with open(args.weights, "rb") as handle:
+                user_weights = handle.read()
+        except OSError as exc:
+            raise WeightsError(
+                f"Could not read the weights file {args.weights}: {exc.strerror or exc}."
+            ) from exc
+        return cache.get(spec.name, "user", device=args.device, user_weights=user_weights)
+    if args.untrained or not spec.pretrained_available:
+        print(
+            f"warning: {spec.title} has random weights (untrained); its {shows} mean nothing.",
+            file=sys.stderr,
+        )
+        return cache.get(spec.name, "random", device=args.device)
+    try:
+        return cache.get(
+            spec.name,
+            "pretrained",
+            device=args.device,
+            progress=terminal_progress(f"Downloading {spec.name}"),
+        )
+    except WeightsError as exc:
+        raise WeightsError(
+            f"{exc} Fetch them while online with `python -m cvviz weights fetch {spec.name}`, "
+            "pass --weights PATH, or --untrained for random weights."
+        ) from exc
