@@ -12,6 +12,7 @@ from cvviz.errors import CvvizError
 from cvviz.evaluation import ACCEPTED_LAYOUTS, evaluate_models, scan_image_folder
 from cvviz.plotting.compare import accuracy_flops_figure, latency_accuracy_figure, params_years_figure
 from cvviz.profiling import FLOPS_NOTE, available_weights, profile_models
+from ui.kiosk import kiosk_settings
 from ui.messages import untrained_banner
 from ui.resources import model_cache
 from ui.sidebar import current_selection
@@ -157,6 +158,10 @@ with tabs[2]:
     st.plotly_chart(params_years_figure(rows), key="compare.params_years")
 
 st.subheader("Live accuracy on your own labelled images")
+if kiosk_settings().enabled:
+    # A public screen must not let visitors browse the server's folders.
+    st.info("Live accuracy on a folder of this server is switched off in kiosk mode.")
+    st.stop()
 st.markdown(
     f"Give a folder on this server: {ACCEPTED_LAYOUTS}. Images are preprocessed as in the published evaluation."
 )

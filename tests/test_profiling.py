@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -297,3 +298,16 @@ def test_compare_page_counts_measures_and_evaluates_on_request(tmp_path, torch_h
     assert list(accuracy["model"]) == ["EfficientNet-Lite0"]
     assert list(accuracy["top-1 % (measured)"]) == [50.0]
     assert list(accuracy["top-5 % (measured)"]) == [round(100 * MANUAL_TOP5 / 6, 2)]
+
+
+def test_compare_page_hides_server_folders_in_kiosk_mode(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CVVIZ_KIOSK", "1")
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "pages" / "compare.py"), default_timeout=240
+    )
+    at.run()
+    assert not at.exception
+    assert any("switched off in kiosk mode" in info.value for info in at.info)
+    assert not [w for w in at.text_input if w.key == "compare.eval_folder"]
