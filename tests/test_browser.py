@@ -352,3 +352,38 @@ def test_browser_concurrent_sessions_share_one_model_copy_and_memory_stays_bound
     assert added < model_kib // 2, f"three more sessions added {added} KiB; the model is {model_kib} KiB"
     for context, _ in [(first_context, first), *others]:
         context.close()
+
+
+# For each page: the model to switch to, and a heading that appears once its main figure is drawn.
+PAGE_FLOWS = {
+    "architecture": ("ResNet-18 · ResNet", "Shape of the network"),
+    "feature_maps": ("ResNet-18 · ResNet", "The journey: stem to last stage"),
+    "receptive_fields": ("ResNet-18 · ResNet", "One unit on your image"),
+    "attention": ("ViT-B/32 · ViT", "Class token attention"),
+    "saliency": ("SqueezeNet 1.1 · SqueezeNet", "One method across models"),
+    "compare": ("ResNet-18 · ResNet", "Accuracy against compute"),
+}
+
+
+@pytest.mark.parametrize("page_name", list(PAGE_FLOWS))
+def test_browser_page_takes_an_upload_and_a_model_switch(server, browser, artifacts, page_name):
+    model, heading = PAGE_FLOWS[page_name]
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(f"{server}/{page_name}", timeout=SETTLE_MS)
+    settle(page)
+    assert_no_exception(page, page_name)
+    page.get_by_text("upload", exact=True).click()
+    settle(page)
+    coffee = next(sample for sample in sample_images() if sample.name == "coffee")
+    page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(coffee.path))
+    settle(page)
+    assert_no_exception(page, f"{page_name} after upload")
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.keyboard.type(model)
+    page.keyboard.press("Enter")
+    settle(page)
+    page.get_by_text(heading).first.wait_for(timeout=SETTLE_MS)
+    page.wait_for_selector(".js-plotly-plot", timeout=SETTLE_MS)
+    assert_no_exception(page, f"{page_name} after switching to {model}")
+    page.screenshot(path=str(artifacts / f"flow-{page_name}.png"), full_page=True)
+    page.close()
