@@ -338,3 +338,13 @@ def test_cli_rf_unknown_model_exits_2(capsys):
 def test_cli_rf_transformer_exits_2_with_sentence(capsys):
     assert main(["rf", "vit_b_16", "--input-size", "224"]) == 2
     assert "global" in capsys.readouterr().err
+
+
+def test_growth_figure_leaves_global_pooling_off_the_curve():
+    from cvviz.plotting.receptive_field import growth_figure
+    from cvviz.receptive_field import leaf_fields
+
+    fields = leaf_fields(receptive_field_for_spec(get_spec("resnet50")))
+    curve = growth_figure({"ResNet-50": fields}).data[0]
+    assert "avgpool" not in [row[0] for row in curve.customdata]
+    assert curve.y[-1] == max(curve.y) == 427  # the last stage's field, not the 224-pixel "whole image"

@@ -22,7 +22,8 @@ def growth_figure(curves: Mapping[str, Sequence[LayerField]]) -> go.Figure:
     """
     fig = go.Figure()
     for title, all_fields in curves.items():
-        fields = [f for f in all_fields if f.exact or f.global_context]
+        # Global pooling (one 1×1 unit that sees the whole image) is not a field size: leave it out.
+        fields = [f for f in all_fields if f.exact or (f.global_context and f.output_size != (1, 1))]
         fig.add_trace(
             go.Scatter(
                 x=list(range(1, len(fields) + 1)),
