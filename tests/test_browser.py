@@ -112,6 +112,24 @@ def settle(page) -> None:
         page.wait_for_function(IDLE, timeout=SETTLE_MS, polling=250)
 
 
+def open_upload(page):
+    """Switch the sidebar's image source to upload; return its file chooser."""
+    page.get_by_text("upload", exact=True).click()
+    settle(page)
+    return page.locator('[data-testid="stSidebar"] input[type="file"]')
+
+
+def choose_model(page, title: str) -> None:
+    """Pick a model in the sidebar by typing (part of) its label into the model select box."""
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.keyboard.type(title)
+    page.keyboard.press("Enter")
+
+
+def sample_path(name: str) -> str:
+    return str(next(sample for sample in sample_images() if sample.name == name).path)
+
+
 def assert_no_exception(page, where: str) -> None:
     boxes = page.locator('[data-testid="stException"]')
     assert boxes.count() == 0, f"{where}: {boxes.first.inner_text()[:500]}"
@@ -138,18 +156,13 @@ def test_browser_upload_and_model_switch_update_the_prediction(server, browser, 
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     page.goto(server, timeout=SETTLE_MS)
     settle(page)
-    page.get_by_text("upload", exact=True).click()
-    settle(page)
-    coffee = next(sample for sample in sample_images() if sample.name == "coffee")
-    page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(coffee.path))
+    open_upload(page).set_input_files(sample_path("coffee"))
     page.wait_for_selector("text=espresso", timeout=SETTLE_MS)
     settle(page)
     assert_no_exception(page, "upload")
     page.screenshot(path=str(artifacts / "upload-coffee.png"), full_page=True)
 
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-    page.keyboard.type("ResNet-18")
-    page.keyboard.press("Enter")
+    choose_model(page, "ResNet-18")
     page.wait_for_selector("text=ResNet-18 sees", timeout=SETTLE_MS)
     settle(page)
     assert_no_exception(page, "model switch")
@@ -164,16 +177,14 @@ def test_browser_hostile_upload_gets_one_sentence_and_the_next_upload_works(serv
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     page.goto(server, timeout=SETTLE_MS)
     settle(page)
-    page.get_by_text("upload", exact=True).click()
-    settle(page)
+    chooser = open_upload(page)
     fake = tmp_path / "not-really.png"
     fake.write_text("this is text, not a PNG")
-    chooser = page.locator('[data-testid="stSidebar"] input[type="file"]')
     chooser.set_input_files(str(fake))
     page.wait_for_selector("text=not an image cvviz can read", timeout=SETTLE_MS)
     settle(page)
     assert_no_exception(page, "hostile upload")
-    chooser.set_input_files(str(next(s for s in sample_images() if s.name == "cat").path))
+    chooser.set_input_files(sample_path("cat"))
     page.wait_for_selector("text=tiger cat", timeout=SETTLE_MS)
     assert_no_exception(page, "upload after a bad one")
     page.close()
@@ -254,9 +265,7 @@ def test_browser_hostile_uploads_each_get_one_sentence_and_the_app_keeps_working
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     page.goto(server, timeout=SETTLE_MS)
     settle(page)
-    page.get_by_text("upload", exact=True).click()
-    settle(page)
-    chooser = page.locator('[data-testid="stSidebar"] input[type="file"]')
+    chooser = open_upload(page)
     for name, sentence in _hostile_images(tmp_path).items():
         chooser.set_input_files(str(tmp_path / name))
         settle(page)
@@ -269,7 +278,7 @@ def test_browser_hostile_uploads_each_get_one_sentence_and_the_app_keeps_working
             assert alerts.count() == 1, name
             text = alerts.first.inner_text().strip()
             assert sentence in text and "\n" not in text and "Traceback" not in text, f"{name}: {text}"
-    chooser.set_input_files(str(next(s for s in sample_images() if s.name == "cat").path))
+    chooser.set_input_files(sample_path("cat"))
     page.wait_for_selector("text=tiger cat", timeout=SETTLE_MS)
     page.screenshot(path=str(artifacts / "after-hostile-uploads.png"), full_page=True)
     page.close()
@@ -322,9 +331,7 @@ def _open_on_model(browser, url: str, title: str):
     page = context.new_page()
     page.goto(url, timeout=SETTLE_MS)
     settle(page)
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-    page.keyboard.type(title)
-    page.keyboard.press("Enter")
+    choose_model(page, title)
     return context, page
 
 
@@ -372,15 +379,10 @@ def test_browser_page_takes_an_upload_and_a_model_switch(server, browser, artifa
     page.goto(f"{server}/{page_name}", timeout=SETTLE_MS)
     settle(page)
     assert_no_exception(page, page_name)
-    page.get_by_text("upload", exact=True).click()
-    settle(page)
-    coffee = next(sample for sample in sample_images() if sample.name == "coffee")
-    page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(coffee.path))
+    open_upload(page).set_input_files(sample_path("coffee"))
     settle(page)
     assert_no_exception(page, f"{page_name} after upload")
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-    page.keyboard.type(model)
-    page.keyboard.press("Enter")
+    choose_model(page, model)
     settle(page)
     page.get_by_text(heading).first.wait_for(timeout=SETTLE_MS)
     page.wait_for_selector(".js-plotly-plot", timeout=SETTLE_MS)
