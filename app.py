@@ -1,28 +1,33 @@
 """cvviz: the Streamlit entry point. Builds the navigation and the shared sidebar, then runs the page.
 
-Run with ``streamlit run app.py``.
+The sidebar's widgets are drawn here, outside the pages, so that their state survives a change of page;
+the model itself loads when a page first asks for it (``ui.sidebar.current_selection().model``).
+
+Run with ``streamlit run app.py``. The pages live in ``app_pages/``, not ``pages/``: Streamlit treats a
+``pages/`` folder beside the entry point as a legacy multipage app and runs a deep-linked page on its own
+before this file has registered the navigation.
 """
 
 import streamlit as st
 
 from ui import kiosk
-from ui.sidebar import shared_sidebar
+from ui.sidebar import begin_run
 
 st.set_page_config(page_title="cvviz — computer-vision backbones, explained", page_icon="🔭", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="The story", icon=":material/timeline:", default=True),
-    st.Page("pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
-    st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:"),
-    st.Page("pages/receptive_fields.py", title="Receptive fields", icon=":material/center_focus_strong:"),
-    st.Page("pages/attention.py", title="Attention", icon=":material/center_focus_weak:"),
-    st.Page("pages/saliency.py", title="Saliency", icon=":material/highlight:"),
-    st.Page("pages/compare.py", title="Compare backbones", icon=":material/compare_arrows:"),
+    st.Page("app_pages/home.py", title="The story", icon=":material/timeline:", default=True),
+    st.Page("app_pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
+    st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:"),
+    st.Page("app_pages/receptive_fields.py", title="Receptive fields", icon=":material/center_focus_strong:"),
+    st.Page("app_pages/attention.py", title="Attention", icon=":material/center_focus_weak:"),
+    st.Page("app_pages/saliency.py", title="Saliency", icon=":material/highlight:"),
+    st.Page("app_pages/compare.py", title="Compare backbones", icon=":material/compare_arrows:"),
 ]
 
 settings = kiosk.kiosk_settings()
 kiosk.start(settings)
 navigation = st.navigation(PAGES, position="top" if settings.enabled else "sidebar")
 kiosk.attract_loop(settings, PAGES)
-with shared_sidebar():
-    navigation.run()
+begin_run()
+navigation.run()

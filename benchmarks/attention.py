@@ -13,12 +13,12 @@ import argparse
 import torch
 
 from benchmarks.timing import median_seconds
-from cvviz.attention import vit_attention_for
 from cvviz.catalog import get_spec
+from cvviz.data.images import load_sample
 from cvviz.device import runtime_summary
-from cvviz.images import load_sample
-from cvviz.inference import preprocess
-from cvviz.models import build_architecture
+from cvviz.explain.attention import vit_attention_for
+from cvviz.models.build import build_architecture
+from cvviz.models.inference import preprocess
 
 
 def main() -> None:

@@ -13,11 +13,11 @@ import torch
 
 from benchmarks.timing import median_seconds
 from cvviz.catalog import get_spec
+from cvviz.data.images import load_sample
 from cvviz.device import runtime_summary
-from cvviz.features import extract_features
-from cvviz.images import load_sample
-from cvviz.inference import preprocess
-from cvviz.models import build_architecture
+from cvviz.explain.features import extract_features
+from cvviz.models.build import build_architecture
+from cvviz.models.inference import preprocess
 
 
 def main() -> None:

@@ -15,9 +15,9 @@ import time
 import torch
 
 from cvviz.catalog import get_spec
-from cvviz.complexity import complexity_for_spec
 from cvviz.device import runtime_summary
-from cvviz.models import build_architecture
+from cvviz.measure.complexity import complexity_for_spec
+from cvviz.models.build import build_architecture
 
 DEFAULT_MODELS = (
     "alexnet", "vgg16", "googlenet", "inception_v3", "resnet50", "densenet121", "squeezenet1_1",

@@ -15,8 +15,8 @@ import torch
 
 from benchmarks.timing import median_seconds
 from cvviz.catalog import get_spec
-from cvviz.models import build_architecture
-from cvviz.saliency import SaliencyOptions, attribute, private_copy
+from cvviz.explain.saliency import SaliencyOptions, attribute, private_copy
+from cvviz.models.build import build_architecture
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import socket
 import pytest
 import torch
 
-from cvviz.images import load_sample
+from cvviz.data.images import load_sample
 
 _real_connect = socket.socket.connect
 

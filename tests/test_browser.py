@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from cvviz.images import sample_images
+from cvviz.data.images import sample_images
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -288,7 +288,7 @@ def test_browser_hostile_weights_uploads_are_refused_without_running_code(server
     import torch
 
     from cvviz.catalog import get_spec
-    from cvviz.models import build_architecture
+    from cvviz.models.build import build_architecture
 
     wrong = tmp_path / "lenet.pth"
     torch.save(build_architecture(get_spec("lenet5")).state_dict(), wrong)
@@ -336,10 +336,13 @@ def _open_on_model(browser, url: str, title: str):
 
 
 def test_browser_concurrent_sessions_share_one_model_copy_and_memory_stays_bounded(live_app, browser):
-    from cvviz.models import count_parameters
+    from cvviz.catalog import get_spec
+    from cvviz.models.build import build_on_meta
 
     url, pid = live_app
-    model_kib = count_parameters("vgg16") * 4 // 1024  # one fp32 copy of VGG-16, ~528 MiB
+    model_kib = (
+        sum(p.numel() for p in build_on_meta(get_spec("vgg16")).parameters()) * 4 // 1024
+    )  # one fp32 copy of VGG-16, ~528 MiB
     first_context, first = _open_on_model(browser, url, "VGG-16 · VGG")
     first.wait_for_selector("text=VGG-16 sees", timeout=SETTLE_MS)
     settle(first)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cvviz.cli import main
-from cvviz.images import sample_images
+from cvviz.data.images import sample_images
 
 ROOT = Path(__file__).resolve().parent.parent
 CAT = str(sample_images()[0].path)
@@ -67,7 +67,7 @@ def test_cli_predict_with_wrong_user_weights_is_one_line(tmp_path):
     import torch
 
     from cvviz.catalog import get_spec
-    from cvviz.models import build_architecture
+    from cvviz.models.build import build_architecture
 
     path = tmp_path / "lenet.pth"
     torch.save(build_architecture(get_spec("lenet5")).state_dict(), path)

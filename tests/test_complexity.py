@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
-import torch
 from torch import nn
 
 from cvviz.catalog import get_spec
-from cvviz.complexity import complexity_for_spec, measure_complexity
 from cvviz.hooks import count_hooks
-from cvviz.models import count_parameters
+from cvviz.measure.complexity import complexity_for_spec, measure_complexity
+from cvviz.models.build import build_on_meta
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_conv_and_linear_macs_are_known_by_hand():
@@ -26,7 +31,11 @@ def test_conv_and_linear_macs_are_known_by_hand():
 @pytest.mark.parametrize("name", ["resnet50", "inception_v3", "vit_b_16", "swin_t", "efficientnet_lite0"])
 def test_layer_rows_sum_to_the_model_totals(name):
     result = complexity_for_spec(get_spec(name))
-    assert sum(row.params for row in result.layers) == result.params == count_parameters(name)
+    assert (
+        sum(row.params for row in result.layers)
+        == result.params
+        == sum(p.numel() for p in build_on_meta(get_spec(name)).parameters())
+    )
     assert sum(row.macs for row in result.layers) == result.macs
 
 
@@ -48,6 +57,24 @@ def test_vit_counts_its_attention_matmuls():
 
 
 def test_counting_on_meta_needs_no_memory():
-    result = complexity_for_spec(get_spec("vit_h_14"))
-    assert result.params == count_parameters("vit_h_14") > 600e6
-    assert not torch.cuda.is_initialized()
+    """ViT-H/14 holds 632M parameters (2.5 GB in fp32); counting it on meta must not allocate them."""
+    script = (
+        "import resource, torch\n"
+        "from cvviz.catalog import get_spec\n"
+        "from cvviz.measure.complexity import complexity_for_spec\n"
+        "spec = get_spec('vit_h_14')\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "result = complexity_for_spec(spec)\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(result.params, (after - before) * 1024, torch.cuda.is_initialized())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    params, grown, cuda = done.stdout.split()
+    assert int(params) > 600e6
+    assert int(grown) < 0.1 * 4 * int(params), (
+        f"counting grew the peak memory by {int(grown) / 2**20:.0f} MiB"
+    )
+    assert cuda == "False"

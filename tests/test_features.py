@@ -9,20 +9,19 @@ import pytest
 import torch
 from torch import nn
 
-from cvviz.catalog import FAMILIES, get_spec, list_models
-from cvviz.features import (
+from cvviz.catalog import family_names, get_spec, list_models
+from cvviz.explain.features import (
     capture_chw,
     channel_order,
     extract_features,
     first_layer_filters,
     journey,
-    layout_of,
-    normalised_shape,
-    to_chw,
 )
 from cvviz.hooks import UnknownLayerError, count_hooks
-from cvviz.model_cache import LoadedModel
-from cvviz.models import WeightsInfo, build_architecture, build_on_meta
+from cvviz.layouts import layout_of, normalised_shape, to_chw
+from cvviz.models.build import build_architecture, build_on_meta
+from cvviz.models.loading import WeightsInfo
+from cvviz.models.workbench import LoadedModel
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +68,7 @@ def test_extract_features_holds_the_shared_models_lock():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval()
     loaded = LoadedModel(get_spec("resnet18"), model, WeightsInfo("random", "r"), torch.device("cpu"), 0)
     held = []
-    model[1].register_forward_hook(lambda *args: held.append(loaded.lock._is_owned()))
+    model[1].register_forward_hook(lambda *args: held.append(loaded._lock._is_owned()))
     extract_features(loaded, torch.randn(1, 3, 8, 8), ["1"])
     assert held == [True]
 
@@ -92,7 +91,7 @@ def test_to_chw_permutes_channels_last_maps():
 
 # One model per family (plus each transformer layout) keeps this under a few seconds per model; set
 # CVVIZ_FULL_CATALOG=1 to run it over every catalog entry.
-_FIRST_OF_FAMILY = [list_models(family)[0].name for family in FAMILIES]
+_FIRST_OF_FAMILY = [list_models(family)[0].name for family in family_names()]
 _MODELS = (
     [spec.name for spec in list_models()]
     if os.environ.get("CVVIZ_FULL_CATALOG")
@@ -144,7 +143,7 @@ def test_first_layer_filters_are_normalised_per_filter(resnet18):
 
 
 def _cat_path() -> str:
-    from cvviz.images import sample_images
+    from cvviz.data.images import sample_images
 
     return str(sample_images()[0].path)
 
@@ -176,7 +175,7 @@ def test_cli_features_untrained_writes_the_activation_array(tmp_path, capsys, to
 
 def test_cli_features_with_weights_file_matches_the_library(tmp_path, torch_home, cat_image):
     from cvviz.cli import main
-    from cvviz.inference import preprocess
+    from cvviz.models.inference import preprocess
 
     spec = get_spec("squeezenet1_1")
     model = build_architecture(spec).requires_grad_(False)

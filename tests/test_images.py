@@ -1,4 +1,4 @@
-"""Tests for cvviz.images: hostile, damaged and unusual images are refused or normalised to 8-bit RGB."""
+"""Tests for cvviz.data.images: hostile, damaged and unusual images are refused or normalised to 8-bit RGB."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
+from cvviz.data.images import LoadedImage, load_image, load_sample, sample_images
 from cvviz.errors import ImageError
-from cvviz.images import LoadedImage, load_image, load_sample, sample_images
 
 NOT_AN_IMAGE = "The file is not an image cvviz can read (JPEG, PNG, WebP, BMP, GIF or TIFF)."
 CORRUPT = "The image data is truncated or corrupt."

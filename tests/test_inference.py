@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from cvviz.catalog import DEFAULT_MODEL, get_spec
-from cvviz.inference import preprocess, to_display_image
-from cvviz.model_cache import ModelCache
+from cvviz.models.inference import preprocess, to_display_image
+from cvviz.models.workbench import Workbench
 
 
 @pytest.mark.parametrize("name", ["resnet50", "inception_v3", "vit_h_14", "swin_v2_t", "efficientnet_b3"])
@@ -25,7 +25,7 @@ def test_preprocess_shapes_for_grayscale_and_display(cat_image):
 
 @pytest.fixture(scope="module")
 def lite0():
-    return ModelCache().get(DEFAULT_MODEL, "pretrained")
+    return Workbench().get(DEFAULT_MODEL, "pretrained")
 
 
 def test_default_model_is_trained_offline(lite0):
@@ -33,7 +33,7 @@ def test_default_model_is_trained_offline(lite0):
 
 
 def test_default_model_predicts_a_cat_for_the_cat_photo(lite0, cat_image):
-    from cvviz.inference import predict
+    from cvviz.models.inference import predict
 
     top = predict(lite0, cat_image, topk=5)
     assert top[0].index in range(281, 286), top  # tabby, tiger cat, Persian, Siamese, Egyptian cat
@@ -41,7 +41,7 @@ def test_default_model_predicts_a_cat_for_the_cat_photo(lite0, cat_image):
 
 
 def test_default_model_predicts_coffee_for_the_coffee_photo(lite0, coffee_image):
-    from cvviz.inference import predict
+    from cvviz.models.inference import predict
 
     top = predict(lite0, coffee_image, topk=3)
     assert top[0].label in ("espresso", "cup", "coffee mug"), top

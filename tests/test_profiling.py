@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,13 @@ from torch import nn
 
 from cvviz.catalog import get_spec, list_models
 from cvviz.cli import main
-from cvviz.evaluation import DatasetError, evaluate_accuracy, scan_image_folder
-from cvviz.images import sample_images
-from cvviz.model_cache import LoadedModel, ModelCache
-from cvviz.models import WeightsInfo
+from cvviz.data.images import sample_images
+from cvviz.measure.evaluation import DatasetError, evaluate_accuracy, scan_image_folder
+from cvviz.measure.profiling import count_row, pareto_front, profile_models
+from cvviz.measure.timing import peak_tflops, time_forward
+from cvviz.models.loading import WeightsInfo
+from cvviz.models.workbench import LoadedModel, Workbench
 from cvviz.plotting.compare import accuracy_flops_figure, latency_accuracy_figure, params_years_figure
-from cvviz.profiling import count_row, pareto_front, peak_tflops, profile_models, time_forward
 
 PUBLISHED = [spec.name for spec in list_models() if spec.torchvision_weights is not None]
 CLI_KEYS = {"model", "params", "macs", "flops", "acc1", "acc5", "latency_ms", "throughput", "device"}
@@ -88,8 +90,9 @@ def test_profile_models_measures_a_tiny_model_on_the_cpu():
 
 
 def test_profile_models_bf16_channels_last_leaves_the_shared_model_untouched(torch_home):
-    cache = ModelCache()
-    shared = cache.get("squeezenet1_1", "random", device="cpu").model
+    cache = Workbench()
+    with cache.get("squeezenet1_1", "random", device="cpu").exclusive() as shared:
+        pass  # the test only reads it, after the profiling below
     before = {name: p.clone() for name, p in shared.state_dict().items()}
     (row,) = profile_models(
         ["squeezenet1_1"],
@@ -114,7 +117,7 @@ def test_profile_models_without_measuring_leaves_live_fields_empty():
     assert row.acc1 == get_spec("squeezenet1_1").published.top1
 
 
-class _OutOfMemoryFor(ModelCache):
+class _OutOfMemoryFor(Workbench):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
@@ -126,16 +129,17 @@ class _OutOfMemoryFor(ModelCache):
 
 
 def test_profile_models_records_out_of_memory_in_the_row_and_goes_on():
+    # Lite0 has trained weights on disk, so it is timed as the shared model, which here fails to load.
     rows = profile_models(
-        ["squeezenet1_1", "lenet5"],
+        ["efficientnet_lite0", "lenet5"],
         measure=True,
         device="cpu",
         batch=1,
         runs=2,
-        cache=_OutOfMemoryFor("squeezenet1_1"),
+        cache=_OutOfMemoryFor("efficientnet_lite0"),
     )
-    assert rows[0].error == "The GPU ran out of memory profiling SqueezeNet 1.1 at batch 1."
-    assert rows[0].latency_ms is None and rows[0].params == 1235496
+    assert rows[0].error == "The GPU ran out of memory profiling EfficientNet-Lite0 at batch 1."
+    assert rows[0].latency_ms is None and rows[0].params == 4_652_008
     assert rows[1].error is None and rows[1].latency_ms > 0
 
 
@@ -144,16 +148,22 @@ class _OutOfMemoryInForward(nn.Module):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
 
-class _CacheOfFailingModels(ModelCache):
+class _CacheOfFailingModels(Workbench):
     def get(self, name, weights="pretrained", **kwargs):
         spec = get_spec(name)
         return LoadedModel(spec, _OutOfMemoryInForward(), WeightsInfo("random", "x"), torch.device("cpu"), 0)
 
 
-def test_profile_models_records_out_of_memory_during_the_forward_pass():
-    rows = profile_models(["alexnet", "vgg16"], measure=True, device="cpu", cache=_CacheOfFailingModels())
+def test_profile_models_records_out_of_memory_during_the_forward_pass(monkeypatch):
+    # Shared models (trained weights on disk) and stand-ins (random weights) alike.
+    from cvviz.measure import profiling
+
+    monkeypatch.setattr(profiling, "build_for_timing", lambda spec: _OutOfMemoryInForward())
+    rows = profile_models(
+        ["efficientnet_lite1", "vgg16"], measure=True, device="cpu", cache=_CacheOfFailingModels()
+    )
     assert [r.error for r in rows] == [
-        "The GPU ran out of memory profiling AlexNet at batch 8.",
+        "The GPU ran out of memory profiling EfficientNet-Lite1 at batch 8.",
         "The GPU ran out of memory profiling VGG-16 at batch 8.",
     ]
     assert rows[1].flops == count_row("vgg16").flops and rows[1].throughput is None
@@ -248,7 +258,7 @@ def test_evaluate_accuracy_matches_a_manual_count_for_lite0(tmp_path):
     _write_folder(tmp_path, categories, str)
     (tmp_path / "1" / "broken.png").write_bytes(b"not an image")
     dataset = scan_image_folder(tmp_path, categories)
-    loaded = ModelCache().get("efficientnet_lite0")
+    loaded = Workbench().get("efficientnet_lite0")
     progress = []
     result = evaluate_accuracy(loaded, dataset, batch_size=4, progress=lambda *a: progress.append(a))
     assert (result.images, result.skipped) == (6, 1)
@@ -266,7 +276,7 @@ def test_compare_page_counts_measures_and_evaluates_on_request(tmp_path, torch_h
 
     from streamlit.testing.v1 import AppTest
 
-    page = Path(__file__).resolve().parent.parent / "pages" / "compare.py"
+    page = Path(__file__).resolve().parent.parent / "app_pages" / "compare.py"
     at = AppTest.from_file(str(page), default_timeout=240).run()
     assert not at.exception and not at.error
     at.multiselect(key="compare.models").set_value(
@@ -279,12 +289,17 @@ def test_compare_page_counts_measures_and_evaluates_on_request(tmp_path, torch_h
     assert list(table["GFLOPs"]) == [round(count_row(n).flops / 1e9, 3) for n in ("squeezenet1_1", "lenet5")]
     assert table["latency ms (median)"].isna().all()
     at.number_input(key="compare.runs").set_value(2)
-    at.number_input(key="compare.batch").set_value(1)
     at.button(key="compare.measure").click().run()
     assert not at.exception and not at.error
     table = at.dataframe[0].value
-    assert (table["latency ms (median)"] > 0).all() and (table["images/s"] > 0).all()
-    assert set(table["measured on"]) == {"CPU, fp32, batch 1"}
+    assert (table["latency ms (median)"] > 0).all() and table["images/s"].isna().all()
+    assert set(table["measured on"]) == {"CPU, fp32"} and set(table["timed runs"]) == {2}
+    at.checkbox(key="compare.throughput").check().run()
+    at.number_input(key="compare.batch").set_value(1)
+    at.button(key="compare.measure").click().run()
+    table = at.dataframe[0].value
+    assert (table["images/s"] > 0).all()
+    assert set(table["measured on"]) == {"CPU, fp32, throughput at batch 1"}
 
     categories = get_spec("efficientnet_lite0").categories
     _write_folder(tmp_path, categories, str)
@@ -305,9 +320,35 @@ def test_compare_page_hides_server_folders_in_kiosk_mode(monkeypatch):
 
     monkeypatch.setenv("CVVIZ_KIOSK", "1")
     at = AppTest.from_file(
-        str(Path(__file__).resolve().parent.parent / "pages" / "compare.py"), default_timeout=240
+        str(Path(__file__).resolve().parent.parent / "app_pages" / "compare.py"), default_timeout=240
     )
     at.run()
     assert not at.exception
     assert any("switched off in kiosk mode" in info.value for info in at.info)
     assert not [w for w in at.text_input if w.key == "compare.eval_folder"]
+
+
+def test_time_forward_stops_at_its_budget_after_three_runs():
+    calls = []
+
+    def slow() -> None:
+        calls.append(1)
+        time.sleep(0.05)
+
+    stats = time_forward(slow, torch.device("cpu"), runs=50, warmup=1, budget_s=0.12)
+    assert 3 <= stats.runs < 50 and len(stats.times_ms) == stats.runs == len(calls) - 1
+
+
+def test_stand_in_for_timing_has_the_model_layout_and_finite_outputs():
+    from cvviz.models.build import build_architecture, build_for_timing
+
+    spec = get_spec("swin_t")  # integer index buffers must survive: only random fills are replaced
+    stand_in, real = build_for_timing(spec), build_architecture(spec)
+    assert {k: v.shape for k, v in stand_in.state_dict().items()} == {
+        k: v.shape for k, v in real.state_dict().items()
+    }
+    for name, buffer in real.named_buffers():
+        torch.testing.assert_close(dict(stand_in.named_buffers())[name], buffer)
+    with torch.inference_mode():
+        out = stand_in(torch.randn(1, *spec.input_shape))
+    assert torch.isfinite(out).all() and out.std() > 0

@@ -15,16 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from cvviz.catalog import get_spec, list_models
+from cvviz.catalog import get_family, get_spec, list_models
 from cvviz.cli import main
-from cvviz.hooks import count_hooks
-from cvviz.models import build_on_meta
-from cvviz.receptive_field import (
-    _ACTIVATION_FUNCTIONS,
-    _ACTIVATION_MODULES,
+from cvviz.explain.receptive_field import (
     LayerField,
     ReceptiveFieldError,
-    _Tracer,
     average_effective_receptive_field,
     effective_receptive_field,
     receptive_field_for_spec,
@@ -32,6 +27,46 @@ from cvviz.receptive_field import (
     swin_window_fields,
     unit_box,
 )
+from cvviz.explain.receptive_field.graph import Tracer
+from cvviz.hooks import count_hooks
+from cvviz.models.build import build_on_meta
+
+# Activations (which pass the field on unchanged) that the linearised net below replaces by the identity.
+ACTIVATION_MODULES = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Softplus,
+)
+ACTIVATION_FUNCTIONS = {
+    F.relu,
+    F.relu_,
+    torch.relu,
+    torch.relu_,
+    F.relu6,
+    F.leaky_relu,
+    F.elu,
+    F.selu,
+    F.gelu,
+    F.silu,
+    F.mish,
+    F.hardswish,
+    F.hardsigmoid,
+    torch.sigmoid,
+    F.sigmoid,
+    torch.tanh,
+    F.tanh,
+}
 
 
 def _by_layer(model: nn.Module, size: int = 32, channels: int = 3) -> dict[str, LayerField]:
@@ -141,7 +176,7 @@ def test_receptive_fields_channel_shuffle_keeps_spatial_field():
 
 
 def test_receptive_fields_tf_same_padding_is_asymmetric_on_even_inputs():
-    from cvviz.architectures.efficientnet_lite import Conv2dSame
+    from cvviz.models.architectures.efficientnet_lite import Conv2dSame
 
     conv = Conv2dSame(3, 4, 3, stride=2)
     # Even input 8, k=3, s=2: TF pads 0 before and 1 after, so unit 0 covers pixels 0..2.
@@ -173,7 +208,7 @@ def test_swin_window_fields_read_from_model():
 
 # --- The autograd self-check on catalog CNNs ---------------------------------------------------------------
 
-CNNS = [spec.name for spec in list_models() if spec.kind == "cnn"]
+CNNS = [spec.name for spec in list_models() if get_family(spec).receptive_field == "convolutional"]
 
 
 # Every catalog CNN (a few minutes on two cores: small inputs and quick float64 weights keep it so).
@@ -194,13 +229,13 @@ def test_receptive_field_for_spec_every_cnn_covers_its_stages(name):
 
 def _linearised(model: nn.Module) -> tuple[fx.GraphModule, dict[str, fx.Node]]:
     """The traced model with activations removed and max-pooling replaced by average pooling."""
-    tracer = _Tracer()
+    tracer = Tracer()
     graph = tracer.trace(model)
     gm = fx.GraphModule(tracer.root, graph)
     for node in list(gm.graph.nodes):
         module = gm.get_submodule(node.target) if node.op == "call_module" else None
-        if isinstance(module, _ACTIVATION_MODULES) or (
-            node.op == "call_function" and node.target in _ACTIVATION_FUNCTIONS
+        if isinstance(module, ACTIVATION_MODULES) or (
+            node.op == "call_function" and node.target in ACTIVATION_FUNCTIONS
         ):
             gm.set_submodule(node.target, nn.Identity()) if module is not None else _bypass(node)
         elif isinstance(module, nn.MaxPool2d):
@@ -341,8 +376,8 @@ def test_cli_rf_transformer_exits_2_with_sentence(capsys):
 
 
 def test_growth_figure_leaves_global_pooling_off_the_curve():
+    from cvviz.explain.receptive_field import leaf_fields
     from cvviz.plotting.receptive_field import growth_figure
-    from cvviz.receptive_field import leaf_fields
 
     fields = leaf_fields(receptive_field_for_spec(get_spec("resnet50")))
     curve = growth_figure({"ResNet-50": fields}).data[0]

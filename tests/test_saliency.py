@@ -11,12 +11,13 @@ import torchvision
 from torch import nn
 
 from cvviz.catalog import get_spec
-from cvviz.faithfulness import perturbation_curve
+from cvviz.explain.saliency import METHODS, SaliencyError, SaliencyOptions, attribute, private_copy
+from cvviz.explain.saliency.faithfulness import perturbation_curve
+from cvviz.explain.saliency.sanity import cascading_randomisation, spearman, ssim
 from cvviz.hooks import count_hooks
-from cvviz.model_cache import LoadedModel
-from cvviz.models import WeightsInfo, build_architecture
-from cvviz.saliency import METHODS, SaliencyError, SaliencyOptions, attribute, private_copy
-from cvviz.sanity import cascading_randomisation, spearman, ssim
+from cvviz.models.build import build_architecture
+from cvviz.models.loading import WeightsInfo
+from cvviz.models.workbench import LoadedModel
 
 FAST = SaliencyOptions(steps=4, internal_batch_size=4, n_samples=2, window=16, stride=16)
 BOX = (8, 18, 10, 22)  # rows 8..17, columns 10..21
@@ -135,10 +136,11 @@ def _shared_resnet18() -> LoadedModel:
 
 
 def _assert_untouched(loaded: LoadedModel, x: torch.Tensor) -> None:
-    assert count_hooks(loaded.model) == 0
-    assert all(p.grad is None and not p.requires_grad for p in loaded.model.parameters())
-    assert x.grad is None and not x.requires_grad
-    assert loaded.model.relu.inplace  # the shared model keeps its in-place ReLU
+    with loaded.exclusive() as model:
+        assert count_hooks(model) == 0
+        assert all(p.grad is None and not p.requires_grad for p in model.parameters())
+        assert x.grad is None and not x.requires_grad
+        assert model.relu.inplace  # the shared model keeps its in-place ReLU
 
 
 @pytest.mark.parametrize("method", ["guided_backprop", "deeplift", "integrated_gradients"])
@@ -262,7 +264,7 @@ def test_saliency_page_shows_maps_for_several_methods_and_a_chosen_class():
 
     from streamlit.testing.v1 import AppTest
 
-    page = Path(__file__).resolve().parent.parent / "pages" / "saliency.py"
+    page = Path(__file__).resolve().parent.parent / "app_pages" / "saliency.py"
     at = AppTest.from_file(str(page), default_timeout=240).run()
     assert not at.exception and not at.error
     assert at.multiselect(key="saliency.methods").value == ["Grad-CAM"]

@@ -15,8 +15,9 @@ from torch import nn
 
 from cvviz.catalog import get_spec
 from cvviz.errors import WeightsError, WeightsMismatchError
-from cvviz.models import build_architecture, build_model
-from cvviz.weights import (
+from cvviz.models.build import build_architecture
+from cvviz.models.loading import build_model
+from cvviz.models.weights import (
     MIRROR_ENV,
     adapt_torchvision_state_dict,
     cached_weights_path,

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from cvviz.catalog import DEFAULT_MODEL, get_spec
-from cvviz.images import sample_images
-from cvviz.weights import list_cached_weights
+from cvviz.catalog.registry import DEFAULT_MODEL
+from cvviz.data.images import sample_images
+from ui.resources import model_choices
 from ui.sidebar import IMAGE_SOURCE_KEY, request_selection
 
 KIOSK_ENV = "CVVIZ_KIOSK"
@@ -66,6 +66,8 @@ def kiosk_settings() -> KioskSettings:
 
 def tour_models() -> list[str]:
     """Models the tour may show: the ones whose trained weights are on this machine."""
+    from cvviz.models.weights import list_cached_weights
+
     names = [row.model for row in list_cached_weights() if row.cached]
     return names or [DEFAULT_MODEL]
 
@@ -92,7 +94,9 @@ def _advance(pages: list) -> None:
     model = models[step % len(models)]
     request_selection(
         model=model,
-        weights="pretrained" if get_spec(model).pretrained_available else "random",
+        weights="pretrained"
+        if any(c.name == model and c.pretrained_available for c in model_choices())
+        else "random",
         source="sample",
         sample=samples[step % len(samples)].name,
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from cvviz.model_cache import LoadedModel
+if TYPE_CHECKING:
+    from cvviz.models.workbench import LoadedModel
 
 
 def untrained_banner(loaded: LoadedModel) -> None:

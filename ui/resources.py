@@ -1,27 +1,36 @@
-"""Process-wide resources shared by every browser session (``st.cache_resource``)."""
+"""Process-wide resources shared by every browser session (``st.cache_resource``).
+
+Imports of torch and the models happen inside the functions, so a page can draw its first content (title,
+story, timeline from the persisted catalog figures) before the heavy libraries load.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from cvviz.catalog import get_spec
-from cvviz.errors import WeightsError
-from cvviz.images import LoadedImage, load_image
-from cvviz.model_cache import LoadedModel, ModelCache
-from cvviz.summary import ModelSummary, model_summaries
-from cvviz.weights import cached_weights_path
+from cvviz.data.images import LoadedImage, load_image
+from cvviz.measure.catalog_figures import ModelSummary, catalog_summaries, persisted_summaries
+
+if TYPE_CHECKING:
+    from cvviz.models.workbench import LoadedModel, Workbench
+
+log = logging.getLogger("cvviz.app")
+
+RETRY_DOWNLOAD_AFTER_S = 300
 
 
 @st.cache_resource(show_spinner=False)
-def model_cache() -> ModelCache:
-    """One bounded cache of loaded models for the whole server."""
-    return ModelCache()
+def workbench() -> Workbench:
+    """The server's one workbench: the shared models and every result computed from them."""
+    from cvviz.models.workbench import Workbench
 
-
-RETRY_DOWNLOAD_AFTER_S = 300
+    return Workbench()
 
 
 @st.cache_resource(show_spinner=False)
@@ -30,9 +39,39 @@ def _download_failures() -> tuple[dict[str, tuple[float, str]], threading.Lock]:
     return {}, threading.Lock()
 
 
-@st.cache_resource(show_spinner="Counting every model's parameters…")
-def catalog_summaries() -> list[ModelSummary]:
-    return model_summaries()
+@st.cache_resource(show_spinner="Counting every model's parameters and multiplications (once)…")
+def _computed_summaries() -> list[ModelSummary]:
+    return catalog_summaries()
+
+
+def summaries() -> list[ModelSummary]:
+    """Every catalog model's row, from the persisted figures when they are current (no torch needed)."""
+    return persisted_summaries() or _computed_summaries()
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model as the sidebar lists it: catalog name, display label and whether it has trained weights."""
+
+    name: str
+    label: str
+    pretrained_available: bool
+
+
+@st.cache_resource(show_spinner=False)
+def model_choices() -> tuple[ModelChoice, ...]:
+    """The catalog in story order, for the model picker: from the persisted figures when present (fast),
+    else from the registry."""
+    rows = persisted_summaries()
+    if rows is not None:
+        return tuple(
+            ModelChoice(r.name, f"{r.title} · {r.family} {r.year}", r.pretrained_available) for r in rows
+        )
+    from cvviz.catalog import list_models
+
+    return tuple(
+        ModelChoice(s.name, f"{s.title} · {s.family} {s.year}", s.pretrained_available) for s in list_models()
+    )
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -41,25 +80,43 @@ def decode_image(data: bytes) -> LoadedImage:
     return load_image(data)
 
 
-def load_model(name: str, weights: str, user_weights: bytes | None = None) -> tuple[LoadedModel, str | None]:
+@dataclass(frozen=True)
+class Fallback:
+    """Why the pretrained weights could not be used: one plain sentence, and the technical reason."""
+
+    sentence: str
+    detail: str
+
+
+def load_model(
+    name: str, weights: str, user_weights: bytes | None = None
+) -> tuple[LoadedModel, Fallback | None]:
     """The shared model, downloading pretrained weights with a progress bar on first use.
 
-    When pretrained weights cannot be had (offline, say), falls back to random weights and returns the
-    reason as a sentence for the caller to show; the model is then marked untrained everywhere.
+    When pretrained weights cannot be had (offline, say), falls back to random weights and says so in a
+    :class:`Fallback`; the model is then marked untrained everywhere.
     """
-    cache = model_cache()
+    from cvviz.catalog import get_spec
+    from cvviz.errors import WeightsError
+    from cvviz.models.weights import cached_weights_path, downloads_disabled
+
+    bench = workbench()
     spec = get_spec(name)
     if weights == "pretrained" and not spec.pretrained_available:
-        return cache.get(
-            name, "random"
-        ), f"{spec.title} has no pretrained weights; it runs with random weights."
-    if weights != "pretrained" or spec.packaged_weights or cached_weights_path(spec) is not None:
-        return cache.get(name, weights, user_weights=user_weights), None
+        return bench.get(name, "random"), Fallback(
+            f"{spec.title} has no published weights: showing random weights.", "The catalog lists none."
+        )
+    if weights != "pretrained" or spec.packaged_weights is not None or cached_weights_path(spec) is not None:
+        return bench.get(name, weights, user_weights=user_weights), None
     failures, lock = _download_failures()
     with lock:
         failed_at, reason = failures.get(name, (0.0, ""))
+    where = "offline" if downloads_disabled() else "could not download them"
+    fallback = Fallback(
+        f"No trained weights for {spec.title} here ({where}): showing random weights.", reason
+    )
     if time.monotonic() - failed_at < RETRY_DOWNLOAD_AFTER_S:
-        return cache.get(name, "random"), f"{reason} Showing {spec.title} with random weights instead."
+        return bench.get(name, "random"), fallback
     bar = st.progress(0.0, text=f"Downloading {spec.title} weights…")
 
     def progress(done: int, total: int | None) -> None:
@@ -68,10 +125,11 @@ def load_model(name: str, weights: str, user_weights: bytes | None = None) -> tu
         bar.progress(fraction, text=f"Downloading {spec.title} weights: {done / 2**20:.0f} MB{total_text}")
 
     try:
-        return cache.get(name, "pretrained", progress=progress), None
+        return bench.get(name, "pretrained", progress=progress), None
     except WeightsError as exc:
+        log.warning("pretrained weights for %s unavailable: %s", name, exc)
         with lock:
             failures[name] = (time.monotonic(), str(exc))
-        return cache.get(name, "random"), f"{exc} Showing {spec.title} with random weights instead."
+        return bench.get(name, "random"), Fallback(fallback.sentence, str(exc))
     finally:
         bar.empty()

@@ -1,24 +1,27 @@
-"""The sidebar shared by every page: the global model and image choices, which persist across pages."""
+"""The sidebar shared by every page: the model and image every page works on, kept across pages.
+
+The widgets are light; the model itself loads the first time a page asks for ``selection.model``, so a
+page can draw its first content before torch has loaded. The current selection is also kept in
+``st.session_state`` (:data:`SELECTION_KEY`) for ``st.fragment`` reruns, which do not rerun the sidebar.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import runpy
+import functools
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from cvviz.catalog import CATALOG, DEFAULT_MODEL, list_models
-from cvviz.device import runtime_summary
+from cvviz.catalog.registry import DEFAULT_MODEL
+from cvviz.data.images import LoadedImage, load_sample, sample_images
 from cvviz.errors import CvvizError
-from cvviz.images import LoadedImage, load_sample, sample_images
-from cvviz.model_cache import LoadedModel
-from ui.resources import decode_image, load_model
+from ui.resources import decode_image, load_model, model_choices
 
-APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
+if TYPE_CHECKING:
+    from cvviz.models.workbench import LoadedModel
+
 MODEL_KEY = "global.model"
 PENDING_KEY = "global.pending"
 WEIGHTS_KEY = "global.weights"
@@ -27,59 +30,89 @@ IMAGE_SOURCE_KEY = "global.image_source"
 SAMPLE_KEY = "global.sample"
 UPLOAD_KEY = "global.upload"
 CAMERA_KEY = "global.camera"
+NOTICE_KEY = "global.notice"
+SELECTION_KEY = "global.selection"
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
-# Radio options are the raw values (lower-case words read fine as labels; no format_func to keep
-# widget state simple across pages).
+# Radio options are the raw values (lower-case words read fine as labels; no format_func keeps widget
+# state plain strings, which AppTest handles).
 WEIGHTS_CHOICES = ("pretrained", "random", "user")
 SOURCES = ("sample", "upload", "camera")
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Selection:
-    """What every page works on: the loaded model and the decoded image (None if there is none)."""
+    """What every page works on: a catalog model with its weights, and the decoded image (None if none).
 
-    model: LoadedModel
+    :attr:`model` loads the shared model on first access and reports in the sidebar how it went.
+    """
+
+    name: str
+    weights: str
     image: LoadedImage | None
+    user_weights: bytes | None = field(default=None, repr=False)
+    _status: object = field(default=None, repr=False)
+
+    @functools.cached_property
+    def model(self) -> LoadedModel:
+        from cvviz.device import runtime_summary
+
+        status = self._status
+        try:
+            loaded, fallback = load_model(self.name, self.weights, self.user_weights)
+        except CvvizError as exc:
+            loaded, fallback = load_model(self.name, "random")[0], None
+            if status is not None:
+                status.error(str(exc))
+        if fallback is not None and self.weights == "pretrained":
+            # Say it once, plainly, and set the Weights control to what is really running.
+            st.session_state[NOTICE_KEY] = (fallback.sentence, fallback.detail)
+            request_selection(weights="random")
+            st.rerun()
+        if status is not None:
+            with status:
+                _weights_status(loaded)
+                st.caption(f"Device: **{runtime_summary(loaded.device)}**")
+        return loaded
+
+
+def _weights_status(loaded: LoadedModel) -> None:
+    if loaded.note:
+        st.warning(loaded.note)
+    if loaded.trained:
+        st.success(f"Weights: {loaded.weights.description}", icon=":material/check_circle:")
+    else:
+        st.warning("Weights: random — **untrained**", icon=":material/warning:")
 
 
 _this_run = threading.local()
 
 
-@contextlib.contextmanager
-def shared_sidebar() -> Iterator[Selection]:
-    """Render the sidebar once in the entry point and make its selection the page's for this run."""
+def begin_run() -> Selection:
+    """Call in the entry point before running the page: draws the sidebar for this run.
+
+    Its widgets must be created outside the page script, or Streamlit would treat them as the page's own
+    and forget their values on the next change of page.
+    """
     _this_run.selection = render_sidebar()
-    try:
-        yield _this_run.selection
-    finally:
-        _this_run.selection = None
+    return _this_run.selection
 
 
 def current_selection() -> Selection:
-    """The selection for the page being run, drawn once per run by the entry point.
+    """The selection for this script run, drawing the sidebar the first time it is asked for in the run.
 
-    A page can also start on its own. On a fresh server's very first request for a page URL, Streamlit
-    notices the ``pages/`` folder before ``app.py`` has registered its navigation and runs the page in
-    its legacy folder mode: then the entry point is run instead, which draws the sidebar and the page
-    through ``st.navigation``, and this run stops. Run directly (``streamlit run pages/x.py``, a
-    page-level AppTest), a page draws the sidebar itself.
+    A page run on its own (``streamlit run app_pages/x.py``, a page-level AppTest) draws it itself.
     """
     selection = getattr(_this_run, "selection", None)
-    if selection is not None:
-        return selection
-    if _legacy_pages_folder_mode():
-        runpy.run_path(str(APP_PATH), run_name="__main__")
-        st.stop()
-    return render_sidebar()
+    if selection is None:
+        selection = render_sidebar()
+        _this_run.selection = selection
+    return selection
 
 
-def _legacy_pages_folder_mode() -> bool:
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # pragma: no cover - a Streamlit without the legacy mode
-        return False
-    return bool(getattr(PagesManager, "uses_pages_directory", False))
+def stored_selection() -> Selection | None:
+    """The selection of the last full run, for ``st.fragment`` reruns (which do not draw the sidebar)."""
+    return st.session_state.get(SELECTION_KEY)
 
 
 def request_model(name: str) -> None:
@@ -96,8 +129,9 @@ def request_selection(
 ) -> None:
     """Ask for sidebar choices to change on the next run; ``sample`` is a sample's name (e.g. ``"cat"``)."""
     pending = st.session_state.setdefault(PENDING_KEY, {})
-    if model in CATALOG:
-        pending[MODEL_KEY] = model_label(model)
+    labels = {choice.name: choice.label for choice in model_choices()}
+    if model in labels:
+        pending[MODEL_KEY] = labels[model]
     if weights in WEIGHTS_CHOICES:
         pending[WEIGHTS_KEY] = weights
     if source in SOURCES:
@@ -105,6 +139,11 @@ def request_selection(
     titles = {sample.name: sample.title for sample in sample_images()}
     if sample in titles:
         pending[SAMPLE_KEY] = titles[sample]
+
+
+def model_label(name: str) -> str:
+    """The model picker's label for catalog model ``name``."""
+    return next(choice.label for choice in model_choices() if choice.name == name)
 
 
 def _init_state() -> None:
@@ -116,23 +155,23 @@ def _init_state() -> None:
     st.session_state.setdefault(SAMPLE_KEY, sample_images()[0].title)
 
 
-# Select boxes list display labels and map them back (no format_func: widget state stays plain strings).
-def model_label(name: str) -> str:
-    spec = CATALOG[name]
-    return f"{spec.title} · {spec.family} {spec.year}"
-
-
-_MODEL_BY_LABEL = {model_label(spec.name): spec.name for spec in list_models()}
-
-
-def _choose_model() -> LoadedModel:
-    label = st.selectbox("Model", list(_MODEL_BY_LABEL), key=MODEL_KEY, help="Every backbone in the catalog.")
-    spec = CATALOG[_MODEL_BY_LABEL[label]]
-    st.caption(spec.key_idea)
-    choices = list(WEIGHTS_CHOICES) if spec.pretrained_available else ["random", "user"]
-    if st.session_state[WEIGHTS_KEY] not in choices:
-        st.session_state[WEIGHTS_KEY] = choices[0]
-    weights = st.radio("Weights", choices, key=WEIGHTS_KEY, horizontal=True)
+def _choose_model() -> tuple[str, str, bytes | None]:
+    choices = {choice.label: choice for choice in model_choices()}
+    if st.session_state.get(MODEL_KEY) not in choices:
+        st.session_state[MODEL_KEY] = model_label(DEFAULT_MODEL)
+    label = st.selectbox("Model", list(choices), key=MODEL_KEY, help="Every backbone in the catalog.")
+    choice = choices[label]
+    options = list(WEIGHTS_CHOICES) if choice.pretrained_available else ["random", "user"]
+    if st.session_state[WEIGHTS_KEY] not in options:
+        st.session_state[WEIGHTS_KEY] = options[0]
+    weights = st.radio("Weights", options, key=WEIGHTS_KEY, horizontal=True)
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice is not None:
+        sentence, detail = notice
+        st.info(sentence, icon=":material/cloud_off:")
+        if detail:
+            with st.expander("Why"):
+                st.caption(detail)
     user_bytes = None
     if weights == "user":
         upload = st.file_uploader(
@@ -146,22 +185,7 @@ def _choose_model() -> LoadedModel:
             weights = "random"
         else:
             user_bytes = upload.getvalue()
-    try:
-        loaded, fallback_reason = load_model(spec.name, weights, user_bytes)
-    except CvvizError as exc:
-        st.error(str(exc))
-        loaded, fallback_reason = load_model(spec.name, "random"), None
-        loaded = loaded[0]
-    else:
-        if fallback_reason:
-            st.warning(fallback_reason)
-    if loaded.note:
-        st.warning(loaded.note)
-    if loaded.trained:
-        st.success(f"Weights: {loaded.weights.description}", icon=":material/check_circle:")
-    else:
-        st.warning("Weights: random — **untrained**", icon=":material/warning:")
-    return loaded
+    return choice.name, weights, user_bytes
 
 
 def _choose_image() -> LoadedImage | None:
@@ -192,10 +216,12 @@ def _choose_image() -> LoadedImage | None:
 
 
 def render_sidebar() -> Selection:
-    """Draw the sidebar and return the current selection. Call once per run, before the page."""
+    """Draw the sidebar and return the current selection (the model loads when a page first needs it)."""
     _init_state()
     with st.sidebar:
-        loaded = _choose_model()
+        name, weights, user_bytes = _choose_model()
+        status = st.container()
         image = _choose_image()
-        st.caption(f"Device: **{runtime_summary()}**")
-    return Selection(loaded, image)
+    selection = Selection(name, weights, image, user_bytes, status)
+    st.session_state[SELECTION_KEY] = Selection(name, weights, image, user_bytes)
+    return selection

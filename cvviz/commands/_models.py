@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cvviz.catalog import ModelSpec
+from cvviz.catalog.schema import ModelSpec
 from cvviz.commands._output import terminal_progress
 from cvviz.errors import WeightsError
-from cvviz.model_cache import LoadedModel, ModelCache
+from cvviz.models.workbench import LoadedModel, Workbench
 
 
 def add_weights_arguments(parser: argparse.ArgumentParser, device_default: str = "auto") -> None:
@@ -23,7 +23,7 @@ def add_weights_arguments(parser: argparse.ArgumentParser, device_default: str =
 def load_for_command(spec: ModelSpec, args: argparse.Namespace, shows: str) -> LoadedModel:
     """The model with the weights the options ask for: a file, random (with a warning naming what the
     command ``shows``), or the pretrained ones, downloaded with a progress bar if needed."""
-    cache = ModelCache()
+    cache = Workbench()
     if args.weights:
         try:
             with open(args.weights, "rb") as handle:

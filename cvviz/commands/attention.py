@@ -12,7 +12,7 @@ import argparse
 
 import numpy as np
 
-from cvviz.catalog import get_spec
+from cvviz.catalog import get_family, get_spec
 from cvviz.commands._models import add_weights_arguments, load_for_command
 from cvviz.errors import CvvizError
 
@@ -30,17 +30,18 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cvviz.attention import NotATransformerError, swin_attention_for, vit_attention_for
-    from cvviz.images import load_image
-    from cvviz.inference import preprocess
+    from cvviz.data.images import load_image
+    from cvviz.explain.attention import NotATransformerError, swin_attention_for, vit_attention_for
+    from cvviz.models.inference import preprocess
 
     spec = get_spec(args.model)
-    if spec.kind not in ("vit", "swin"):
+    view = get_family(spec).attention
+    if view is None:
         raise NotATransformerError(
             f"{spec.title} is not a ViT or Swin model, so it has no attention maps to save; "
             "choose e.g. vit_b_16 or swin_t."
         )
-    if args.layer and spec.kind != "swin":
+    if args.layer and view != "windows":
         raise CvvizError("--layer applies to Swin models only; a ViT writes every layer.")
     if args.layer and args.layer not in spec.attention_layers:
         raise CvvizError(
@@ -49,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
     image = load_image(args.image)
     loaded = load_for_command(spec, args, "attention maps")
     batch = preprocess(image.image, spec).to(loaded.device)
-    with loaded.lock:
-        if spec.kind == "vit":
-            maps = vit_attention_for(spec, loaded.model, batch)
+    with loaded.exclusive() as model:
+        if view == "global":
+            maps = vit_attention_for(spec, model, batch)
             arrays = {
                 "attn": maps.attn,
                 "grid": np.array(maps.grid),
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             }
             shape = maps.attn.shape
         else:
-            window, _ = swin_attention_for(spec, loaded.model, batch, args.layer)
+            window, _ = swin_attention_for(spec, model, batch, args.layer)
             layout = window.layout
             arrays = {
                 "attn": window.attn,

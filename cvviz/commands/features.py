@@ -24,9 +24,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from cvviz.features import channel_order, extract_features
-    from cvviz.images import load_image
-    from cvviz.inference import preprocess
+    from cvviz.data.images import load_image
+    from cvviz.explain.features import channel_order, extract_features
+    from cvviz.models.inference import preprocess
 
     spec = get_spec(args.model)
     layer = args.layer or spec.stages[-1]

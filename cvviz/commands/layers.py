@@ -22,7 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from cvviz.architecture import group_layers, max_depth
     from cvviz.catalog import get_spec
-    from cvviz.complexity import complexity_for_spec
+    from cvviz.measure.complexity import complexity_for_spec
 
     complexity = complexity_for_spec(get_spec(args.model))
     depth = max_depth(complexity) if args.depth is None else max(0, args.depth)

@@ -17,9 +17,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cvviz.summary import model_summaries
+    from cvviz.measure.catalog_figures import catalog_summaries
 
-    rows = [dataclasses.asdict(row) for row in model_summaries()]
+    rows = [dataclasses.asdict(row) for row in catalog_summaries()]
     if args.json:
         print_json(rows)
     else:

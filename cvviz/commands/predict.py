@@ -22,8 +22,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cvviz.images import load_image
-    from cvviz.inference import predict
+    from cvviz.data.images import load_image
+    from cvviz.models.inference import predict
 
     spec = get_spec(args.model)
     loaded_image = load_image(args.image)

@@ -43,7 +43,7 @@ def _number(value: float | None, digits: int = 2) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from cvviz.device import resolve_device
-    from cvviz.profiling import FLOPS_NOTE, profile_models
+    from cvviz.measure.profiling import FLOPS_NOTE, profile_models
 
     if args.all:
         names = [spec.name for spec in list_models()]

@@ -24,9 +24,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from cvviz.images import load_image
-    from cvviz.inference import predict, preprocess
-    from cvviz.saliency import attribute, get_method
+    from cvviz.data.images import load_image
+    from cvviz.explain.saliency import attribute, get_method
+    from cvviz.models.inference import predict, preprocess
 
     get_method(args.method)
     spec = get_spec(args.model)

@@ -25,7 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from cvviz.weights import list_cached_weights
+    from cvviz.models.weights import list_cached_weights
 
     rows = list_cached_weights()
     if args.json:
@@ -61,7 +61,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from cvviz.weights import download_weights
+    from cvviz.models.weights import download_weights
 
     if args.all:
         specs = [spec for spec in list_models() if spec.torchvision_weights is not None]

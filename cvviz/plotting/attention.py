@@ -1,5 +1,5 @@
 """Figures for transformer attention: maps over the image, layer × head grids, attention distance, and
-Swin's windows. Built from :mod:`cvviz.attention` / :mod:`cvviz.rollout` results; nothing computed here."""
+Swin's windows. Built from :mod:`cvviz.explain.attention` / :mod:`cvviz.explain.attention.rollout` results; nothing computed here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from cvviz.attention import WindowLayout
+from cvviz.explain.attention import WindowLayout
 
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 

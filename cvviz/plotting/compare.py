@@ -1,5 +1,5 @@
 """Figures comparing backbones: accuracy against FLOPs (with the Pareto front), latency against accuracy,
-and parameters over the years. Built from :class:`cvviz.profiling.ProfileRow`; they compute nothing."""
+and parameters over the years. Built from :class:`cvviz.measure.profiling.ProfileRow`; they compute nothing."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from cvviz.catalog import FAMILIES
-from cvviz.plotting.story import FAMILY_COLOURS
-from cvviz.profiling import ProfileRow, pareto_front
+from cvviz.measure.profiling import ProfileRow, pareto_front
+from cvviz.plotting.story import family_colours, family_order
 
 _LAYOUT = {"legend_title": "family", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 460}
 
@@ -24,11 +23,15 @@ def _hover(row: ProfileRow) -> str:
     )
 
 
-def _by_family(rows: Sequence[ProfileRow]):
-    for family in FAMILIES:
+def _by_family(rows: Sequence[ProfileRow], families: Sequence[str] | None):
+    """(family, its rows, its colour) in story order; ``families`` is the whole story's order (default:
+    the rows' own)."""
+    order = list(families) if families else family_order(rows)
+    colours = family_colours(order)
+    for family in order:
         members = [r for r in rows if r.family == family]
         if members:
-            yield family, members
+            yield family, members, colours[family]
 
 
 def _bubble(params: int) -> float:
@@ -36,14 +39,14 @@ def _bubble(params: int) -> float:
     return 6 + 4 * math.sqrt(params / 1e6)
 
 
-def accuracy_flops_figure(rows: Sequence[ProfileRow]) -> go.Figure:
+def accuracy_flops_figure(rows: Sequence[ProfileRow], families: Sequence[str] | None = None) -> go.Figure:
     """Published top-1 against GFLOPs (log x); bubble area ∝ parameters; the Pareto front as a line.
 
     Models without a published top-1 are left out (they have nothing to place on the y axis).
     """
     rated = [r for r in rows if r.acc1 is not None]
     figure = go.Figure()
-    for family, members in _by_family(rated):
+    for family, members, colour in _by_family(rated, families):
         figure.add_trace(
             go.Scatter(
                 x=[r.flops / 1e9 for r in members],
@@ -52,7 +55,7 @@ def accuracy_flops_figure(rows: Sequence[ProfileRow]) -> go.Figure:
                 name=family,
                 marker={
                     "size": [_bubble(r.params) for r in members],
-                    "color": FAMILY_COLOURS[family],
+                    "color": colour,
                     "opacity": 0.7,
                     "line": {"width": 1, "color": "white"},
                 },
@@ -86,18 +89,18 @@ def accuracy_flops_figure(rows: Sequence[ProfileRow]) -> go.Figure:
     return figure
 
 
-def latency_accuracy_figure(rows: Sequence[ProfileRow]) -> go.Figure:
+def latency_accuracy_figure(rows: Sequence[ProfileRow], families: Sequence[str] | None = None) -> go.Figure:
     """Measured batch-1 latency (median, with p10–p90 error bars) against published top-1."""
     timed = [r for r in rows if r.latency_ms is not None and r.acc1 is not None]
     figure = go.Figure()
-    for family, members in _by_family(timed):
+    for family, members, colour in _by_family(timed, families):
         figure.add_trace(
             go.Scatter(
                 x=[r.latency_ms for r in members],
                 y=[r.acc1 for r in members],
                 mode="markers",
                 name=family,
-                marker={"size": 11, "color": FAMILY_COLOURS[family]},
+                marker={"size": 11, "color": colour},
                 error_x={
                     "type": "data",
                     "symmetric": False,
@@ -120,17 +123,17 @@ def latency_accuracy_figure(rows: Sequence[ProfileRow]) -> go.Figure:
     return figure
 
 
-def params_years_figure(rows: Sequence[ProfileRow]) -> go.Figure:
+def params_years_figure(rows: Sequence[ProfileRow], families: Sequence[str] | None = None) -> go.Figure:
     """Parameters (log scale) against the year the architecture was published."""
     figure = go.Figure()
-    for family, members in _by_family(rows):
+    for family, members, colour in _by_family(rows, families):
         figure.add_trace(
             go.Scatter(
                 x=[r.year for r in members],
                 y=[r.params / 1e6 for r in members],
                 mode="markers",
                 name=family,
-                marker={"size": 11, "color": FAMILY_COLOURS[family]},
+                marker={"size": 11, "color": colour},
                 customdata=[r.model for r in members],
                 hovertext=[_hover(r) for r in members],
                 hoverinfo="text",

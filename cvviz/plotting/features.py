@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cvviz.features import FirstLayerFilters, JourneyStep
+from cvviz.explain.features import FirstLayerFilters, JourneyStep
 
 
 def channel_grid_figure(maps: np.ndarray, channels: Sequence[int], columns: int = 8) -> go.Figure:

@@ -1,6 +1,6 @@
 """Figures for receptive fields: growth along depth, a unit's box on the input, and effective-field maps.
 
-Built from :class:`cvviz.receptive_field.LayerField` / :class:`UnitBox` and numpy arrays; nothing here
+Built from :class:`cvviz.explain.receptive_field.LayerField` / :class:`UnitBox` and numpy arrays; nothing here
 computes a field.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from cvviz.receptive_field import LayerField, UnitBox
+from cvviz.explain.receptive_field import LayerField, UnitBox
 
 
 def growth_figure(curves: Mapping[str, Sequence[LayerField]]) -> go.Figure:

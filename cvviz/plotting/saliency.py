@@ -8,9 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cvviz.faithfulness import FaithfulnessCurve
-from cvviz.saliency import view
-from cvviz.sanity import SanityResult
+from cvviz.explain.saliency import view
+from cvviz.explain.saliency.faithfulness import FaithfulnessCurve
+from cvviz.explain.saliency.sanity import SanityResult
 
 _SCALES = {"positive": "Reds", "negative": "Blues", "absolute": "Inferno", "signed": "RdBu_r"}
 

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
-from cvviz.catalog import FAMILIES
-from cvviz.inference import Prediction
-from cvviz.summary import ModelSummary
+from cvviz.measure.catalog_figures import ModelSummary
+
+if TYPE_CHECKING:
+    from cvviz.models.inference import Prediction
 
 # One colour per family, stable across every chart (Plotly's qualitative "Dark24" order).
 _PALETTE = (
     "#2E91E5", "#E15F99", "#1CA71C", "#FB0D0D", "#DA16FF", "#222A2A", "#B68100", "#750D86",
     "#EB663B", "#511CFB", "#00A08B", "#FB00D1", "#FC0080", "#B2828D", "#6C7C32", "#778AAE",
 )  # fmt: skip
-FAMILY_COLOURS = {family: _PALETTE[i % len(_PALETTE)] for i, family in enumerate(FAMILIES)}
+
+
+def family_order(rows: Sequence[object]) -> list[str]:
+    """Families in the order the rows first name them (catalog rows come in story order)."""
+    return list(dict.fromkeys(row.family for row in rows))
+
+
+def family_colours(families: Sequence[str]) -> dict[str, str]:
+    """One colour per family, by its place in ``families`` (pass the whole story's order for colours that
+    stay the same from chart to chart)."""
+    return {family: _PALETTE[i % len(_PALETTE)] for i, family in enumerate(families)}
 
 
 def _hover(row: ModelSummary) -> str:
@@ -46,8 +58,10 @@ def timeline_figure(
     """
     if y not in ("params", "acc1"):
         raise ValueError(f"y must be 'params' or 'acc1', not {y!r}")
+    families = family_order(rows)
+    colours = family_colours(families)
     figure = go.Figure()
-    for family in FAMILIES:
+    for family in families:
         members = [r for r in rows if r.family == family and (y == "params" or r.acc1 is not None)]
         if not members:
             continue
@@ -59,7 +73,7 @@ def timeline_figure(
                 name=family,
                 marker={
                     "size": [14 if r.name == highlight else 9 for r in members],
-                    "color": FAMILY_COLOURS[family],
+                    "color": colours[family],
                     "line": {"width": [3 if r.name == highlight else 0 for r in members], "color": "black"},
                     "opacity": 0.85,
                 },

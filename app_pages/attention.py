@@ -1,0 +1,230 @@
+"""Attention: the real attention of a ViT (per layer and head, rollout, attention distance) or a Swin
+(windows, shifted windows, window attention and relative position bias)."""
+
+import streamlit as st
+
+from cvviz.catalog import get_family
+from cvviz.errors import CvvizError
+from cvviz.explain.attention import swin_attention_for, vit_attention_for, vit_attention_gradients
+from cvviz.explain.attention.rollout import (
+    FUSIONS,
+    attention_rollout,
+    class_token_grid,
+    gradient_rollout,
+    mean_attention_distance,
+)
+from cvviz.models.inference import predict, preprocess, to_display_image
+from cvviz.plotting.attention import (
+    attention_distance_figure,
+    attention_overlay_figure,
+    head_grid_figure,
+    swin_windows_figure,
+    window_attention_figure,
+)
+from ui.messages import require, untrained_banner
+from ui.resources import workbench
+from ui.sidebar import current_selection
+
+selection = current_selection()
+loaded = selection.model
+spec = loaded.spec
+
+st.title("Attention: where a transformer looks")
+untrained_banner(loaded)
+view = get_family(spec).attention
+if view is None:
+    st.info(
+        f"{spec.title} is a convolutional network: it has no self-attention, so there is nothing to show here. "
+        "Choose a ViT or Swin model in the sidebar's model list to see its attention."
+    )
+    st.stop()
+image = require(selection.image, "Choose a sample, upload a photo or take one with the camera (sidebar).")
+display = to_display_image(image.image, spec)
+batch = preprocess(image.image, spec).to(loaded.device)
+st.caption(
+    "torchvision does not return attention weights, so cvviz records each attention layer's input and "
+    "recomputes the probabilities from the layer's own weights — the tests check that they rebuild the "
+    "layer's real output."
+)
+# Widget keys carry the model name: ranges (grid, layers, heads) differ between models.
+key = f"attention.{spec.name}"
+
+
+def remembered(name: str, compute, tag: str = ""):
+    """``compute()``'s result, reused while the model, the image and ``tag`` are unchanged, so moving a
+    slider does not run the model again."""
+    return workbench().remember(loaded.key, image.fingerprint, f"attention.{name}", tag, compute)
+
+
+def head_choice(heads: int, widget_key: str) -> int | None:
+    """A head picker: 'mean of heads' or one head (options are display strings, mapped back)."""
+    options = ["mean of heads", *(f"head {h}" for h in range(heads))]
+    chosen = st.selectbox("Head", options, key=widget_key)
+    return None if chosen == options[0] else int(chosen.split()[1])
+
+
+def show_vit() -> None:
+    try:
+        with st.spinner("Recomputing every layer's attention…"), loaded.exclusive() as model:
+            maps = remembered("vit", lambda: vit_attention_for(spec, model, batch))
+    except CvvizError as exc:
+        st.error(str(exc))
+        st.stop()
+    cell = maps.patch_size
+    st.markdown(
+        f"{maps.num_layers} layers × {maps.num_heads} heads; {maps.grid[0]}×{maps.grid[1]} patches of "
+        f"{cell}×{cell} pixels plus the class token ({maps.attn.shape[-1]} tokens)."
+    )
+    tabs = st.tabs(["Class token", "All layers × heads", "Pick a patch", "Rollout", "Attention distance"])
+    with tabs[0]:
+        layer = st.slider("Layer", 0, maps.num_layers - 1, maps.num_layers - 1, key=f"{key}.cls_layer")
+        head = head_choice(maps.num_heads, f"{key}.cls_head")
+        st.plotly_chart(
+            attention_overlay_figure(
+                display, maps.head_map(layer, head), cell, f"Class token attention, layer {layer}"
+            ),
+            key="attention.cls_figure",
+        )
+    with tabs[1]:
+        st.plotly_chart(
+            head_grid_figure(
+                maps.class_token_maps(), "Class token attention: rows are layers, columns heads"
+            ),
+            key="attention.grid_figure",
+        )
+    with tabs[2]:
+        left, right = st.columns(2)
+        row = left.slider("Patch row", 0, maps.grid[0] - 1, maps.grid[0] // 2, key=f"{key}.patch_row")
+        col = right.slider("Patch column", 0, maps.grid[1] - 1, maps.grid[1] // 2, key=f"{key}.patch_col")
+        layer = st.slider("Layer", 0, maps.num_layers - 1, 0, key=f"{key}.patch_layer")
+        head = head_choice(maps.num_heads, f"{key}.patch_head")
+        st.plotly_chart(
+            attention_overlay_figure(
+                display,
+                maps.head_map(layer, head, (row, col)),
+                cell,
+                f"Where patch ({row}, {col}) attends, layer {layer}",
+                marker=(row, col),
+            ),
+            key="attention.patch_figure",
+        )
+    with tabs[3]:
+        st.markdown(
+            "**Attention rollout** (Abnar & Zuidema 2020) follows attention through every layer: each "
+            "layer's heads are fused, the residual connection is modelled as ½A + ½I, and the layers are "
+            "multiplied. The class token's row shows which patches flow into the prediction."
+        )
+        left, right = st.columns(2)
+        fusion = left.selectbox("Head fusion", list(FUSIONS), key="attention.fusion")
+        discard = right.slider("Discard ratio", 0.0, 0.95, 0.0, 0.05, key="attention.discard")
+        joint = attention_rollout(maps.attn, fusion, discard)
+        st.plotly_chart(
+            attention_overlay_figure(
+                display,
+                class_token_grid(joint, maps.grid),
+                cell,
+                f"Rollout ({fusion} of heads, {discard:.0%} discarded)",
+            ),
+            key="attention.rollout_figure",
+        )
+        if st.toggle("Class-specific (gradient-weighted) rollout", key="attention.gradient"):
+            st.caption(
+                "Chefer, Gur & Wolf 2021: each layer's attention is weighted by the positive part of the "
+                "gradient of the chosen class's logit with respect to it, averaged over heads, and "
+                "accumulated through the layers. The predicted class comes first in the list."
+            )
+            top = predict(loaded, image.image, topk=5)
+            options = [f"{p.label} ({p.prob:.1%})" for p in top]
+            target = top[options.index(st.selectbox("Class", options, key=f"{key}.target"))].index
+            with (
+                st.spinner("Back-propagating the class logit to every attention map…"),
+                loaded.exclusive() as model,
+            ):
+                grads = remembered(
+                    "gradients",
+                    lambda: vit_attention_gradients(model, batch, spec.attention_layers, target),
+                    tag=str(target),
+                )
+            relevance = gradient_rollout(grads.maps.attn, grads.grad)
+            st.plotly_chart(
+                attention_overlay_figure(
+                    display,
+                    class_token_grid(relevance, maps.grid),
+                    cell,
+                    f"Relevance for class {grads.target}: {spec.categories[grads.target]}",
+                ),
+                key="attention.gradient_figure",
+            )
+    with tabs[4]:
+        distance = mean_attention_distance(maps.attn, maps.grid, cell)
+        st.markdown(
+            "**Mean attention distance** (Dosovitskiy et al. 2020, Fig. 7): for every head, how far in "
+            "pixels a patch looks on average, weighting each other patch's distance by its attention. "
+            "Trained ViTs mix local and global heads early and become global with depth."
+        )
+        st.plotly_chart(attention_distance_figure(distance, spec.input_size), key="attention.distance_figure")
+        st.caption(
+            f"Across all heads: {distance.min():.1f} to {distance.max():.1f} pixels "
+            f"(the input is {spec.input_size} pixels wide)."
+        )
+
+
+def show_swin() -> None:
+    layer = st.selectbox("Attention block", list(spec.attention_layers), key=f"{key}.block")
+    try:
+        with st.spinner("Recomputing the block's window attention…"), loaded.exclusive() as model:
+            window, layouts = remembered(
+                "swin", lambda: swin_attention_for(spec, model, batch, layer), tag=layer
+            )
+    except CvvizError as exc:
+        st.error(str(exc))
+        st.stop()
+    layout = window.layout
+    st.subheader("Windows, and windows shifted by half a window")
+    st.markdown(
+        "Swin attends only inside fixed windows of tokens; every other block shifts the windows by half a "
+        "window so information crosses window borders (the dashed grid wraps around the image edges)."
+    )
+    stages = sorted({name.split(".")[1] for name in spec.attention_layers}, key=int)
+    columns = st.columns(len(stages))
+    for column, stage in zip(columns, stages):
+        firsts = [item for item in layouts if item.layer_name.split(".")[1] == stage][:2]
+        with column:
+            for item in firsts:
+                kind = "shifted" if item.shifted else "regular"
+                st.plotly_chart(
+                    swin_windows_figure(
+                        display,
+                        item,
+                        f"{item.layer_name}: {kind}, {item.feature_size[0]}×{item.feature_size[1]} tokens",
+                    ),
+                    key=f"attention.layout.{item.layer_name}",
+                )
+    st.subheader(f"Inside one window of {layer}")
+    left, right = st.columns(2)
+    index = left.slider("Window", 0, layout.num_windows - 1, 0, key=f"{key}.{layer}.window")
+    heads = window.attn.shape[1]
+    head = int(right.selectbox("Head", [str(h) for h in range(heads)], key=f"{key}.{layer}.head"))
+    masked = window.masked_pairs(index)
+    st.caption(
+        f"{layout.window_size[0]}×{layout.window_size[1]} tokens per window, shift {layout.shift_size}, "
+        f"{layout.stride} pixels per token; in this window {masked} of {window.mask[index].size} query–key "
+        "pairs are masked (tokens that only neighbour each other after the cyclic shift)."
+    )
+    figure_left, figure_right = st.columns([2, 3])
+    figure_left.plotly_chart(
+        swin_windows_figure(display, layout, f"window {index}", highlight=layout.window_tokens(index)),
+        key="attention.window_location",
+    )
+    figure_right.plotly_chart(
+        window_attention_figure(
+            window.attn[index, head], window.relative_position_bias[head], f"window {index}, head {head}"
+        ),
+        key="attention.window_figure",
+    )
+
+
+if view == "global":
+    show_vit()
+else:
+    show_swin()

@@ -1,0 +1,228 @@
+"""Compare backbones side by side: parameters, FLOPs and published accuracy; latency, throughput and memory
+measured live on demand; live top-1/top-5 on a folder of labelled images."""
+
+import csv
+import io
+
+import streamlit as st
+
+from cvviz.catalog import family_names, get_spec, list_models
+from cvviz.device import default_device
+from cvviz.errors import CvvizError
+from cvviz.measure.evaluation import ACCEPTED_LAYOUTS, evaluate_models, scan_image_folder
+from cvviz.measure.profiling import FLOPS_NOTE, available_weights, profile_models
+from cvviz.plotting.compare import accuracy_flops_figure, latency_accuracy_figure, params_years_figure
+from ui.kiosk import kiosk_settings
+from ui.messages import untrained_banner
+from ui.resources import workbench
+from ui.sidebar import current_selection
+
+STORY = (
+    "lenet5", "alexnet", "vgg16", "googlenet", "resnet50", "densenet121", "squeezenet1_1", "mobilenet_v2",
+    "shufflenet_v2_x1_0", "efficientnet_b0", "vit_b_16", "swin_t", "convnext_tiny",
+)  # fmt: skip
+MEASURED_KEY = "compare.measured"
+ACCURACY_KEY = "compare.accuracy"
+
+selection = current_selection()
+untrained_banner(selection.model)
+
+st.title("Backbones side by side")
+st.markdown(
+    "Parameters and FLOPs are counted from each model as built here (on the meta device: no weights, no "
+    "memory). Accuracy is the **published** ImageNet-1K figure with its source; latency, throughput and "
+    "memory are measured live on this machine when you ask."
+)
+
+by_label = {f"{spec.title} ({spec.name})": spec.name for spec in list_models()}
+label_of = {name: label for label, name in by_label.items()}
+chosen = st.multiselect("Models", list(by_label), default=[label_of[n] for n in STORY], key="compare.models")
+names = [by_label[label] for label in chosen]
+if not names:
+    st.info("Choose at least one model.")
+    st.stop()
+
+with st.spinner("Counting parameters and FLOPs…"):
+    rows = profile_models(names)
+
+with st.expander("Measure latency, throughput and memory live", expanded=False):
+    devices = ["cuda", "cpu"] if default_device().type == "cuda" else ["cpu"]
+    left, middle, right = st.columns(3)
+    device = left.radio("Device", devices, key="compare.device", horizontal=True)
+    dtype = left.radio("Precision", ["fp32", "bf16"], key="compare.dtype", horizontal=True)
+    channels_last = middle.checkbox("Channels-last", key="compare.channels_last")
+    throughput = middle.checkbox("Also throughput and memory (slower)", key="compare.throughput")
+    batch = middle.number_input("Throughput batch", 1, 256, 8, key="compare.batch", disabled=not throughput)
+    runs = right.number_input("Timed runs (batch 1, at most)", 1, 200, 10, key="compare.runs")
+    budget = right.number_input(
+        "Seconds per model (at most, after 3 runs)", 0.1, 60.0, 0.4, key="compare.budget"
+    )
+    st.caption(
+        "Models run with the trained weights already on disk, else with random values: a forward pass takes "
+        "as long either way. Each model is warmed up once, then timed until it has run the number of times "
+        "asked or used its seconds (at least 3 runs). A slow CPU shared with others gives noisy numbers; "
+        "the p10–p90 spread shows how noisy."
+    )
+    if st.button("Measure", key="compare.measure", type="primary"):
+        bar = st.progress(0.0, text="Starting…")
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.progress(done / total, text=f"Timing {name} ({done + 1}/{total})" if name else "Done")
+
+        try:
+            measured = profile_models(
+                names,
+                measure=True,
+                device=device,
+                dtype=dtype,
+                channels_last=channels_last,
+                batch=int(batch),
+                runs=int(runs),
+                warmup=1,
+                throughput=throughput,
+                budget_s=float(budget),
+                cache=workbench(),
+                progress=progress,
+            )
+        except CvvizError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state[MEASURED_KEY] = {row.model: row for row in measured}
+        finally:
+            bar.empty()
+
+measured = st.session_state.get(MEASURED_KEY, {})
+rows = [measured.get(row.model, row) for row in rows]
+
+
+def _mb(value):
+    return None if value is None else round(value / 2**20, 1)
+
+
+def _round(value, digits=2):
+    return None if value is None else round(value, digits)
+
+
+st.dataframe(
+    [
+        {
+            "model": r.title,
+            "family": r.family,
+            "year": r.year,
+            "params (M)": round(r.params / 1e6, 2),
+            "GFLOPs": round(r.flops / 1e9, 3),
+            "weights (MB)": _mb(r.weight_bytes),
+            "weights size from": r.weight_bytes_source,
+            "top-1 %": r.acc1,
+            "top-5 %": r.acc5,
+            "accuracy source": r.accuracy_source or "—",
+            "latency ms (median)": _round(r.latency_ms),
+            "latency p10–p90 ms": None
+            if r.latency_ms is None
+            else f"{r.latency_p10_ms:.2f}–{r.latency_p90_ms:.2f}",
+            "images/s": _round(r.throughput, 1),
+            "peak memory (MB)": _mb(r.peak_memory_bytes),
+            "TFLOP/s": _round(r.tflops, 3),
+            "% of peak": None if r.peak_share is None else round(100 * r.peak_share, 1),
+            "timed runs": r.runs,
+            "measured on": None
+            if r.device is None
+            else f"{r.device}, {r.dtype}" + (f", throughput at batch {r.batch}" if r.batch else ""),
+            "error": r.error,
+            "note": r.note,
+        }
+        for r in rows
+    ],
+    hide_index=True,
+    key="compare.table",
+)
+st.caption(FLOPS_NOTE + " Top-1/top-5 are published figures, not measured here.")
+if measured:
+    memory = "; ".join(sorted({r.memory_note for r in rows if r.memory_note}))
+    st.caption(
+        "Latency: median of the timed runs at batch 1 after warm-up (p10–p90 beside it); throughput and "
+        "TFLOP/s at the chosen batch; % of peak against the GPU's peak dense TFLOP/s where the GPU is known. "
+        f"Memory: {memory}."
+    )
+for r in rows:
+    if r.note:
+        st.caption(f"{r.title}: {r.note}")
+
+records = [r.to_record() for r in rows]
+buffer = io.StringIO()
+writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
+writer.writeheader()
+writer.writerows(records)
+st.download_button(
+    "Download the table (CSV)", buffer.getvalue(), "cvviz-compare.csv", "text/csv", key="compare.download"
+)
+
+tabs = st.tabs(["Accuracy vs FLOPs", "Latency vs accuracy", "Parameters over the years"])
+with tabs[0]:
+    st.plotly_chart(accuracy_flops_figure(rows, family_names()), key="compare.acc_flops")
+    st.caption("The dashed line is the Pareto front: no other model here is both cheaper and more accurate.")
+with tabs[1]:
+    if any(r.latency_ms is not None for r in rows):
+        st.plotly_chart(latency_accuracy_figure(rows, family_names()), key="compare.latency")
+    else:
+        st.info("Measure latency above to fill this chart.")
+with tabs[2]:
+    st.plotly_chart(params_years_figure(rows, family_names()), key="compare.params_years")
+
+st.subheader("Live accuracy on your own labelled images")
+if kiosk_settings().enabled:
+    # A public screen must not let visitors browse the server's folders.
+    st.info("Live accuracy on a folder of this server is switched off in kiosk mode.")
+    st.stop()
+st.markdown(
+    f"Give a folder on this server: {ACCEPTED_LAYOUTS}. Images are preprocessed as in the published evaluation."
+)
+folder = st.text_input(
+    "Folder of labelled images", key="compare.eval_folder", placeholder="/data/imagenet/val"
+)
+count = st.number_input("Images to use (a seeded random choice)", 1, 50000, 100, key="compare.eval_count")
+imagenet = [n for n in names if get_spec(n).categories == get_spec("efficientnet_lite0").categories]
+ready = [n for n in imagenet if available_weights(get_spec(n)) == "pretrained"]
+skipped = [get_spec(n).title for n in names if n not in ready]
+if skipped:
+    st.caption(
+        "Not evaluated (not ImageNet classifiers, or no trained weights on disk): " + ", ".join(skipped) + "."
+    )
+if st.button("Evaluate", key="compare.evaluate", disabled=not folder or not ready):
+    bar = st.progress(0.0, text="Reading the folder…")
+
+    def eval_progress(done: int, total: int, name: str) -> None:
+        bar.progress(done / total, text=f"{get_spec(name).title}: {done}/{total} images")
+
+    try:
+        dataset = scan_image_folder(folder, get_spec(ready[0]).categories, limit=int(count))
+        results = evaluate_models(ready, dataset, workbench(), progress=eval_progress)
+    except CvvizError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state[ACCURACY_KEY] = (dataset, results)
+    finally:
+        bar.empty()
+if ACCURACY_KEY in st.session_state:
+    dataset, results = st.session_state[ACCURACY_KEY]
+    st.caption(
+        f"{len(dataset.items)} of {dataset.found} images from {dataset.root}, folders read as {dataset.layout}."
+    )
+    st.dataframe(
+        [
+            {
+                "model": r.title,
+                "images": r.images,
+                "top-1 % (measured)": None if r.top1 is None else round(r.top1, 2),
+                "top-5 % (measured)": None if r.top5 is None else round(r.top5, 2),
+                "top-1 % (published)": get_spec(r.model).published.top1
+                if get_spec(r.model).published
+                else None,
+                "unreadable images skipped": r.skipped,
+                "error": r.error,
+            }
+            for r in results
+        ],
+        hide_index=True,
+        key="compare.accuracy_table",
+    )

@@ -1,0 +1,108 @@
+"""Feature maps: what every layer of the chosen model responds to in the chosen image."""
+
+import numpy as np
+import streamlit as st
+
+from cvviz.errors import CvvizError
+from cvviz.explain.features import (
+    JOURNEY_MODES,
+    STATISTICS,
+    channel_order,
+    extract_features,
+    first_layer_filters,
+    journey,
+)
+from cvviz.models.inference import preprocess, to_display_image
+from cvviz.plotting.features import (
+    channel_figure,
+    channel_grid_figure,
+    filters_figure,
+    journey_figure,
+    overlay_image,
+)
+from ui.messages import require, untrained_banner
+from ui.resources import workbench
+from ui.sidebar import current_selection, model_label
+
+selection = current_selection()
+loaded = selection.model
+spec = loaded.spec
+untrained_banner(loaded)
+image = require(selection.image, "Choose a sample, upload a photo or take one with the camera (sidebar).")
+
+st.title(f"What {spec.title}'s layers respond to")
+PAGE_SIZE = 64
+
+with loaded.exclusive() as model:
+    all_modules = ["(the stage above)"] + [name for name, _ in model.named_modules() if name]
+left, right = st.columns(2)
+stage = left.selectbox("Stage output", list(spec.stages), key="fm.stage")
+other = right.selectbox("…or any module", all_modules, key="fm.module")
+layer = stage if other == all_modules[0] else other
+
+
+layers = tuple(dict.fromkeys((*spec.stages, layer)))
+try:
+    with st.spinner("Running the model once and recording the layers…"):
+        # One forward pass per (model, image, layers); widget changes reuse it.
+        features = workbench().remember(
+            loaded.key, image.fingerprint, "features", layers,
+            lambda: extract_features(loaded, preprocess(image.image, spec), layers),
+        )  # fmt: skip
+except CvvizError as exc:
+    st.error(str(exc))
+    st.stop()
+
+feature = features[layer]
+maps = feature.maps
+st.caption(
+    f"`{layer}` output {tuple(feature.original_shape)} ({feature.kind}) → {maps.shape[0]} channels of "
+    f"{maps.shape[1]}×{maps.shape[2]}."
+)
+cols = st.columns(3)
+statistic = cols[0].selectbox("Sort channels by", list(STATISTICS), key="fm.statistic")
+order = channel_order(maps, statistic)
+pages = max(1, -(-len(order) // PAGE_SIZE))
+if st.session_state.get("fm.page", 1) > pages:  # a smaller layer than the last one: back to page 1
+    st.session_state["fm.page"] = 1
+page = cols[1].number_input(f"Page (of {pages})", min_value=1, max_value=pages, key="fm.page")
+shown = [int(c) for c in order[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
+channel = cols[2].selectbox("Enlarge channel", [str(c) for c in order[: PAGE_SIZE * pages]], key="fm.channel")
+st.plotly_chart(channel_grid_figure(maps, shown), key="fm.grid")
+
+big, over = st.columns(2)
+chosen = maps[int(channel)]
+big.plotly_chart(channel_figure(chosen, f"channel #{channel}"), key="fm.big")
+crop = np.asarray(to_display_image(image.image, spec).convert("RGB"))
+over.image(
+    overlay_image(crop, chosen), caption=f"channel #{channel} over the crop the model sees", width="stretch"
+)
+
+st.subheader("The journey: stem to last stage")
+mode = st.radio("Each panel shows", list(JOURNEY_MODES), key="fm.journey_mode", horizontal=True)
+st.plotly_chart(journey_figure(journey(features, spec.stages, mode)), key="fm.journey")
+st.caption("Stem to last stage: the channel with the highest mean activation, or the mean over all channels.")
+
+st.subheader("First-layer filters")
+labels = {
+    model_label(name): name
+    for name in ("alexnet", "vgg16", "vit_b_16", "efficientnet_lite0")
+    if name != spec.name
+}
+compare_label = st.selectbox("Compare with", ["(none)", *labels], key="fm.compare")
+panels = [loaded]
+if compare_label != "(none)":
+    with st.spinner("Building the comparison model…"):
+        other_name = labels[compare_label]
+        panels.append(
+            workbench().get(other_name, "pretrained" if other_name == "efficientnet_lite0" else "random")
+        )
+for column, panel in zip(st.columns(len(panels)), panels):
+    with panel.exclusive() as panel_model:
+        filters = first_layer_filters(panel_model)
+    state = "trained" if panel.trained else "untrained (random weights)"
+    kernel = "×".join(str(s) for s in filters.images.shape[1:3])
+    column.plotly_chart(
+        filters_figure(filters, f"{panel.spec.title}: {kernel} filters, {state}"),
+        key=f"fm.filters.{panel.spec.name}",
+    )

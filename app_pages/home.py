@@ -1,0 +1,102 @@
+"""Home: the story of the backbones as a timeline, and the chosen model's top-5 for the chosen image.
+
+The title, the story and the timeline come first, from the persisted catalog figures, so they appear
+before torch has loaded; the prediction follows once the model is ready.
+"""
+
+import streamlit as st
+
+st.title("From LeNet to Swin: why vision backbones look the way they do")
+st.markdown(
+    "Pick a model and an image in the sidebar; every page shows that real model at work. "
+    "Click a point on the timeline to switch models."
+)
+
+# Imported after the title on purpose: plotly and pandas take a moment, and the words can show first.
+from cvviz.plotting.story import timeline_figure  # noqa: E402
+from ui.resources import summaries  # noqa: E402
+from ui.sidebar import MODEL_KEY, current_selection, request_model  # noqa: E402
+left, right = st.columns([3, 2], gap="large")
+
+with left:
+    st.subheader("The timeline")
+    y_axis = (
+        st.segmented_control(
+            "Height shows",
+            ["params", "acc1"],
+            key="home.y_axis",
+            default="params",
+            format_func={"params": "parameters", "acc1": "ImageNet top-1"}.get,
+        )
+        or "params"
+    )
+    rows = summaries()
+    label = st.session_state.get(MODEL_KEY, "")
+    highlighted = next((r.name for r in rows if label.startswith(f"{r.title} · ")), None)
+    event = st.plotly_chart(
+        timeline_figure(rows, y=y_axis, highlight=highlighted),
+        key="home.timeline",
+        on_select="rerun",
+        selection_mode="points",
+    )
+    points = event.selection.points if event else []
+    chosen = points[0].get("customdata") if points else None
+    if isinstance(chosen, list):
+        chosen = chosen[0]
+    if chosen and chosen != highlighted:
+        request_model(chosen)
+        st.rerun()
+    st.dataframe(
+        [
+            {
+                "year": r.year,
+                "model": r.title,
+                "family": r.family,
+                "key idea": r.key_idea,
+                "params (M)": round(r.params / 1e6, 2),
+                "GFLOPs": round(r.flops / 1e9, 2),
+                "top-1 %": r.acc1,
+                "top-5 %": r.acc5,
+                "accuracy source": r.accuracy_source or "—",
+            }
+            for r in rows
+        ],
+        hide_index=True,
+        key="home.table",
+        height=320,
+    )
+    st.caption(
+        "Parameters and FLOPs are counted from each model as built here (inference-time, no auxiliary heads, "
+        "at its native input size). Accuracies are the published ImageNet-1K validation figures named in the "
+        "last column."
+    )
+
+selection = current_selection()
+with right:
+    from cvviz.errors import CvvizError
+    from cvviz.models.inference import predict, to_display_image
+    from cvviz.plotting.story import prediction_figure
+    from ui.messages import untrained_banner
+
+    loaded = selection.model
+    spec = loaded.spec
+    st.subheader(f"{spec.title} sees…")
+    untrained_banner(loaded)
+    if selection.image is None:
+        st.info("Choose a sample, upload a photo or take one with the camera (sidebar).")
+    else:
+        try:
+            predictions = predict(loaded, selection.image.image, topk=5)
+        except CvvizError as exc:
+            st.error(str(exc))
+            st.stop()
+        st.image(
+            to_display_image(selection.image.image, spec),
+            caption=f"the {spec.input_size}×{spec.input_size} crop the model sees",
+            width=260,
+        )
+        st.plotly_chart(prediction_figure(predictions, untrained=not loaded.trained), key="home.prediction")
+        st.caption(
+            f"{spec.title}: {spec.key_idea} — {spec.paper.authors}, [{spec.paper.title}]({spec.paper.url}), "
+            f"{spec.year}."
+        )

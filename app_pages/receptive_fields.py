@@ -1,0 +1,156 @@
+"""Receptive fields: how much of the image each layer's units can see, in theory and in effect."""
+
+import numpy as np
+import streamlit as st
+
+from cvviz.catalog import get_family, get_spec, list_models
+from cvviz.errors import CvvizError
+from cvviz.explain.receptive_field import (
+    average_effective_receptive_field,
+    effective_receptive_field,
+    leaf_fields,
+    receptive_field_for_spec,
+    swin_window_fields,
+    unit_box,
+)
+from cvviz.models.inference import preprocess, to_display_image
+from cvviz.plotting.receptive_field import growth_figure, heatmap_figure, unit_box_figure
+from ui.messages import require, untrained_banner
+from ui.resources import workbench
+from ui.sidebar import current_selection
+
+selection = current_selection()
+loaded = selection.model
+spec = loaded.spec
+family = get_family(spec)
+
+
+def fields_of(name: str):
+    """Every layer's theoretical field of catalog model ``name`` (architecture only, computed once)."""
+    return workbench().remember(
+        name, None, "receptive_fields", (), lambda: tuple(receptive_field_for_spec(get_spec(name)))
+    )
+
+
+st.title("Receptive fields")
+untrained_banner(loaded)
+st.markdown(
+    "A unit's **theoretical receptive field** is every input pixel that can influence it; it grows with "
+    "every convolution and pooling, and multi-path blocks (residual, inception, dense) take the union of "
+    "their paths (Araujo et al., *Computing Receptive Fields of CNNs*, Distill 2019)."
+)
+
+# --- Growth along depth, several CNNs overlaid -------------------------------------------------------------
+CNN_TITLES = {s.title: s.name for s in list_models() if get_family(s).receptive_field == "convolutional"}
+DEFAULTS = [get_spec(n).title for n in ("alexnet", "vgg16", "resnet50", "inception_v3", "mobilenet_v2")]
+st.subheader("How fast the field grows")
+chosen = st.multiselect("Models", list(CNN_TITLES), default=DEFAULTS, key="rf.compare")
+with st.spinner("Tracing the models…"):
+    try:
+        curves = {title: leaf_fields(fields_of(CNN_TITLES[title])) for title in chosen}
+    except CvvizError as exc:
+        st.error(str(exc))
+        curves = {}
+if curves:
+    st.plotly_chart(growth_figure(curves), key="rf.growth")
+    st.caption(
+        "Computed from each architecture as built here at its own input size (no weights needed). Dips are "
+        "side branches such as ResNet's 1×1 shortcut convs, which see less than the main path; global "
+        "pooling (the whole image) is left off the curve."
+    )
+
+st.subheader(f"{spec.title}, layer by layer")
+if family.receptive_field == "windows":
+    windows = swin_window_fields(spec)
+    st.info(family.receptive_field_reason(spec))
+    st.dataframe(
+        [
+            {
+                "stage": w.stage + 1,
+                "layer": w.layer,
+                "token stride (px)": w.token_stride,
+                "window (tokens)": f"{w.window_tokens[0]}×{w.window_tokens[1]}",
+                "window (px)": f"{w.window_pixels[0]}×{w.window_pixels[1]}",
+                "shift (tokens)": f"{w.shift_tokens[0]}×{w.shift_tokens[1]}",
+            }
+            for w in windows
+        ],
+        hide_index=True,
+        key="rf.swin",
+    )
+    st.stop()
+if family.receptive_field != "convolutional":
+    st.info(family.receptive_field_reason(spec))
+    st.stop()
+
+try:
+    fields = list(fields_of(spec.name))
+except CvvizError as exc:
+    st.error(str(exc))
+    st.stop()
+
+
+def _pair(pair: tuple[int, int]) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+
+
+st.dataframe(
+    [
+        {
+            "layer": f.layer,
+            "size": _pair(f.size),
+            "stride": _pair(f.stride),
+            "padding": _pair(f.padding),
+            "exact": f.exact,
+            "note": f.note,
+        }
+        for f in fields
+    ],
+    hide_index=True,
+    key="rf.table",
+    height=300,
+)
+
+# --- One unit on the image --------------------------------------------------------------------------------
+st.subheader("One unit on your image")
+image = require(selection.image, "Choose a sample, upload a photo or take one with the camera (sidebar).")
+by_layer = {f.layer: f for f in fields}
+spatial = [f.layer for f in fields if f.output_size != (1, 1)]
+default_layer = next((s for s in reversed(spec.stages) if s in spatial), spatial[-1])
+layer = st.selectbox("Layer", spatial, index=spatial.index(default_layer), key="rf.layer")
+field = by_layer[layer]
+rows, cols = field.output_size
+left, right = st.columns(2)
+i = left.slider("Unit row", 0, rows - 1, rows // 2, key="rf.row")
+j = right.slider("Unit column", 0, cols - 1, cols // 2, key="rf.col")
+box = unit_box(field, i, j, spec.input_size)
+st.markdown(
+    f"Unit ({i}, {j}) of `{layer}` ({rows}×{cols} map) sees input rows {box.box[0]}…{box.box[2]} and columns "
+    f"{box.box[1]}…{box.box[3]}: {field.size[0]}×{field.size[1]} pixels, "
+    f"{100 * box.padding_fraction:.0f}% of them in the zero padding (dashed)."
+    + (f" Note: {field.note}." if field.note else "")
+)
+display = np.asarray(to_display_image(image.image, spec))
+samples = 4
+with st.spinner("Back-propagating from the unit…"), loaded.exclusive() as model:
+    try:
+        batch = preprocess(image.image, spec).to(loaded.device)
+        heat = effective_receptive_field(model, layer, batch, (i, j))
+        average = average_effective_receptive_field(model, layer, spec.input_shape, (i, j), samples=samples)
+    except CvvizError as exc:
+        st.error(str(exc))
+        st.stop()
+a, b = st.columns(2)
+a.plotly_chart(
+    unit_box_figure(display, box, heat, title="theoretical box and effective field on your image"),
+    key="rf.box",
+)
+b.plotly_chart(
+    heatmap_figure(average, box, title=f"effective field, average over {samples} random inputs"),
+    key="rf.average",
+)
+st.caption(
+    "The effective field (|∂unit/∂pixel|, Luo et al. 2016) is far smaller than the theoretical box and "
+    "roughly Gaussian: a central pixel reaches the unit through many more paths than a pixel near the box's "
+    "edge, so its contributions add up while the edges' fade."
+)

@@ -1,0 +1,35 @@
+"""A backbone's structure, computed from the model in hand: the layer table and the network's shape
+(:mod:`.layers`), the block calculator (:mod:`.blocks`) and signature blocks (:mod:`.signature`; each
+family's own block is described by its plug-in, ``get_family(spec).signature(spec, model)``)."""
+
+from cvviz.architecture.blocks import (
+    BLOCK_KINDS,
+    PRESETS,
+    BlockChoice,
+    BlockCost,
+    BlockPreset,
+    block_cost,
+    build_block,
+    compare_blocks,
+)
+from cvviz.architecture.layers import LayerGroup, ProfilePoint, group_layers, max_depth, network_profile
+from cvviz.architecture.signature import Fact, SignatureBlock, generic_signature
+
+__all__ = [
+    "BLOCK_KINDS",
+    "PRESETS",
+    "BlockChoice",
+    "BlockCost",
+    "BlockPreset",
+    "Fact",
+    "LayerGroup",
+    "ProfilePoint",
+    "SignatureBlock",
+    "block_cost",
+    "build_block",
+    "compare_blocks",
+    "generic_signature",
+    "group_layers",
+    "max_depth",
+    "network_profile",
+]

@@ -1,0 +1,95 @@
+"""The registry: which models exist. It collects every family plug-in's entries, once, on first use.
+
+Like torchvision's ``list_models``/``get_model``: unknown names raise one sentence, duplicates are refused.
+Reading the registry imports the family modules (and with them torchvision); code that must stay light
+(the first page's timeline) reads the persisted index in :mod:`cvviz.catalog.index` instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from cvviz.catalog.schema import ModelSpec
+from cvviz.errors import UnknownModelError
+
+if TYPE_CHECKING:
+    from cvviz.families.base import Family
+
+DEFAULT_MODEL = "efficientnet_lite0"
+
+_lock = threading.Lock()
+_specs: dict[str, ModelSpec] = {}
+_families: dict[str, Family] = {}
+
+
+def _loaded() -> tuple[dict[str, ModelSpec], dict[str, Family]]:
+    if not _families:
+        with _lock:
+            if not _families:
+                from cvviz.families import FAMILIES
+
+                specs: dict[str, ModelSpec] = {}
+                for family in FAMILIES:
+                    for spec in family.entries():
+                        if spec.name in specs:
+                            raise ValueError(f"Duplicate catalog entry {spec.name!r}")
+                        if spec.family != family.name:
+                            raise ValueError(
+                                f"{spec.name!r} is listed by {family.name} but names {spec.family!r}"
+                            )
+                        specs[spec.name] = spec
+                _specs.update(specs)
+                _families.update({family.name: family for family in FAMILIES})
+    return _specs, _families
+
+
+class _Catalog(Mapping[str, ModelSpec]):
+    """A read-only mapping of every catalog model by name, loaded on first use."""
+
+    def __getitem__(self, name: str) -> ModelSpec:
+        return _loaded()[0][name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_loaded()[0])
+
+    def __len__(self) -> int:
+        return len(_loaded()[0])
+
+
+CATALOG: Mapping[str, ModelSpec] = _Catalog()
+
+
+def family_names() -> tuple[str, ...]:
+    """Family names in the order of the story the app tells."""
+    return tuple(_loaded()[1])
+
+
+def get_family(name_or_spec: str | ModelSpec) -> Family:
+    """The plug-in for a family name or for a catalog entry's family."""
+    name = name_or_spec.family if isinstance(name_or_spec, ModelSpec) else name_or_spec
+    families = _loaded()[1]
+    if name not in families:
+        raise UnknownModelError(f"Unknown model family {name!r}; families: {', '.join(families)}.")
+    return families[name]
+
+
+def list_models(family: str | None = None) -> tuple[ModelSpec, ...]:
+    """Catalog entries in story order (by family, then as listed), optionally one family only."""
+    specs = _loaded()[0].values()
+    return tuple(spec for spec in specs if family is None or spec.family == family)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The catalog entry called ``name``; an unknown name raises :class:`UnknownModelError`."""
+    specs = _loaded()[0]
+    try:
+        return specs[name]
+    except (KeyError, TypeError):
+        close = difflib.get_close_matches(str(name), specs.keys(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UnknownModelError(
+            f"Unknown model {name!r}{hint}; `python -m cvviz models` lists the catalog."
+        ) from None

@@ -1,0 +1,134 @@
+"""What a catalog entry is: typed, frozen data about one backbone (no torch needed to read it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from torch import nn
+
+ModelKind = Literal["cnn", "vit", "swin", "hybrid"]
+"""A descriptive label shown in tables; behaviour is asked of the family (:mod:`cvviz.families`)."""
+
+Task = Literal["classification"]
+"""What the model's head does; task heads (detection, segmentation) will add values here."""
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class Paper:
+    """The publication that introduced an architecture, and the idea it is remembered for."""
+
+    title: str
+    authors: str
+    year: int
+    url: str
+    key_idea: str
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How an image becomes the model's input: resize the shorter side, centre-crop, normalise.
+
+    ``mean``/``std`` apply to pixel values scaled to [0, 1]; ``grayscale`` models take one channel.
+    """
+
+    resize_size: int
+    crop_size: int
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    interpolation: str = "bilinear"
+    grayscale: bool = False
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.grayscale else 3
+
+
+@dataclass(frozen=True)
+class PublishedAccuracy:
+    """ImageNet-1K validation accuracy (percent) as published, with where it was published."""
+
+    top1: float | None
+    top5: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class PackagedWeights:
+    """Pretrained weights that ship inside a pip package (so they work offline).
+
+    ``load`` returns the state_dict already in this catalog's key layout; ``locate`` returns the file's
+    path (for listing) or raises :class:`cvviz.errors.WeightsError` when the package is missing.
+    """
+
+    description: str
+    load: Callable[[], dict]
+    locate: Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One catalog entry: how to build a backbone and everything cvviz shows about it.
+
+    ``family`` names the plug-in in :mod:`cvviz.families` that answers every family-specific question.
+    ``stages`` are the modules whose outputs form the model's feature pyramid (stem to last stage);
+    ``attention_layers`` are its self-attention modules (empty for CNNs).
+    """
+
+    name: str
+    title: str
+    family: str
+    paper: Paper
+    kind: ModelKind
+    builder: Callable[..., nn.Module]
+    preprocessing: Preprocessing
+    stages: tuple[str, ...]
+    categories: tuple[str, ...]
+    torchvision_weights: Any = None
+    packaged_weights: PackagedWeights | None = None
+    published: PublishedAccuracy | None = None
+    architecture_kwargs: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    attention_layers: tuple[str, ...] = ()
+    task: Task = "classification"
+    notes: str = ""
+
+    @property
+    def year(self) -> int:
+        return self.paper.year
+
+    @property
+    def key_idea(self) -> str:
+        return self.paper.key_idea
+
+    @property
+    def input_size(self) -> int:
+        return self.preprocessing.crop_size
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one preprocessed image."""
+        size = self.preprocessing.crop_size
+        return (self.preprocessing.channels, size, size)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.categories)
+
+    @property
+    def pretrained_available(self) -> bool:
+        return self.torchvision_weights is not None or self.packaged_weights is not None
+
+    @property
+    def weights_name(self) -> str | None:
+        """A stable name for the pretrained weights, e.g. ``ResNet50_Weights.IMAGENET1K_V2``."""
+        if self.torchvision_weights is not None:
+            return str(self.torchvision_weights)
+        if self.packaged_weights is not None:
+            return self.packaged_weights.description
+        return None

@@ -1,0 +1,81 @@
+"""Catalog entries for torchvision builders, with metadata read from their ``Weights`` enums.
+
+Categories, published accuracy and preprocessing are what torchvision publishes with the weights; nothing
+here retypes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+import torchvision.models as tvm
+from torchvision.models import WeightsEnum
+from torchvision.transforms import InterpolationMode
+
+from cvviz.catalog.papers import PAPERS
+from cvviz.catalog.schema import ModelKind, ModelSpec, Preprocessing, PublishedAccuracy
+
+IMAGENET_CATEGORIES: tuple[str, ...] = tuple(tvm.ResNet50_Weights.IMAGENET1K_V2.meta["categories"])
+
+
+def preprocessing_from(weights: WeightsEnum) -> Preprocessing:
+    """Read resize/crop/normalisation from the weights' own ``transforms`` preset."""
+    preset = weights.transforms()
+    interpolation = preset.interpolation
+    if isinstance(interpolation, InterpolationMode):
+        interpolation = interpolation.value
+    return Preprocessing(
+        resize_size=int(preset.resize_size[0]),
+        crop_size=int(preset.crop_size[0]),
+        mean=tuple(float(m) for m in preset.mean),
+        std=tuple(float(s) for s in preset.std),
+        interpolation=str(interpolation),
+    )
+
+
+def accuracy_from(weights: WeightsEnum) -> PublishedAccuracy:
+    metrics = weights.meta["_metrics"]["ImageNet-1K"]
+    return PublishedAccuracy(
+        top1=float(metrics["acc@1"]),
+        top5=float(metrics["acc@5"]),
+        source=f"torchvision weight metadata ({weights})",
+    )
+
+
+def torchvision_spec(
+    name: str,
+    title: str,
+    family: str,
+    paper: str,
+    stages: tuple[str, ...],
+    *,
+    kind: ModelKind = "cnn",
+    weights: str = "DEFAULT",
+    builder: Callable | None = None,
+    architecture_kwargs: Mapping[str, object] | None = None,
+    attention_layers: tuple[str, ...] = (),
+    notes: str = "",
+) -> ModelSpec:
+    """A catalog entry for a torchvision builder (or a family's ``builder`` adapter of it), with metadata
+    taken from its ``Weights`` enum."""
+    enum = tvm.get_model_weights(name)
+    chosen = enum[weights] if weights != "DEFAULT" else enum.DEFAULT
+    kwargs: dict[str, object] = {"num_classes": len(chosen.meta["categories"])}
+    kwargs.update(architecture_kwargs or {})
+    return ModelSpec(
+        name=name,
+        title=title,
+        family=family,
+        paper=PAPERS[paper],
+        kind=kind,
+        builder=builder or tvm.get_model_builder(name),
+        preprocessing=preprocessing_from(chosen),
+        stages=stages,
+        categories=tuple(chosen.meta["categories"]),
+        torchvision_weights=chosen,
+        published=accuracy_from(chosen),
+        architecture_kwargs=MappingProxyType(kwargs),
+        attention_layers=attention_layers,
+        notes=notes,
+    )

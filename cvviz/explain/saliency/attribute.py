@@ -1,0 +1,70 @@
+"""The one entry point: run any attribution method on any catalog model (CNN, ViT, Swin, hybrid)."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+
+from cvviz.catalog.schema import ModelSpec
+from cvviz.explain.saliency.base import Attribution, SaliencyError, SaliencyOptions
+from cvviz.explain.saliency.methods import get_method
+from cvviz.explain.saliency.private_model import SaliencyModel, private_copy
+
+if TYPE_CHECKING:
+    from cvviz.models.workbench import LoadedModel
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Captum warns about things cvviz already handles (input requires_grad, hooks being set)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def attribute(
+    loaded_or_model: LoadedModel | nn.Module | SaliencyModel,
+    spec: ModelSpec | None,
+    image_tensor: torch.Tensor,
+    method: str,
+    target: int,
+    options: SaliencyOptions | None = None,
+) -> Attribution:
+    """Attribute the ``target`` logit to the pixels of ``image_tensor`` (1, C, H, W, preprocessed).
+
+    Works on a private copy (pass a :class:`SaliencyModel` from :func:`private_copy` to reuse one across
+    methods); the caller's model and tensor are never touched. Gradients are enabled explicitly, so this
+    works inside ``torch.no_grad()`` too. The returned map has the model's input resolution.
+    """
+    chosen = get_method(method)
+    options = options or SaliencyOptions()
+    private = private_copy(loaded_or_model, spec)
+    spec = private.spec
+    num_classes = spec.num_classes if spec is not None else None
+    if not isinstance(target, (int, np.integer)) or target < 0 or (num_classes and target >= num_classes):
+        limit = f" 0–{num_classes - 1}" if num_classes else " a non-negative index"
+        raise SaliencyError(f"Target class {target!r} is out of range; use{limit}.")
+    target = int(target)
+    dtype = next(private.model.parameters()).dtype
+    x = image_tensor.detach().to(private.device, dtype).clone().requires_grad_(True)
+    if x.dim() != 4 or x.shape[0] != 1:
+        raise SaliencyError(f"Expected one image of shape (1, C, H, W), got {tuple(image_tensor.shape)}.")
+    with torch.enable_grad(), _quiet():
+        try:
+            result, layer = chosen.run(private, x, target, options)
+        except IndexError as exc:
+            raise SaliencyError(f"Target class {target} is out of range for this model.") from exc
+    raw = result.detach()[0].float().cpu().numpy()
+    return Attribution(
+        map=raw.sum(axis=0).astype(np.float32),
+        method=method,
+        target=target,
+        raw=None if method == "grad_cam" else raw.astype(np.float32),
+        layer=layer,
+    )

@@ -1,0 +1,81 @@
+"""Grad-CAM: a layer's activations weighted by their spatially pooled gradients, upsampled to the input
+(Selvaraju et al. 2017, "Grad-CAM: Visual Explanations from Deep Networks via Gradient-based
+Localization"). Transformer layers are seen as grids through their family's layout (ViT tokens, Swin's
+channels-last maps)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cvviz.catalog.registry import get_family
+from cvviz.explain.saliency.base import AttributionMethod, SaliencyError, SaliencyOptions
+from cvviz.explain.saliency.private_model import SaliencyModel, set_submodule
+from cvviz.hooks import resolve_layers
+from cvviz.layouts import GridLayout
+
+
+class GridView(nn.Module):
+    """Wraps a layer so that its output passes through ``grid`` (an Identity) as an (N, C, H, W) tensor.
+
+    Grad-CAM then attributes to ``grid``; the value returned to the rest of the network is unchanged
+    (the layout's ``from_grid`` puts it back, e.g. the ViT class token in front).
+    """
+
+    def __init__(self, inner: nn.Module, layout: GridLayout) -> None:
+        super().__init__()
+        self.inner = inner
+        self.layout = layout
+        self.grid = nn.Identity()
+
+    def forward(self, *args, **kwargs):
+        out = self.inner(*args, **kwargs)
+        return self.layout.from_grid(self.grid(self.layout.to_grid(out)), out)
+
+
+def cam_layer(private: SaliencyModel, options: SaliencyOptions) -> str:
+    """The layer Grad-CAM uses: the options' layer, else the family's default."""
+    if options.layer is not None:
+        return options.layer
+    if private.spec is None:
+        raise SaliencyError("Grad-CAM needs a layer for a model outside the catalog.")
+    return get_family(private.spec).cam_layer(private.spec)
+
+
+def grad_cam_map(private: SaliencyModel, x: torch.Tensor, target: int, options: SaliencyOptions):
+    """Upsampled Grad-CAM map (1, 1, H, W) and the layer name."""
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    layer_name = cam_layer(private, options)
+    module = resolve_layers(private.model, [layer_name])[layer_name]
+    layout = None
+    if private.spec is not None:
+        layout = get_family(private.spec).grid_layout(private.spec, layer_name)
+    wrapper = None
+    if layout is not None:
+        wrapper = GridView(module, layout)
+        set_submodule(private.model, layer_name, wrapper)
+        module = wrapper.grid
+    try:
+        cam = LayerGradCam(private.model, module).attribute(x, target=target, relu_attributions=options.relu)
+    finally:
+        if wrapper is not None:
+            set_submodule(private.model, layer_name, wrapper.inner)
+    if cam.dim() != 4:
+        raise SaliencyError(
+            f"Layer {layer_name!r} does not produce a spatial map; choose a convolutional one."
+        )
+    return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear"), layer_name
+
+
+class GradCam(AttributionMethod):
+    name = "grad_cam"
+    title = "Grad-CAM"
+    paper = "Selvaraju et al. 2017"
+    uses_layer = True
+
+    def run(self, private: SaliencyModel, x: torch.Tensor, target: int, options: SaliencyOptions):
+        return grad_cam_map(private, x, target, options)
+
+
+METHOD = GradCam()

@@ -1,0 +1,38 @@
+"""The attribution methods cvviz offers, in the order the app lists them."""
+
+from __future__ import annotations
+
+from cvviz.explain.saliency import (
+    deeplift,
+    grad_cam,
+    gradient,
+    gradient_shap,
+    guided_backprop,
+    guided_grad_cam,
+    integrated_gradients,
+    occlusion,
+    smoothgrad,
+)
+from cvviz.explain.saliency.base import AttributionMethod, SaliencyError
+
+METHODS: dict[str, AttributionMethod] = {
+    module.METHOD.name: module.METHOD
+    for module in (
+        gradient,
+        integrated_gradients,
+        smoothgrad,
+        guided_backprop,
+        deeplift,
+        gradient_shap,
+        occlusion,
+        grad_cam,
+        guided_grad_cam,
+    )
+}
+
+
+def get_method(name: str) -> AttributionMethod:
+    """The method called ``name``; an unknown name raises one sentence listing the valid ones."""
+    if name not in METHODS:
+        raise SaliencyError(f"Unknown saliency method {name!r}; choose one of: {', '.join(METHODS)}.")
+    return METHODS[name]

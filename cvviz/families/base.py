@@ -1,0 +1,80 @@
+"""The family plug-in: everything cvviz knows about one family of backbones, in one object.
+
+A family module (``cvviz/families/resnet.py``) subclasses :class:`Family`, lists its catalog entries and
+overrides only what differs from a plain CNN classifier. Pages and analyses ask the family (through
+``cvviz.catalog.get_family(spec)``) and never branch on family or kind names themselves.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from torch import nn
+
+from cvviz.architecture.signature import SignatureBlock, generic_signature
+from cvviz.catalog.schema import ModelSpec
+from cvviz.layouts import GridLayout
+from cvviz.measure.complexity import Complexity
+
+AttentionView = Literal["global", "windows"]
+"""``global``: every token attends to every token (ViT); ``windows``: shifted local windows (Swin)."""
+
+FieldKind = Literal["convolutional", "global", "windows", "mixed"]
+"""How far a unit sees: a convolutional field (computed exactly), the whole image after the first
+attention, a window per stage, or convolutions mixed with attention (no single field describes it)."""
+
+
+class Family:
+    """A family of backbones and its answers to every family-specific question.
+
+    Class attributes: ``name`` (as shown, e.g. ``"ResNet"``); ``attention`` (None for no self-attention
+    cvviz can show); ``receptive_field``; ``signature_needs_complexity`` (the block description reads
+    per-layer MACs); ``shape_note`` (a sentence on the network's shape, shown under its profile).
+    """
+
+    name: ClassVar[str] = ""
+    attention: ClassVar[AttentionView | None] = None
+    receptive_field: ClassVar[FieldKind] = "convolutional"
+    signature_needs_complexity: ClassVar[bool] = False
+    shape_note: ClassVar[str] = ""
+
+    def entries(self) -> list[ModelSpec]:
+        """The family's catalog entries, in the order the catalog lists them."""
+        raise NotImplementedError
+
+    def cam_layer(self, spec: ModelSpec) -> str:
+        """Grad-CAM's default layer: the last stage's output."""
+        return spec.stages[-1]
+
+    def grid_layout(self, spec: ModelSpec, layer: str) -> GridLayout | None:
+        """How ``layer``'s output becomes an (N, C, H, W) grid, or None when it already is one."""
+        return None
+
+    def receptive_field_reason(self, spec: ModelSpec) -> str:
+        """Why a convolutional receptive field does not describe ``spec`` ('' when it does)."""
+        return ""
+
+    def signature_block(
+        self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
+    ) -> SignatureBlock:
+        """The block this family is known for, found in ``model`` and measured on it."""
+        if complexity is None:
+            raise TypeError("the generic signature block needs the model's complexity")
+        return generic_signature(spec, model, complexity)
+
+    def signature(
+        self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None = None
+    ) -> SignatureBlock:
+        """:meth:`signature_block`, counting ``complexity`` on the meta device when it is needed and not
+        given; a model whose layout the family does not recognise falls back to the generic block."""
+        from cvviz.measure.complexity import complexity_for_spec
+
+        if complexity is None and self.signature_needs_complexity:
+            complexity = complexity_for_spec(spec)
+        try:
+            return self.signature_block(spec, model, complexity)
+        except (AttributeError, StopIteration, TypeError, IndexError, KeyError):
+            return generic_signature(spec, model, complexity or complexity_for_spec(spec))
+
+    def __repr__(self) -> str:
+        return f"<family {self.name}>"

@@ -1,0 +1,58 @@
+"""MaxViT (Tu et al. 2022): MBConv, local block attention and dilated grid attention in every layer."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from cvviz.architecture.signature import Fact, SignatureBlock, first_of_type, numel
+from cvviz.catalog.schema import ModelSpec
+from cvviz.catalog.torchvision_meta import torchvision_spec
+from cvviz.families.base import Family
+from cvviz.measure.complexity import Complexity
+
+
+class MaxViT(Family):
+    name = "MaxViT"
+    receptive_field = "mixed"
+
+    def entries(self) -> list[ModelSpec]:
+        return [
+            torchvision_spec(
+                "maxvit_t",
+                "MaxViT-T",
+                self.name,
+                "maxvit",
+                ("stem", "blocks.0", "blocks.1", "blocks.2", "blocks.3"),
+                kind="hybrid",
+            )
+        ]
+
+    def signature_block(
+        self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
+    ) -> SignatureBlock:
+        layer_name, layer = first_of_type(model, ("MaxVitLayer",))
+        window = layer.layers.window_attention
+        grid = layer.layers.grid_attention
+        facts = (
+            Fact("block attention window", f"{window.p}×{window.p}", "window_attention.p (local windows)"),
+            Fact("grid attention grid", f"{grid.g}×{grid.g}", "grid_attention.g (dilated, global)"),
+            Fact("MBConv first", type(layer.layers[0]).__name__, "layers[0]"),
+            Fact("heads", window.n_heads, "window_attention.n_heads"),
+            Fact("params", numel(layer), "numel() over the layer"),
+        )
+        return SignatureBlock(
+            "MaxViT layer: MBConv, block attention, grid attention",
+            layer_name,
+            "Attention within local windows and across a sparse global grid gives global interaction at linear "
+            "cost; an MBConv runs first.",
+            facts,
+        )
+
+    def receptive_field_reason(self, spec: ModelSpec) -> str:
+        return (
+            f"{spec.title} mixes convolutions with self-attention, whose field is a window or the whole image, "
+            "so a convolutional receptive field does not describe it."
+        )
+
+
+FAMILY = MaxViT()

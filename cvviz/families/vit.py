@@ -1,0 +1,96 @@
+"""Vision Transformer (Dosovitskiy et al. 2020): patch embedding, a class token and global self-attention."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from cvviz.architecture.signature import Fact, SignatureBlock, numel
+from cvviz.catalog.schema import ModelSpec
+from cvviz.catalog.torchvision_meta import torchvision_spec
+from cvviz.families.base import Family
+from cvviz.layouts import TOKENS_WITH_CLASS, GridLayout
+from cvviz.measure.complexity import Complexity
+
+
+def vit_spec(name: str, title: str, depth: int, weights: str = "DEFAULT") -> ModelSpec:
+    """A torchvision ViT: stages are the patch embedding and every quarter of the encoder."""
+    import torchvision.models as tvm
+
+    layers = tuple(f"encoder.layers.encoder_layer_{i}" for i in range(depth))
+    quarter = depth // 4
+    stages = ("conv_proj", *tuple(layers[i * quarter - 1] for i in (1, 2, 3)), layers[-1])
+    enum = tvm.get_model_weights(name)
+    chosen = enum[weights] if weights != "DEFAULT" else enum.DEFAULT
+    return torchvision_spec(
+        name,
+        title,
+        "ViT",
+        "vit",
+        stages,
+        kind="vit",
+        weights=weights,
+        architecture_kwargs={"image_size": chosen.meta["min_size"][0]},
+        attention_layers=tuple(f"{layer}.self_attention" for layer in layers),
+    )
+
+
+class ViT(Family):
+    name = "ViT"
+    attention = "global"
+    receptive_field = "global"
+    shape_note = (
+        "A ViT is a flat column: after the patch embedding every layer keeps the same tokens and width."
+    )
+
+    def entries(self) -> list[ModelSpec]:
+        return [
+            vit_spec("vit_b_16", "ViT-B/16", 12),
+            vit_spec("vit_b_32", "ViT-B/32", 12),
+            vit_spec("vit_l_16", "ViT-L/16", 24),
+            vit_spec("vit_l_32", "ViT-L/32", 24),
+            # The default ViT-H/14 weights are fine-tuned at 518×518; the linear-probe weights run at 224.
+            vit_spec("vit_h_14", "ViT-H/14", 32, weights="IMAGENET1K_SWAG_LINEAR_V1"),
+        ]
+
+    def signature_block(
+        self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
+    ) -> SignatureBlock:
+        conv = model.conv_proj
+        patch = conv.kernel_size[0]
+        size = spec.input_size
+        patches = (size // patch) ** 2
+        facts = (
+            Fact("patch size", f"{patch}×{patch}", "conv_proj.kernel_size (stride equal)"),
+            Fact("patches", patches, f"({size}/{patch})²"),
+            Fact("embedding width", conv.out_channels, "conv_proj.out_channels"),
+            Fact("patch embedding params", numel(conv), f"{patch}·{patch}·3·D + D"),
+            Fact("class token", tuple(model.class_token.shape)[-1], "class_token width (one extra token)"),
+            Fact(
+                "tokens", model.encoder.pos_embedding.shape[1], "encoder.pos_embedding.shape[1] = patches + 1"
+            ),
+            Fact("position embedding params", model.encoder.pos_embedding.numel(), "pos_embedding.numel()"),
+        )
+        return SignatureBlock(
+            "Patch embedding",
+            "conv_proj",
+            "The image is cut into patches, each linearly embedded (a strided conv), a learned class token is "
+            "prepended and position embeddings added; the Transformer sees a sequence of tokens.",
+            facts,
+        )
+
+    def cam_layer(self, spec: ModelSpec) -> str:
+        """The last block's ``ln_1``: the last block's output reaches the classifier only through the class
+        token, so the patch tokens' gradients there are zero; its input still mixes in via attention."""
+        return f"{spec.stages[-1]}.ln_1"
+
+    def grid_layout(self, spec: ModelSpec, layer: str) -> GridLayout | None:
+        return TOKENS_WITH_CLASS if layer.startswith("encoder.layers") else None
+
+    def receptive_field_reason(self, spec: ModelSpec) -> str:
+        return (
+            f"{spec.title} is a Vision Transformer: after its first self-attention every token attends to every "
+            "patch, so its receptive field is global, the whole image."
+        )
+
+
+FAMILY = ViT()

@@ -1,0 +1,3 @@
+"""Models: building catalog architectures (:mod:`.build`), weights (:mod:`.weights`, :mod:`.loading`),
+the shared workbench (:mod:`.workbench`), preprocessing and prediction (:mod:`.inference`), and the
+architectures torchvision lacks (:mod:`.architectures`)."""
