@@ -33,7 +33,7 @@ with st.spinner("Counting parameters and multiplications layer by layer…"):
 
 st.subheader("Layer table")
 deepest = max_depth(complexity)
-depth = st.slider("Group rows to depth", 0, deepest, min(1, deepest), key="arch.depth")
+depth = st.slider("Group rows to depth", 0, deepest, min(1, deepest), key=f"arch.depth.{spec.name}")
 groups = group_layers(complexity, depth)
 st.dataframe(
     [

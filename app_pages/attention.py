@@ -21,6 +21,7 @@ from cvviz.plotting.attention import (
     swin_windows_figure,
     window_attention_figure,
 )
+from cvviz.plotting.picking import add_pick_grid, picked_cell
 from ui.messages import require, untrained_banner
 from ui.resources import workbench
 from ui.sidebar import current_selection
@@ -93,20 +94,36 @@ def show_vit() -> None:
             key="attention.grid_figure",
         )
     with tabs[2]:
+        pick_key = f"{key}.patch_pick"
+        clicked = picked_cell(st.session_state.get(pick_key))
+        if clicked is not None and clicked != st.session_state.get(f"{pick_key}.applied"):
+            st.session_state[f"{pick_key}.applied"] = clicked
+            st.session_state[f"{key}.patch_row"], st.session_state[f"{key}.patch_col"] = clicked
+        st.caption("Click a patch of the image to make it the query, or use the sliders.")
         left, right = st.columns(2)
         row = left.slider("Patch row", 0, maps.grid[0] - 1, maps.grid[0] // 2, key=f"{key}.patch_row")
         col = right.slider("Patch column", 0, maps.grid[1] - 1, maps.grid[1] // 2, key=f"{key}.patch_col")
         layer = st.slider("Layer", 0, maps.num_layers - 1, 0, key=f"{key}.patch_layer")
         head = head_choice(maps.num_heads, f"{key}.patch_head")
+        centres_y = [(r + 0.5) * cell for r in range(maps.grid[0])]
+        centres_x = [(c + 0.5) * cell for c in range(maps.grid[1])]
         st.plotly_chart(
-            attention_overlay_figure(
-                display,
-                maps.head_map(layer, head, (row, col)),
-                cell,
-                f"Where patch ({row}, {col}) attends, layer {layer}",
-                marker=(row, col),
+            add_pick_grid(
+                attention_overlay_figure(
+                    display,
+                    maps.head_map(layer, head, (row, col)),
+                    cell,
+                    f"Where patch ({row}, {col}) attends, layer {layer}",
+                    marker=(row, col),
+                ),
+                centres_y,
+                centres_x,
+                marker_px=max(8.0, 360 / maps.grid[1]),
+                hover="patch (%{customdata[0]}, %{customdata[1]})",
             ),
-            key="attention.patch_figure",
+            key=pick_key,
+            on_select="rerun",
+            selection_mode="points",
         )
     with tabs[3]:
         st.markdown(

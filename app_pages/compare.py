@@ -9,9 +9,12 @@ import streamlit as st
 from cvviz.catalog import family_names, get_spec, list_models
 from cvviz.device import default_device
 from cvviz.errors import CvvizError
+from cvviz.jobs import Job
 from cvviz.measure.evaluation import ACCEPTED_LAYOUTS, evaluate_models, scan_image_folder
 from cvviz.measure.profiling import FLOPS_NOTE, available_weights, profile_models
+from cvviz.measure.timing import estimate_seconds, seconds_per_mac
 from cvviz.plotting.compare import accuracy_flops_figure, latency_accuracy_figure, params_years_figure
+from ui.jobs import long_run
 from ui.kiosk import kiosk_settings
 from ui.messages import untrained_banner
 from ui.resources import workbench
@@ -63,35 +66,46 @@ with st.expander("Measure latency, throughput and memory live", expanded=False):
         "asked or used its seconds (at least 3 runs). A slow CPU shared with others gives noisy numbers; "
         "the p10–p90 spread shows how noisy."
     )
-    if st.button("Measure", key="compare.measure", type="primary"):
-        bar = st.progress(0.0, text="Starting…")
+    settings = (device, dtype, channels_last, throughput, int(batch), int(runs), float(budget))
+    bench = workbench()  # taken here: the job's thread does not touch Streamlit
 
-        def progress(done: int, total: int, name: str) -> None:
-            bar.progress(done / total, text=f"Timing {name} ({done + 1}/{total})" if name else "Done")
+    def measure_job() -> Job:
+        def work(reporter):
+            def progress(done: int, total: int, name: str) -> None:
+                reporter.update(
+                    done / total, f"Timing {get_spec(name).title} ({done + 1}/{total})" if name else "Done"
+                )
 
-        try:
-            measured = profile_models(
-                names,
-                measure=True,
-                device=device,
-                dtype=dtype,
-                channels_last=channels_last,
-                batch=int(batch),
-                runs=int(runs),
-                warmup=1,
-                throughput=throughput,
-                budget_s=float(budget),
-                cache=workbench(),
+            return profile_models(
+                names, measure=True, device=device, dtype=dtype, channels_last=channels_last, batch=int(batch),
+                runs=int(runs), warmup=1, throughput=throughput, budget_s=float(budget), cache=bench,
                 progress=progress,
-            )
-        except CvvizError as exc:
-            st.error(str(exc))
-        else:
-            st.session_state[MEASURED_KEY] = {row.model: row for row in measured}
-        finally:
-            bar.empty()
+            )  # fmt: skip
 
-measured = st.session_state.get(MEASURED_KEY, {})
+        return Job("Measuring", work)
+
+    speed = seconds_per_mac(device)
+    estimate = sum(
+        0.05
+        + estimate_seconds(
+            row.macs,
+            speed,
+            runs=int(runs),
+            warmup=1,
+            budget_s=float(budget),
+            throughput=throughput,
+            batch=int(batch),
+        )
+        for row in rows
+    )
+    fresh = long_run("compare.measure", "Measure", (tuple(names), settings), measure_job, estimate_s=estimate)
+    if fresh:
+        # Measurements are kept per model and per settings, so changing the list keeps what was measured.
+        st.session_state.setdefault(MEASURED_KEY, {}).setdefault(settings, {}).update(
+            {row.model: row for row in fresh}
+        )
+
+measured = st.session_state.get(MEASURED_KEY, {}).get(settings, {})
 rows = [measured.get(row.model, row) for row in rows]
 
 

@@ -35,11 +35,13 @@ PAGE_SIZE = 64
 
 with loaded.exclusive() as model:
     all_modules = ["(the stage above)"] + [name for name, _ in model.named_modules() if name]
+# Layer and channel controls are keyed by the model and the layer, so they never carry a choice over to
+# a model or layer where it does not exist.
 left, right = st.columns(2)
-stage = left.selectbox("Stage output", list(spec.stages), key="fm.stage")
-other = right.selectbox("…or any module", all_modules, key="fm.module")
+stage = left.selectbox("Stage output", list(spec.stages), key=f"fm.stage.{spec.name}")
+other = right.selectbox("…or any module", all_modules, key=f"fm.module.{spec.name}")
 layer = stage if other == all_modules[0] else other
-
+per_layer = f"{spec.name}.{layer}"
 
 layers = tuple(dict.fromkeys((*spec.stages, layer)))
 try:
@@ -63,11 +65,9 @@ cols = st.columns(3)
 statistic = cols[0].selectbox("Sort channels by", list(STATISTICS), key="fm.statistic")
 order = channel_order(maps, statistic)
 pages = max(1, -(-len(order) // PAGE_SIZE))
-if st.session_state.get("fm.page", 1) > pages:  # a smaller layer than the last one: back to page 1
-    st.session_state["fm.page"] = 1
-page = cols[1].number_input(f"Page (of {pages})", min_value=1, max_value=pages, key="fm.page")
+page = cols[1].number_input(f"Page (of {pages})", min_value=1, max_value=pages, key=f"fm.page.{per_layer}")
 shown = [int(c) for c in order[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
-channel = cols[2].selectbox("Enlarge channel", [str(c) for c in order[: PAGE_SIZE * pages]], key="fm.channel")
+channel = cols[2].selectbox("Enlarge channel", [str(c) for c in order], key=f"fm.channel.{per_layer}")
 st.plotly_chart(channel_grid_figure(maps, shown), key="fm.grid")
 
 big, over = st.columns(2)

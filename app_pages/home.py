@@ -16,6 +16,7 @@ st.markdown(
 from cvviz.plotting.story import timeline_figure  # noqa: E402
 from ui.resources import summaries  # noqa: E402
 from ui.sidebar import MODEL_KEY, current_selection, request_model  # noqa: E402
+
 left, right = st.columns([3, 2], gap="large")
 
 with left:

@@ -14,6 +14,7 @@ from cvviz.explain.receptive_field import (
     unit_box,
 )
 from cvviz.models.inference import preprocess, to_display_image
+from cvviz.plotting.picking import add_pick_grid, picked_cell
 from cvviz.plotting.receptive_field import growth_figure, heatmap_figure, unit_box_figure
 from ui.messages import require, untrained_banner
 from ui.resources import workbench
@@ -117,12 +118,24 @@ image = require(selection.image, "Choose a sample, upload a photo or take one wi
 by_layer = {f.layer: f for f in fields}
 spatial = [f.layer for f in fields if f.output_size != (1, 1)]
 default_layer = next((s for s in reversed(spec.stages) if s in spatial), spatial[-1])
-layer = st.selectbox("Layer", spatial, index=spatial.index(default_layer), key="rf.layer")
+layer = st.selectbox("Layer", spatial, index=spatial.index(default_layer), key=f"rf.layer.{spec.name}")
 field = by_layer[layer]
 rows, cols = field.output_size
+# The unit is picked by clicking the image or with the sliders; both are keyed by the model and layer, so
+# a unit is never carried over to a map where it does not exist.
+per_layer = f"{spec.name}.{layer}"
+row_key, col_key, pick_key = f"rf.row.{per_layer}", f"rf.col.{per_layer}", f"rf.pick.{per_layer}"
+clicked = picked_cell(st.session_state.get(pick_key))
+if clicked is not None and clicked != st.session_state.get(f"{pick_key}.applied"):
+    st.session_state[f"{pick_key}.applied"] = clicked
+    st.session_state[row_key], st.session_state[col_key] = (
+        min(clicked[0], rows - 1),
+        min(clicked[1], cols - 1),
+    )
+st.caption("Click a point of the image to pick the unit centred there, or use the sliders.")
 left, right = st.columns(2)
-i = left.slider("Unit row", 0, rows - 1, rows // 2, key="rf.row")
-j = right.slider("Unit column", 0, cols - 1, cols // 2, key="rf.col")
+i = left.slider("Unit row", 0, rows - 1, rows // 2, key=row_key)
+j = right.slider("Unit column", 0, cols - 1, cols // 2, key=col_key)
 box = unit_box(field, i, j, spec.input_size)
 st.markdown(
     f"Unit ({i}, {j}) of `{layer}` ({rows}×{cols} map) sees input rows {box.box[0]}…{box.box[2]} and columns "
@@ -132,18 +145,43 @@ st.markdown(
 )
 display = np.asarray(to_display_image(image.image, spec))
 samples = 4
-with st.spinner("Back-propagating from the unit…"), loaded.exclusive() as model:
-    try:
+
+
+def effective_fields():
+    with loaded.exclusive() as model:
         batch = preprocess(image.image, spec).to(loaded.device)
         heat = effective_receptive_field(model, layer, batch, (i, j))
         average = average_effective_receptive_field(model, layer, spec.input_shape, (i, j), samples=samples)
+    return heat, average
+
+
+with st.spinner("Back-propagating from the unit…"):
+    try:
+        heat, average = workbench().remember(
+            loaded.key, image.fingerprint, "rf.effective", (layer, i, j), effective_fields
+        )
     except CvvizError as exc:
         st.error(str(exc))
         st.stop()
 a, b = st.columns(2)
+limit = spec.input_size - 1
+centres_y = [
+    min(max(r * field.stride[0] - field.padding[0] + (field.size[0] - 1) / 2, 0), limit) for r in range(rows)
+]
+centres_x = [
+    min(max(c * field.stride[1] - field.padding[1] + (field.size[1] - 1) / 2, 0), limit) for c in range(cols)
+]
 a.plotly_chart(
-    unit_box_figure(display, box, heat, title="theoretical box and effective field on your image"),
-    key="rf.box",
+    add_pick_grid(
+        unit_box_figure(display, box, heat, title="theoretical box and effective field on your image"),
+        centres_y,
+        centres_x,
+        marker_px=max(6.0, min(24.0, 400 * field.stride[0] / spec.input_size)),
+        hover="unit (%{customdata[0]}, %{customdata[1]})",
+    ),
+    key=pick_key,
+    on_select="rerun",
+    selection_mode="points",
 )
 b.plotly_chart(
     heatmap_figure(average, box, title=f"effective field, average over {samples} random inputs"),

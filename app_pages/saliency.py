@@ -1,18 +1,24 @@
 """Saliency: which pixels drove the prediction, by several attribution methods, with sanity checks."""
 
+import time
+
 import numpy as np
 import streamlit as st
 
-from cvviz.catalog import get_family, list_models
+from cvviz.catalog import get_family, get_spec, list_models
 from cvviz.errors import CvvizError
 from cvviz.explain.saliency import BASELINES, METHODS, VIEWS, SaliencyOptions, attribute, private_copy
 from cvviz.explain.saliency.faithfulness import perturbation_curve
-from cvviz.explain.saliency.sanity import cascading_randomisation
-from cvviz.models.inference import predict, preprocess, to_display_image
+from cvviz.explain.saliency.sanity import cascading_randomisation, randomisation_groups
+from cvviz.jobs import Job
+from cvviz.measure.profiling import available_weights
+from cvviz.models.build import build_on_meta
+from cvviz.models.inference import preprocess, to_display_image
 from cvviz.plotting.saliency import curves_figure, saliency_grid_figure, sanity_figure
 from cvviz.plotting.story import prediction_figure
+from ui.jobs import long_run
 from ui.messages import require, untrained_banner
-from ui.resources import load_model, workbench
+from ui.resources import predictions, summaries, workbench
 from ui.sidebar import current_selection, model_label
 
 selection = current_selection()
@@ -30,22 +36,24 @@ loaded_image = require(
 image = loaded_image.image
 crop = np.asarray(to_display_image(image, spec).convert("RGB"))
 tensor = preprocess(image, spec)
+# Controls whose choices belong to one model (its classes, its layers) or one image are keyed by them, so
+# they start from a valid default whenever the model or the image changes.
+per_model = f"{spec.name}.{loaded.weights.digest}"
+per_image = f"{per_model}.{loaded_image.fingerprint}"
 
-predictions = predict(loaded, image, topk=5)
+predicted = predictions(loaded, loaded_image)
 left, right = st.columns([2, 3])
 with left:
-    st.plotly_chart(prediction_figure(predictions, untrained=not loaded.trained), key="saliency.top5")
+    st.plotly_chart(prediction_figure(predicted.top, untrained=not loaded.trained), key="saliency.top5")
 with right:
-    use_top1 = st.checkbox("Explain the top-1 prediction", value=True, key="saliency.use_top1")
-    class_options = [f"{i}: {label}" for i, label in enumerate(spec.categories)]
+    top = predicted.top[0]
+    class_options = [f"top-1: {top.index}: {top.label}"] + [
+        f"{i}: {label}" for i, label in enumerate(spec.categories)
+    ]
     chosen = st.selectbox(
-        "Or explain any class (type to search)",
-        class_options,
-        index=predictions[0].index,
-        key="saliency.target",
-        disabled=use_top1,
+        "Class to explain (type to search)", class_options, key=f"saliency.target.{per_image}"
     )
-    target = predictions[0].index if use_top1 else int(chosen.split(":", 1)[0])
+    target = top.index if chosen == class_options[0] else int(chosen.split(":", 1)[0])
     st.caption(f"Explaining class **{target}: {spec.categories[target]}**.")
 
 titles = {method.title: name for name, method in METHODS.items()}
@@ -60,7 +68,9 @@ with st.expander("Method parameters"):
     stdevs = c2.slider("Noise level (fraction of input range)", 0.0, 0.5, 0.15, key="saliency.stdevs")
     window = c3.slider("Occlusion window (px)", 8, 64, 32, step=8, key="saliency.window")
     stride = c3.slider("Occlusion stride (px)", 4, 64, 16, step=4, key="saliency.stride")
-    layer = st.text_input("Grad-CAM layer", value=get_family(spec).cam_layer(spec), key="saliency.layer")
+    layer = st.text_input(
+        "Grad-CAM layer", value=get_family(spec).cam_layer(spec), key=f"saliency.layer.{per_model}"
+    )
 options = SaliencyOptions(
     steps=steps,
     baseline=baseline,
@@ -75,8 +85,8 @@ kind = v1.segmented_control("View", list(VIEWS), default="absolute", key="salien
 opacity = v2.slider("Overlay opacity", 0.0, 1.0, 0.6, key="saliency.opacity")
 
 # Maps already computed for this model, image, class and options are reused, so changing the view or
-# the opacity does not recompute them.
-maps = []
+# the opacity redraws without recomputing. Each remembers how long it took, for the estimates below.
+maps, seconds = [], {}
 if picked:
     bar = st.progress(0.0, text="Computing attributions…")
     copies = []  # one private copy of the model, made only if some map is not remembered yet
@@ -87,9 +97,11 @@ if picked:
                 bar.progress(i / len(picked), text=f"{title}…")
                 if not copies:
                     copies.append(private_copy(loaded))
-                return attribute(copies[0], spec, tensor, titles[title], target, options).map
+                start = time.perf_counter()
+                attr_map = attribute(copies[0], spec, tensor, titles[title], target, options).map
+                return attr_map, time.perf_counter() - start
 
-            attr_map = workbench().remember(
+            attr_map, seconds[title] = workbench().remember(
                 loaded.key, loaded_image.fingerprint, "saliency", (titles[title], target, options), compute
             )
             maps.append((title, attr_map))
@@ -104,6 +116,7 @@ if maps:
         "channels and scaled to their own maximum."
     )
 
+# --- One method across models ------------------------------------------------------------------------
 st.subheader("One method across models")
 others = [model_label(s.name) for s in list_models() if s.name != spec.name]
 by_label = {model_label(s.name): s.name for s in list_models()}
@@ -111,80 +124,133 @@ compare_method = st.selectbox(
     "Method", list(titles), index=list(titles).index("Grad-CAM"), key="saliency.cmp_method"
 )
 compare = st.multiselect("Compare with (1–3 models)", others, max_selections=3, key="saliency.cmp_models")
-if compare and st.button("Compare", key="saliency.cmp_run"):
-    panels = [(spec.title, loaded)]
-    for label in compare:
-        other, fallback = load_model(by_label[label], "pretrained")
-        if fallback:
-            st.info(fallback.sentence)
-        panels.append((other.spec.title, other))
-    bar = st.progress(0.0, text="Computing…")
-    cols = st.columns(len(panels))
-    try:
-        for i, (title, model) in enumerate(panels):
-            bar.progress(i / len(panels), text=title)
-            other_crop = np.asarray(to_display_image(image, model.spec).convert("RGB"))
-            result = attribute(
-                model, model.spec, preprocess(image, model.spec), titles[compare_method], target
-            )
-            with cols[i]:
-                st.plotly_chart(
-                    saliency_grid_figure(other_crop, [(title, result.map)], kind, opacity),
-                    key=f"saliency.cmp.{i}",
-                )
-    except CvvizError as exc:
-        st.error(str(exc))
-    finally:
-        bar.empty()
+macs = {row.name: row.macs for row in summaries()}
 
+
+def compare_job() -> Job:
+    names = [by_label[label] for label in compare]
+    bench = workbench()  # taken here: the job's thread does not touch Streamlit
+
+    def work(reporter):
+        panels = []
+        for i, name in enumerate([spec.name, *names]):
+            reporter.update(i / (len(names) + 1), f"{model_label(name)}: loading and attributing")
+            other_spec = get_spec(name)
+            weights = (
+                "pretrained"
+                if name != spec.name and available_weights(other_spec) == "pretrained"
+                else "random"
+            )
+            model = loaded if name == spec.name else bench.get(name, weights)
+            note = "" if model.trained else f"{other_spec.title}: no trained weights here, so random weights."
+            other_crop = np.asarray(to_display_image(image, other_spec).convert("RGB"))
+            result = attribute(
+                model, other_spec, preprocess(image, other_spec), titles[compare_method], target
+            )
+            panels.append((other_spec.title, other_crop, result.map, note))
+        reporter.update(1.0, "done")
+        return panels
+
+    return Job("Comparing models", work)
+
+
+one_map_s = seconds.get(compare_method) or predicted.forward_s * 3
+compare_estimate = sum(
+    one_map_s * macs.get(by_label[label], 1) / max(macs.get(spec.name, 1), 1) for label in compare
+)
+panels = long_run(
+    "saliency.compare",
+    "Compare",
+    (loaded.key, loaded_image.fingerprint, target, compare_method, tuple(compare)),
+    compare_job,
+    estimate_s=compare_estimate + one_map_s,
+    disabled=not compare,
+)
+if panels:
+    for column, (title, other_crop, attr_map, note) in zip(st.columns(len(panels)), panels):
+        with column:
+            st.plotly_chart(
+                saliency_grid_figure(other_crop, [(title, attr_map)], kind, opacity),
+                key=f"saliency.cmp.{title}",
+            )
+            if note:
+                st.caption(note)
+
+# --- Sanity check ----------------------------------------------------------------------------------
 st.subheader("Sanity check: cascading randomisation")
 st.markdown(
     "Re-initialise the model from the classifier down, stage by stage, and recompute the map. A map that "
     "explains the model should stop resembling the original (similarity falls towards 0)."
 )
-if picked and st.button("Run sanity check", key="saliency.sanity_run"):
-    bar = st.progress(0.0, text="Randomising…")
-    results = []
-    try:
-        for i, title in enumerate(picked):
-            results.append(
-                cascading_randomisation(
-                    loaded,
-                    spec,
-                    tensor,
-                    titles[title],
-                    target,
-                    options,
-                    progress=lambda f, text, i=i, title=title: bar.progress(
-                        (i + f) / len(picked), text=f"{title}: {text}"
-                    ),
-                )
-            )
-    except CvvizError as exc:
-        st.error(str(exc))
-    finally:
-        bar.empty()
-    if results:
-        metric = st.radio("Similarity", ["spearman", "ssim"], horizontal=True, key="saliency.sanity_metric")
-        st.plotly_chart(sanity_figure(results, metric), key="saliency.sanity")
+groups = workbench().remember(
+    spec.name, None, "sanity.groups", (), lambda: len(randomisation_groups(build_on_meta(spec), spec.stages))
+)
 
+
+def sanity_job() -> Job:
+    chosen_methods = [titles[title] for title in picked]
+
+    def work(reporter):
+        results = []
+        for i, method in enumerate(chosen_methods):
+
+            def step(fraction: float, text: str, i=i, method=method) -> None:
+                reporter.update((i + fraction) / len(chosen_methods), f"{METHODS[method].title}: {text}")
+
+            results.append(
+                cascading_randomisation(loaded, spec, tensor, method, target, options, progress=step)
+            )
+        return results
+
+    return Job("Sanity check", work)
+
+
+sanity_estimate = sum(seconds.get(title, one_map_s) for title in picked) * (groups + 1)
+results = long_run(
+    "saliency.sanity",
+    "Run sanity check",
+    (loaded.key, loaded_image.fingerprint, target, tuple(picked), options),
+    sanity_job,
+    estimate_s=sanity_estimate,
+    disabled=not picked,
+)
+if results:
+    metric = st.radio("Similarity", ["spearman", "ssim"], horizontal=True, key="saliency.sanity_metric")
+    st.plotly_chart(sanity_figure(results, metric), key="saliency.sanity")
+
+# --- Faithfulness ------------------------------------------------------------------------------------
 st.subheader("Faithfulness: deletion and insertion")
 st.markdown(
     "Delete the most salient pixels first (to black) and watch the class probability: a faithful map makes it "
     "fall fast (low AUC). Insert them into a blurred image: it should rise fast (high AUC) — Petsiuk et al. 2018."
 )
 curve_steps = st.slider("Steps", 5, 50, 20, key="saliency.curve_steps")
-if maps and st.button("Compute curves", key="saliency.curves_run"):
-    curves = []
-    bar = st.progress(0.0, text="Deleting and inserting…")
-    for i, (title, attr_map) in enumerate(maps):
-        for kind_name in ("deletion", "insertion"):
-            curves.append(
-                (
-                    title,
-                    perturbation_curve(loaded, spec, tensor, attr_map, target, kind_name, steps=curve_steps),
+
+
+def curves_job() -> Job:
+    chosen_maps = list(maps)
+
+    def work(reporter):
+        curves = []
+        for i, (title, attr_map) in enumerate(chosen_maps):
+            for j, kind_name in enumerate(("deletion", "insertion")):
+                reporter.update((2 * i + j) / (2 * len(chosen_maps)), f"{title}: {kind_name}")
+                curve = perturbation_curve(
+                    loaded, spec, tensor, attr_map, target, kind_name, steps=curve_steps
                 )
-            )
-        bar.progress((i + 1) / len(maps))
-    bar.empty()
+                curves.append((title, curve))
+        return curves
+
+    return Job("Deletion and insertion", work)
+
+
+curves = long_run(
+    "saliency.curves",
+    "Compute curves",
+    (loaded.key, loaded_image.fingerprint, target, tuple(picked), options, curve_steps),
+    curves_job,
+    estimate_s=len(maps) * 2 * (curve_steps + 1) * predicted.forward_s,
+    disabled=not maps,
+)
+if curves:
     st.plotly_chart(curves_figure(curves), key="saliency.curves")

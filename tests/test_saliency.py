@@ -259,6 +259,16 @@ def test_cli_saliency_unknown_method_exits_2_with_one_line(tmp_path, cat_image, 
     assert len(err) == 1 and err[0].startswith("error:") and "grad_cam" in err[0]
 
 
+def _class_box(at):
+    return next(box for box in at.selectbox if box.label.startswith("Class to explain"))
+
+
+def _finish_job(at, key: str):
+    """Wait for the page's background job ``key`` and rerun, as the page's progress fragment would."""
+    assert at.session_state[f"{key}.job"]["job"].wait(timeout=240)
+    return at.run()
+
+
 def test_saliency_page_shows_maps_for_several_methods_and_a_chosen_class():
     from pathlib import Path
 
@@ -268,8 +278,51 @@ def test_saliency_page_shows_maps_for_several_methods_and_a_chosen_class():
     at = AppTest.from_file(str(page), default_timeout=240).run()
     assert not at.exception and not at.error
     assert at.multiselect(key="saliency.methods").value == ["Grad-CAM"]
-    at.checkbox(key="saliency.use_top1").uncheck().run()
-    at.selectbox(key="saliency.target").set_value("281: tabby").run()
+    assert _class_box(at).value.startswith("top-1: 282: tiger cat")
+    assert any("282: tiger cat" in c.value for c in at.caption)
+    _class_box(at).set_value("281: tabby").run()
     at.multiselect(key="saliency.methods").set_value(["Grad-CAM", "Saliency (gradient)"]).run()
     assert not at.exception and not at.error
     assert any("281: tabby" in c.value for c in at.caption)
+
+
+def test_saliency_sanity_check_result_survives_unrelated_changes_and_goes_with_its_inputs():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    page = Path(__file__).resolve().parent.parent / "app_pages" / "saliency.py"
+    at = AppTest.from_file(str(page), default_timeout=240).run()
+    start = at.button(key="saliency.sanity.start")
+    assert start.label.startswith("Run sanity check (about")  # the duration is said before starting
+    start.click().run()
+    at = _finish_job(at, "saliency.sanity")
+    assert not at.exception and not at.error
+    assert at.radio(key="saliency.sanity_metric").value == "spearman"  # drawn only with a result
+    # A display option and an unrelated control keep the result; its inputs changing takes it away.
+    at.radio(key="saliency.sanity_metric").set_value("ssim").run()
+    assert at.radio(key="saliency.sanity_metric").value == "ssim"
+    at.slider(key="saliency.opacity").set_value(0.3).run()
+    assert [r for r in at.radio if r.key == "saliency.sanity_metric"]
+    _class_box(at).set_value("281: tabby").run()
+    assert not [r for r in at.radio if r.key == "saliency.sanity_metric"]
+    assert at.button(key="saliency.sanity.start").label.startswith("Run sanity check (about")
+
+
+def test_saliency_grad_cam_layer_follows_the_model():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from ui.sidebar import model_label
+
+    page = Path(__file__).resolve().parent.parent / "app_pages" / "saliency.py"
+    at = AppTest.from_file(str(page), default_timeout=240).run()
+    layer = next(box for box in at.text_input if box.label == "Grad-CAM layer")
+    assert layer.value == "head"  # EfficientNet-Lite0's last stage
+    at.session_state["global.model"] = model_label("resnet18")
+    at.session_state["global.weights"] = "random"
+    at.run()
+    assert not at.exception and not at.error
+    layer = next(box for box in at.text_input if box.label == "Grad-CAM layer")
+    assert layer.value == "layer4"

@@ -133,3 +133,23 @@ def load_model(
         return bench.get(name, "random"), Fallback(fallback.sentence, str(exc))
     finally:
         bar.empty()
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """A model's top-k for an image, and how long its forward pass took (the basis of time estimates)."""
+
+    top: list
+    forward_s: float
+
+
+def predictions(loaded: LoadedModel, image: LoadedImage, topk: int = 5) -> Predictions:
+    """The top-``topk`` prediction, computed once per model and image (every page shows it)."""
+    from cvviz.models.inference import predict
+
+    def compute() -> Predictions:
+        start = time.perf_counter()
+        top = predict(loaded, image.image, topk=topk)
+        return Predictions(top, time.perf_counter() - start)
+
+    return workbench().remember(loaded.key, image.fingerprint, "predict", topk, compute)

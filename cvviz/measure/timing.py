@@ -8,6 +8,7 @@ short: a model stops being timed once it has used its budget and run at least th
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 import statistics
@@ -200,3 +201,45 @@ def measure_model(
         "tflops": achieved,
         "peak_share": achieved / peak[1] if peak and achieved is not None else None,
     }
+
+
+@functools.cache
+def seconds_per_mac(device_name: str) -> float:
+    """Seconds this device takes per multiply-accumulate on a plain stack of 3×3 convolutions at batch 1,
+    measured once per device: the basis of "about N s" estimates made before anything is timed."""
+    device = torch.device(device_name)
+    model = nn.Sequential(*(nn.Conv2d(64, 64, 3, padding=1) for _ in range(4))).to(device).eval()
+    batch = torch.randn(1, 64, 56, 56, device=device)
+    macs = 4 * 64 * 64 * 9 * 56 * 56
+    with torch.inference_mode():
+        model(batch)
+        _synchronize(device)
+        start = time.perf_counter()
+        for _ in range(3):
+            model(batch)
+        _synchronize(device)
+    return (time.perf_counter() - start) / 3 / macs
+
+
+def estimate_seconds(
+    macs: int,
+    seconds_per_mac: float,
+    *,
+    runs: int,
+    warmup: int,
+    budget_s: float | None,
+    throughput: bool = False,
+    batch: int = 8,
+) -> float:
+    """Roughly how long :func:`measure_model` will take for a model of ``macs`` per image."""
+    latency = max(macs * seconds_per_mac, 1e-4)
+    timed = runs if budget_s is None else min(runs, max(MIN_RUNS, budget_s / latency + 1))
+    total = (warmup + timed) * latency
+    if throughput:
+        batched = (
+            max(3, runs // 4)
+            if budget_s is None
+            else min(max(3, runs // 4), max(MIN_RUNS, budget_s / (latency * batch) + 1))
+        )
+        total += (1 + batched) * latency * batch
+    return total

@@ -1,0 +1,181 @@
+"""Long work as jobs: run in a background thread, report progress and time left, and stop when asked.
+
+The app and the CLI drive the same jobs. The work is a function that takes a :class:`Reporter` and
+calls ``reporter.update(fraction, message)`` as it goes; ``update`` raises :class:`Cancelled` once
+:meth:`Job.cancel` has been called, so the work stops at its next step and cleans up on the way out.
+The worker thread only computes: it never touches the UI, which reads :meth:`Job.status` instead.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar
+
+from cvviz.errors import CvvizError
+
+T = TypeVar("T")
+JobState = Literal["waiting", "running", "done", "failed", "cancelled"]
+
+
+class Cancelled(CvvizError):
+    """The job was stopped on request."""
+
+
+class Reporter:
+    """What the work calls to report progress; raises :class:`Cancelled` once the job is cancelled."""
+
+    def __init__(
+        self, cancelled: threading.Event, on_update: Callable[[float, str], None] | None = None
+    ) -> None:
+        self._cancelled = cancelled
+        self._on_update = on_update
+        self.fraction = 0.0
+        self.message = ""
+
+    def update(self, fraction: float, message: str = "") -> None:
+        """Record that ``fraction`` (0–1) of the work is done, doing ``message``; stop if cancelled."""
+        self.check()
+        self.fraction = min(max(float(fraction), 0.0), 1.0)
+        self.message = message or self.message
+        if self._on_update is not None:
+            self._on_update(self.fraction, self.message)
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` if the job has been cancelled."""
+        if self._cancelled.is_set():
+            raise Cancelled("Stopped on request.")
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of a job: its state, progress (0–1), what it is doing, seconds so far and left.
+
+    ``seconds_left`` extrapolates from the progress so far, or is the estimate given when the job was
+    made until there is progress to go on; None when neither is known.
+    """
+
+    state: JobState
+    fraction: float
+    message: str
+    elapsed_s: float
+    seconds_left: float | None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed", "cancelled")
+
+
+class Job(Generic[T]):
+    """``work(reporter)`` run once, in a daemon thread (:meth:`start`) or in the caller's (:meth:`run`).
+
+    ``estimate_s`` is how long the work is expected to take, said before it starts. A
+    :class:`cvviz.errors.CvvizError` from the work fails the job with its sentence; any other exception
+    fails it with a short sentence naming the exception (the job never takes the app down).
+    """
+
+    def __init__(self, title: str, work: Callable[[Reporter], T], *, estimate_s: float | None = None) -> None:
+        self.title = title
+        self.estimate_s = estimate_s
+        self._work = work
+        self._cancelled = threading.Event()
+        self._reporter = Reporter(self._cancelled)
+        self._state: JobState = "waiting"
+        self._started: float | None = None
+        self._finished: float | None = None
+        self._result: T | None = None
+        self._error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> Job[T]:
+        """Run the work in a background thread; returns at once."""
+        with self._lock:
+            if self._state != "waiting":
+                return self
+            self._state = "running"
+            self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._execute, name=f"cvviz job: {self.title}", daemon=True)
+        self._thread.start()
+        return self
+
+    def run(self, reporter_callback: Callable[[float, str], None] | None = None) -> T:
+        """Run the work here and now and return its result (raising what it raised; the CLI's way)."""
+        with self._lock:
+            self._state = "running"
+            self._started = time.monotonic()
+        self._reporter = Reporter(self._cancelled, reporter_callback)
+        try:
+            self._result = self._work(self._reporter)
+        except Cancelled:
+            self._finish("cancelled", None)
+            raise
+        except CvvizError as exc:
+            self._finish("failed", str(exc))
+            raise
+        self._finish("done", None)
+        return self._result
+
+    def _execute(self) -> None:
+        try:
+            self._result = self._work(self._reporter)
+        except Cancelled:
+            self._finish("cancelled", None)
+        except CvvizError as exc:
+            self._finish("failed", str(exc))
+        except Exception as exc:  # the job must never take the app down with it
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self._finish("failed", f"{self.title} failed: {reason}")
+        else:
+            self._finish("done", None)
+
+    def _finish(self, state: JobState, error: str | None) -> None:
+        with self._lock:
+            self._state = state
+            self._error = error
+            self._finished = time.monotonic()
+
+    def cancel(self) -> None:
+        """Ask the work to stop at its next progress report."""
+        self._cancelled.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has finished (or ``timeout`` seconds passed); True if it has finished."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.status().finished
+
+    @property
+    def result(self) -> T | None:
+        """The work's return value once the job is done, else None."""
+        return self._result if self._state == "done" else None
+
+    def status(self) -> JobStatus:
+        with self._lock:
+            state, error, started, finished = self._state, self._error, self._started, self._finished
+        fraction, message = self._reporter.fraction, self._reporter.message
+        now = finished if finished is not None else time.monotonic()
+        elapsed = now - started if started is not None else 0.0
+        if state in ("done", "failed", "cancelled"):
+            left: float | None = 0.0
+        elif fraction > 0.02 and elapsed > 0.5:
+            left = elapsed * (1.0 - fraction) / fraction
+        elif self.estimate_s is not None:
+            left = max(self.estimate_s - elapsed, 0.0)
+        else:
+            left = None
+        return JobStatus(state, 1.0 if state == "done" else fraction, message, elapsed, left, error)
+
+
+def describe_seconds(seconds: float | None) -> str:
+    """A duration as people say it: "about 40 s", "about 3 min", or "" when unknown."""
+    if seconds is None:
+        return ""
+    if seconds < 1.5:
+        return "about a second"
+    if seconds < 90:
+        return f"about {round(seconds)} s"
+    return f"about {round(seconds / 60)} min"

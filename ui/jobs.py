@@ -1,0 +1,82 @@
+"""Long work on a page: a button that says how long it will take, live progress with time left, a Stop
+button, and a result that stays until what it was computed from changes.
+
+The work runs as a :class:`cvviz.jobs.Job` in a background thread; a fragment redraws its progress
+twice a second. The job and the inputs it was started with live in the session, so an unrelated click
+(a display option, another widget) keeps the result on screen instead of wiping it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import streamlit as st
+
+from cvviz.jobs import Job, describe_seconds
+
+POLL_S = 0.5
+
+
+def _slot(key: str) -> dict | None:
+    return st.session_state.get(f"{key}.job")
+
+
+def long_run(
+    key: str,
+    label: str,
+    inputs: Hashable,
+    make_job: Callable[[], Job],
+    *,
+    estimate_s: float | None = None,
+    disabled: bool = False,
+) -> Any | None:
+    """Offer to run ``make_job()``; show its progress while it runs; return its result once done.
+
+    ``inputs`` names everything the result depends on (model, weights, image, parameters): a result
+    computed from other inputs is not returned, and the button offers to run again. ``estimate_s`` is
+    said on the button before anything starts.
+    """
+    slot = _slot(key)
+    current = slot is not None and slot["inputs"] == inputs
+    if slot is not None and not current and not slot["job"].status().finished:
+        slot["job"].cancel()  # its inputs are gone: stop spending the CPU on it
+    job: Job | None = slot["job"] if current else None
+    running = job is not None and not job.status().finished
+    if not running:
+        when = describe_seconds(estimate_s)
+        text = f"{label} ({when})" if when else label
+        if job is not None and job.status().state == "done":
+            text = f"{label} again"
+        if st.button(text, key=f"{key}.start", disabled=disabled):
+            if slot is not None and not slot["job"].status().finished:
+                slot["job"].cancel()
+            job = make_job().start()
+            st.session_state[f"{key}.job"] = {"inputs": inputs, "job": job}
+            running = True
+    if running:
+        _progress(key, job)
+        return None
+    if job is None:
+        return None
+    status = job.status()
+    if status.state == "failed":
+        st.error(status.error)
+    elif status.state == "cancelled":
+        st.info(f"Stopped after {describe_seconds(status.elapsed_s)}; nothing was kept.")
+    return job.result
+
+
+def _progress(key: str, job: Job) -> None:
+    @st.fragment(run_every=POLL_S)
+    def progress() -> None:
+        status = job.status()
+        if status.finished:
+            st.rerun(scope="app")
+        left = describe_seconds(status.seconds_left)
+        text = status.message or f"{job.title}…"
+        st.progress(status.fraction, text=f"{text} — {left} left" if left else text)
+        if st.button("Stop", key=f"{key}.stop", icon=":material/stop_circle:"):
+            job.cancel()
+
+    progress()
