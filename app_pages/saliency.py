@@ -163,7 +163,7 @@ panels = long_run(
     "Compare",
     (loaded.key, loaded_image.fingerprint, target, compare_method, tuple(compare)),
     compare_job,
-    estimate_s=compare_estimate + one_map_s,
+    estimate_s=compare_estimate + one_map_s if compare else None,
     disabled=not compare,
 )
 if panels:

@@ -68,3 +68,58 @@ def test_app_without_an_image_asks_for_one_and_keeps_working(app):
     assert any("Choose a sample" in info.value for info in app.info)
     app.radio(key="global.image_source").set_value("sample").run()
     assert not app.exception and not app.error
+
+
+# A CNN with trained weights, a CNN with random weights, a ViT and a Swin: every page must follow a switch
+# between them, and between images, with no error and with captions that agree with the controls.
+SWITCHES = [
+    ("efficientnet_lite0", "pretrained"),
+    ("resnet18", "random"),
+    ("vit_b_32", "random"),
+    ("swin_t", "random"),
+]
+
+
+def _agreement(at, page: str, name: str) -> None:
+    """Page-specific checks that what the captions say is what the controls show."""
+    from cvviz.catalog import get_spec
+
+    spec = get_spec(name)
+    texts = [element.value for element in [*at.caption, *at.markdown, *at.title, *at.subheader]]
+    if page.endswith("saliency.py"):
+        box = next(b for b in at.selectbox if b.label.startswith("Class to explain"))
+        index = int(box.value.removeprefix("top-1: ").split(":", 1)[0])
+        assert any(f"Explaining class **{index}: {spec.categories[index]}**" in t for t in texts)
+    elif page.endswith("feature_maps.py"):
+        stage = at.selectbox(key=f"fm.stage.{name}").value
+        assert any(t.startswith(f"`{stage}` output") for t in texts)
+        channel = next(b for b in at.selectbox if b.label == "Enlarge channel")
+        assert channel.value in channel.options
+    elif page.endswith("receptive_fields.py") and get_family_field(name) == "convolutional":
+        layer = next(b for b in at.selectbox if b.label == "Layer").value
+        row = next(s for s in at.slider if s.label == "Unit row").value
+        col = next(s for s in at.slider if s.label == "Unit column").value
+        assert any(t.startswith(f"Unit ({row}, {col}) of `{layer}`") for t in texts)
+    elif page.endswith("architecture.py"):
+        assert any(t == f"Inside {spec.title}" for t in texts)
+
+
+def get_family_field(name: str) -> str:
+    from cvviz.catalog import get_family, get_spec
+
+    return get_family(get_spec(name)).receptive_field
+
+
+@pytest.mark.parametrize("page", page_paths())
+def test_app_page_follows_switches_of_model_weights_and_image(page):
+    at = run_page(page)
+    for name, weights in SWITCHES:
+        at.session_state["global.model"] = model_label(name)
+        at.session_state["global.weights"] = weights
+        at.run()
+        assert not at.exception, (name, [e.value for e in at.exception])
+        assert not at.error, (name, [e.value for e in at.error])
+        _agreement(at, page, name)
+    at.selectbox(key="global.sample").set_value("Coffee cup").run()
+    assert not at.exception and not at.error
+    _agreement(at, page, SWITCHES[-1][0])

@@ -48,10 +48,15 @@ def long_run(
         text = f"{label} ({when})" if when else label
         if job is not None and job.status().state == "done":
             text = f"{label} again"
-        if st.button(text, key=f"{key}.start", disabled=disabled):
+        button = st.empty()  # replaced by the progress once clicked
+        if button.button(text, key=f"{key}.start", disabled=disabled):
+            button.empty()
             if slot is not None and not slot["job"].status().finished:
                 slot["job"].cancel()
-            job = make_job().start()
+            job = make_job()
+            if job.estimate_s is None:
+                job.estimate_s = estimate_s
+            job.start()
             st.session_state[f"{key}.job"] = {"inputs": inputs, "job": job}
             running = True
     if running:

@@ -159,6 +159,8 @@ def cascading_randomisation(
 
     Similarities compare absolute maps, as Adebayo et al. do. Runs on a private copy of the model.
     """
+    if progress:
+        progress(0.0, "copying the model and computing the original map")
     private = private_copy(loaded_or_model, spec)
     groups = randomisation_groups(private.model, private.spec.stages if private.spec else None)
     original = attribute(private, private.spec, image_tensor, method, target, options)
