@@ -3,10 +3,12 @@ measured live on demand; live top-1/top-5 on a folder of labelled images."""
 
 import csv
 import io
+import os
 
 import streamlit as st
 
 from cvviz.catalog import family_names, get_spec, list_models
+from cvviz.data.roots import DATA_ROOTS_ENV, data_roots, resolve_in_roots
 from cvviz.device import default_device
 from cvviz.errors import CvvizError
 from cvviz.jobs import Job
@@ -19,6 +21,7 @@ from ui.kiosk import kiosk_settings
 from ui.messages import untrained_banner
 from ui.resources import workbench
 from ui.sidebar import current_selection
+from ui.uploads import discard_unpacked, unpacked_zip
 
 STORY = (
     "lenet5", "alexnet", "vgg16", "googlenet", "resnet50", "densenet121", "squeezenet1_1", "mobilenet_v2",
@@ -184,16 +187,48 @@ with tabs[2]:
     st.plotly_chart(params_years_figure(rows, family_names()), key="compare.params_years")
 
 st.subheader("Live accuracy on your own labelled images")
+roots = data_roots()
+folders_open = bool(roots) and not kiosk_settings().enabled
+st.markdown(
+    "Upload a zip of labelled images (`class_name/image.jpg`)"
+    + (" or give a folder on this server" if folders_open else "")
+    + f": {ACCEPTED_LAYOUTS}. Images are preprocessed as in the published evaluation."
+)
 if kiosk_settings().enabled:
     # A public screen must not let visitors browse the server's folders.
-    st.info("Live accuracy on a folder of this server is switched off in kiosk mode.")
-    st.stop()
-st.markdown(
-    f"Give a folder on this server: {ACCEPTED_LAYOUTS}. Images are preprocessed as in the published evaluation."
+    st.info("Reading folders of this server is switched off in kiosk mode; upload a zip instead.")
+elif not roots:
+    st.info(
+        f"No folder of this server is open to this page: to open some, start the app with {DATA_ROOTS_ENV} "
+        f"listing them, separated by '{os.pathsep}' (e.g. `{DATA_ROOTS_ENV}=/data/imagenet streamlit run "
+        "app.py`); until then, upload a zip."
+    )
+from_zip = not folders_open or (
+    st.radio("Images from", ["a zip", "a folder on this server"], key="compare.eval_source", horizontal=True)
+    == "a zip"
 )
-folder = st.text_input(
-    "Folder of labelled images", key="compare.eval_folder", placeholder="/data/imagenet/val"
-)
+folder, shown_as, within = None, "", None
+if from_zip:
+    upload = st.file_uploader("Zip of labelled images", type=["zip"], key="compare.eval_zip")
+    try:
+        archive = unpacked_zip(upload, "compare.eval_zip_refused")
+    except CvvizError as exc:
+        st.error(str(exc))
+    else:
+        if archive is not None:
+            folder, shown_as = archive.root, upload.name
+            st.caption(f"{upload.name}: {archive.files} files unpacked for this session only.")
+else:
+    discard_unpacked()
+    typed = st.text_input(
+        "Folder of labelled images", key="compare.eval_folder", placeholder=f"{roots[0]}/imagenet/val"
+    )
+    st.caption("Folders open to this page: " + ", ".join(f"`{root}`" for root in roots) + ".")
+    if typed.strip():
+        try:
+            folder, shown_as, within = resolve_in_roots(typed, roots), typed.strip(), roots
+        except CvvizError as exc:
+            st.error(str(exc))
 count = st.number_input("Images to use (a seeded random choice)", 1, 50000, 100, key="compare.eval_count")
 imagenet = [n for n in names if get_spec(n).categories == get_spec("efficientnet_lite0").categories]
 ready = [n for n in imagenet if available_weights(get_spec(n)) == "pretrained"]
@@ -209,18 +244,18 @@ if st.button("Evaluate", key="compare.evaluate", disabled=not folder or not read
         bar.progress(done / total, text=f"{get_spec(name).title}: {done}/{total} images")
 
     try:
-        dataset = scan_image_folder(folder, get_spec(ready[0]).categories, limit=int(count))
+        dataset = scan_image_folder(folder, get_spec(ready[0]).categories, limit=int(count), within=within)
         results = evaluate_models(ready, dataset, workbench(), progress=eval_progress)
     except CvvizError as exc:
         st.error(str(exc))
     else:
-        st.session_state[ACCURACY_KEY] = (dataset, results)
+        st.session_state[ACCURACY_KEY] = (dataset, results, shown_as)
     finally:
         bar.empty()
 if ACCURACY_KEY in st.session_state:
-    dataset, results = st.session_state[ACCURACY_KEY]
+    dataset, results, shown_as = st.session_state[ACCURACY_KEY]
     st.caption(
-        f"{len(dataset.items)} of {dataset.found} images from {dataset.root}, folders read as {dataset.layout}."
+        f"{len(dataset.items)} of {dataset.found} images from {shown_as}, folders read as {dataset.layout}."
     )
     st.dataframe(
         [

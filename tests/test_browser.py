@@ -392,3 +392,34 @@ def test_browser_page_takes_an_upload_and_a_model_switch(server, browser, artifa
     assert_no_exception(page, f"{page_name} after switching to {model}")
     page.screenshot(path=str(artifacts / f"flow-{page_name}.png"), full_page=True)
     page.close()
+
+
+def test_browser_uploaded_zip_is_unpacked_for_the_session_and_removed_when_the_tab_closes(
+    tmp_path_factory, browser, tmp_path
+):
+    import zipfile
+
+    scratch = tmp_path_factory.mktemp("server-tmp")
+    labelled = tmp_path / "labelled.zip"
+    with zipfile.ZipFile(labelled, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("val/tabby/cat.png", Path(sample_path("cat")).read_bytes())
+        archive.writestr("val/espresso/coffee.png", Path(sample_path("coffee")).read_bytes())
+    with serve_app(tmp_path_factory, CVVIZ_OFFLINE="1", TMPDIR=str(scratch)) as (url, _):
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(f"{url}/compare", timeout=SETTLE_MS)
+        settle(page)
+        chooser = '[data-testid="stMain"] [data-testid="stFileUploader"] input[type="file"]'
+        page.wait_for_selector(
+            chooser, state="attached", timeout=SETTLE_MS
+        )  # the page's own, not the sidebar's
+        page.locator(chooser).set_input_files(str(labelled))
+        page.wait_for_selector("text=labelled.zip: 2 files unpacked", timeout=SETTLE_MS)
+        settle(page)
+        assert_no_exception(page, "zip upload")
+        (folder,) = scratch.glob("cvviz-zip-*")
+        assert (folder / "val" / "tabby" / "cat.png").is_file()
+        page.close()  # the session disconnects: its session-scoped resources are released
+        deadline = time.monotonic() + 30
+        while folder.exists() and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert not folder.exists()

@@ -3,9 +3,12 @@ their row, the Pareto front is right, the CLI keeps its JSON contract, and live 
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -271,7 +274,7 @@ def test_evaluate_accuracy_matches_a_manual_count_for_lite0(tmp_path):
 
 
 @pytest.mark.slow
-def test_compare_page_counts_measures_and_evaluates_on_request(tmp_path, torch_home):
+def test_compare_page_counts_measures_and_evaluates_on_request(tmp_path, torch_home, monkeypatch):
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
@@ -306,12 +309,23 @@ def test_compare_page_counts_measures_and_evaluates_on_request(tmp_path, torch_h
     assert (table["images/s"] > 0).all()
     assert set(table["measured on"]) == {"CPU, fp32, throughput at batch 1"}
 
+    shared = tmp_path / "shared"
+    (shared / "val").mkdir(parents=True)
+    (tmp_path / "private").mkdir()
+    monkeypatch.setenv("CVVIZ_DATA_ROOTS", str(shared))
     categories = get_spec("efficientnet_lite0").categories
-    _write_folder(tmp_path, categories, str)
+    _write_folder(shared / "val", categories, str)
     models = ["SqueezeNet 1.1 (squeezenet1_1)", "LeNet-5 (lenet5)", "EfficientNet-Lite0 (efficientnet_lite0)"]
     at.multiselect(key="compare.models").set_value(models).run()
     assert any("SqueezeNet 1.1, LeNet-5" in caption.value for caption in at.caption)  # no weights on disk
-    at.text_input(key="compare.eval_folder").set_value(str(tmp_path)).run()
+    at.radio(key="compare.eval_source").set_value("a folder on this server").run()
+    for outside in (tmp_path / "private", shared / ".." / "private"):
+        at.text_input(key="compare.eval_folder").set_value(str(outside)).run()
+        assert [e.value for e in at.error] == [
+            f"'{outside}' is outside the folders this server shares ({shared})."
+        ]
+        assert at.button(key="compare.evaluate").disabled
+    at.text_input(key="compare.eval_folder").set_value("val").run()  # relative to the root
     at.button(key="compare.evaluate").click().run()
     assert not at.exception and not at.error
     accuracy = at.dataframe[1].value
@@ -320,10 +334,11 @@ def test_compare_page_counts_measures_and_evaluates_on_request(tmp_path, torch_h
     assert list(accuracy["top-5 % (measured)"]) == [round(100 * MANUAL_TOP5 / 6, 2)]
 
 
-def test_compare_page_hides_server_folders_in_kiosk_mode(monkeypatch):
+def test_compare_page_hides_server_folders_in_kiosk_mode(monkeypatch, tmp_path):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("CVVIZ_KIOSK", "1")
+    monkeypatch.setenv("CVVIZ_DATA_ROOTS", str(tmp_path))  # roots or not, a kiosk reads no folder
     at = AppTest.from_file(
         str(Path(__file__).resolve().parent.parent / "app_pages" / "compare.py"), default_timeout=240
     )
@@ -331,6 +346,102 @@ def test_compare_page_hides_server_folders_in_kiosk_mode(monkeypatch):
     assert not at.exception
     assert any("switched off in kiosk mode" in info.value for info in at.info)
     assert not [w for w in at.text_input if w.key == "compare.eval_folder"]
+    assert not [w for w in at.radio if w.key == "compare.eval_source"]
+    assert [w.key for w in at.file_uploader] == ["compare.eval_zip"]
+
+
+def test_compare_page_without_data_roots_says_how_to_open_folders_and_offers_only_the_upload(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.delenv("CVVIZ_DATA_ROOTS", raising=False)
+    monkeypatch.delenv("CVVIZ_KIOSK", raising=False)
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "app_pages" / "compare.py"), default_timeout=240
+    )
+    at.run()
+    assert not at.exception and not at.error
+    assert any(
+        "No folder of this server is open" in info.value and "CVVIZ_DATA_ROOTS" in info.value
+        for info in at.info
+    )
+    assert not [w for w in at.text_input if w.key == "compare.eval_folder"]
+    assert not [w for w in at.radio if w.key == "compare.eval_source"]
+    assert [w.key for w in at.file_uploader] == ["compare.eval_zip"]
+    assert at.button(key="compare.evaluate").disabled
+
+
+def _labelled_zip(name_of) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index, sample in LABELLED:
+            archive.writestr(f"val/{name_of(index)}/{sample}-{index}.png", SAMPLE[sample].read_bytes())
+    return buffer.getvalue()
+
+
+@pytest.mark.slow
+def test_compare_page_evaluates_an_uploaded_zip_in_a_session_folder_that_goes_away(
+    tmp_path, torch_home, monkeypatch
+):
+    from streamlit.runtime.caching import clear_session_resource_cache
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.delenv("CVVIZ_DATA_ROOTS", raising=False)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the session's folder is made
+
+    def session_folders() -> list[Path]:
+        return sorted(scratch.glob("cvviz-zip-*"))
+
+    categories = get_spec("efficientnet_lite0").categories
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "app_pages" / "compare.py"), default_timeout=240
+    ).run()
+    at.multiselect(key="compare.models").set_value(["EfficientNet-Lite0 (efficientnet_lite0)"]).run()
+    at.file_uploader(key="compare.eval_zip").set_value(
+        ("labelled.zip", _labelled_zip(lambda index: categories[index]), "application/zip")
+    ).run()
+    assert not at.exception and not at.error
+    (first,) = session_folders()
+    assert {p.name for p in first.rglob("*.png")} == {f"{s}-{i}.png" for i, s in LABELLED}
+    assert any("labelled.zip: 6 files unpacked" in caption.value for caption in at.caption)
+    at.button(key="compare.evaluate").click().run()
+    assert not at.exception and not at.error
+    accuracy = at.dataframe[1].value
+    assert list(accuracy["model"]) == ["EfficientNet-Lite0"]
+    assert list(accuracy["top-1 % (measured)"]) == [50.0]
+    assert list(accuracy["top-5 % (measured)"]) == [round(100 * MANUAL_TOP5 / 6, 2)]
+    assert any("6 of 6 images from labelled.zip, folders read as class names" in c.value for c in at.caption)
+    assert list(scratch.iterdir()) == [first]  # nothing written beside it
+
+    # A new zip replaces the first, whose folder goes; a hostile one is refused and the page keeps working.
+    at.file_uploader(key="compare.eval_zip").set_value(
+        ("indices.zip", _labelled_zip(str), "application/zip")
+    ).run()
+    (second,) = session_folders()
+    assert second != first and not first.exists()
+    hostile = io.BytesIO()
+    with zipfile.ZipFile(hostile, "w") as archive:
+        archive.writestr("281/cat.png", SAMPLE["cat"].read_bytes())
+        archive.writestr("../../escaped.png", b"evil")
+    at.file_uploader(key="compare.eval_zip").set_value(
+        ("evil.zip", hostile.getvalue(), "application/zip")
+    ).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The zip entry '../../escaped.png' leads outside the zip's folder, so the zip was refused."
+    ]
+    assert at.button(key="compare.evaluate").disabled
+    assert session_folders() == [] and not list(tmp_path.rglob("escaped.png"))
+    assert list(at.dataframe[1].value["top-1 % (measured)"]) == [50.0]  # the last results stay
+
+    # The session ends: Streamlit clears its session-scoped resources, and the folder goes with them.
+    at.file_uploader(key="compare.eval_zip").set_value(
+        ("labelled.zip", _labelled_zip(str), "application/zip")
+    ).run()
+    assert len(session_folders()) == 1
+    clear_session_resource_cache("test session id")  # what the server does when a session disconnects
+    assert session_folders() == []
 
 
 def test_time_forward_stops_at_its_budget_after_three_runs():

@@ -23,6 +23,7 @@ import torch
 
 from cvviz.catalog import get_spec
 from cvviz.data.images import load_image
+from cvviz.data.roots import FolderNotAllowedError, is_within
 from cvviz.errors import CvvizError, ImageError
 from cvviz.models.inference import preprocess
 
@@ -104,20 +105,41 @@ def _class_index(
 
 
 def scan_image_folder(
-    root: str | Path, categories: Sequence[str], *, limit: int | None = None, seed: int = 0
+    root: str | Path,
+    categories: Sequence[str],
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    within: Sequence[str | Path] | None = None,
 ) -> LabelledImages:
     """The labelled images under ``root`` (see the module docstring for the layouts accepted).
 
     With ``limit``, a seeded random choice of that many images, kept in sorted order so the choice is
     reproducible. Raises :class:`DatasetError` naming the first sub-folder whose class cannot be read.
+    With ``within`` (folders, see :mod:`cvviz.data.roots`), ``root`` must lie under one of them
+    (:class:`~cvviz.data.roots.FolderNotAllowedError` otherwise), and class folders and images that a
+    symbolic link leads out of them are left out.
     """
     path = Path(root)
+    if within is not None and not is_within(path, within):
+        raise FolderNotAllowedError(f"'{path}' is outside the folders this server shares.")
     if not path.is_dir():
         raise DatasetError(f"'{path}' is not a folder; expected {ACCEPTED_LAYOUTS}.")
-    mapping_file = next((path / name for name in MAPPING_FILES if (path / name).is_file()), None)
+    mapping_file = next(
+        (
+            path / name
+            for name in MAPPING_FILES
+            if (path / name).is_file() and (within is None or is_within(path / name, within))
+        ),
+        None,
+    )
     wnids = _read_mapping(mapping_file) if mapping_file else None
     by_name = {_normalise(name): index for index, name in enumerate(categories)}
-    folders = sorted(child for child in path.iterdir() if child.is_dir() and not child.name.startswith("."))
+    folders = sorted(
+        child
+        for child in path.iterdir()
+        if child.is_dir() and not child.name.startswith(".") and (within is None or is_within(child, within))
+    )
     if not folders:
         raise DatasetError(f"'{path}' has no class sub-folders; expected {ACCEPTED_LAYOUTS}.")
     items, layouts = [], set()
@@ -132,7 +154,11 @@ def scan_image_folder(
             raise DatasetError(f"Cannot tell which class the sub-folder '{folder.name}' holds.{hint}")
         index, layout = found
         layouts.add(layout)
-        images = sorted(f for f in folder.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        images = sorted(
+            f
+            for f in folder.rglob("*")
+            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and (within is None or is_within(f, within))
+        )
         items += [(str(image), index) for image in images]
     if not items:
         raise DatasetError(f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) were found under '{path}'.")
