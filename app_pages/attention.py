@@ -13,7 +13,7 @@ from cvviz.explain.attention.rollout import (
     gradient_rollout,
     mean_attention_distance,
 )
-from cvviz.models.inference import predict, preprocess, to_display_image
+from cvviz.models.inference import preprocess, to_display_image
 from cvviz.plotting.attention import (
     attention_distance_figure,
     attention_overlay_figure,
@@ -23,7 +23,7 @@ from cvviz.plotting.attention import (
 )
 from cvviz.plotting.picking import add_pick_grid, picked_cell
 from ui.messages import require, untrained_banner
-from ui.resources import workbench
+from ui.resources import predictions, workbench
 from ui.sidebar import current_selection
 
 selection = current_selection()
@@ -150,7 +150,7 @@ def show_vit() -> None:
                 "gradient of the chosen class's logit with respect to it, averaged over heads, and "
                 "accumulated through the layers. The predicted class comes first in the list."
             )
-            top = predict(loaded, image.image, topk=5)
+            top = predictions(loaded, image).top
             options = [f"{p.label} ({p.prob:.1%})" for p in top]
             target = top[options.index(st.selectbox("Class", options, key=f"{key}.target"))].index
             with (

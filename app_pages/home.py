@@ -75,9 +75,10 @@ with left:
 selection = current_selection()
 with right:
     from cvviz.errors import CvvizError
-    from cvviz.models.inference import predict, to_display_image
+    from cvviz.models.inference import to_display_image
     from cvviz.plotting.story import prediction_figure
     from ui.messages import untrained_banner
+    from ui.resources import predictions
 
     loaded = selection.model
     spec = loaded.spec
@@ -87,7 +88,7 @@ with right:
         st.info("Choose a sample, upload a photo or take one with the camera (sidebar).")
     else:
         try:
-            predictions = predict(loaded, selection.image.image, topk=5)
+            top = predictions(loaded, selection.image).top
         except CvvizError as exc:
             st.error(str(exc))
             st.stop()
@@ -96,7 +97,7 @@ with right:
             caption=f"the {spec.input_size}×{spec.input_size} crop the model sees",
             width=260,
         )
-        st.plotly_chart(prediction_figure(predictions, untrained=not loaded.trained), key="home.prediction")
+        st.plotly_chart(prediction_figure(top, untrained=not loaded.trained), key="home.prediction")
         st.caption(
             f"{spec.title}: {spec.key_idea} — {spec.paper.authors}, [{spec.paper.title}]({spec.paper.url}), "
             f"{spec.year}."

@@ -1,14 +1,24 @@
-"""Shared fixtures. Tests never reach the network: any non-loopback connection fails loudly."""
+"""Shared fixtures. Tests never reach the network: any non-loopback connection fails loudly.
+
+Memory: the suite runs in one process, and the app's shared models (``st.cache_resource``) outlive the
+AppTest that loaded them, so the model budget is kept small for tests and every cache is emptied after
+each test module; real models are released after use.
+"""
 
 from __future__ import annotations
 
+import gc
 import ipaddress
+import os
 import socket
 
 import pytest
 import torch
 
 from cvviz.data.images import load_sample
+
+# Before anything builds a workbench (AppTests and the servers the browser tests start inherit it).
+os.environ.setdefault("CVVIZ_MODEL_CACHE_MB", "1024")
 
 _real_connect = socket.socket.connect
 
@@ -51,3 +61,14 @@ def coffee_image():
 @pytest.fixture(autouse=True)
 def seeded() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def release_shared_models():
+    """Empty the app's shared caches (models, results) after each test module."""
+    yield
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    gc.collect()

@@ -14,7 +14,7 @@ import pytest
 
 from cvviz.catalog import get_spec
 from cvviz.data import archives
-from cvviz.data.archives import MAX_BYTES, MAX_FILES, ArchiveError, UnpackedArchive, unpack_zip
+from cvviz.data.archives import ArchiveError, UnpackedArchive, unpack_zip
 from cvviz.data.images import sample_images
 from cvviz.measure.evaluation import scan_image_folder
 
@@ -236,7 +236,6 @@ def test_not_a_zip_empty_or_corrupt(sandbox):
 
 
 def test_more_than_5000_files_is_refused_before_anything_is_written(sandbox):
-    assert MAX_FILES == 5000
     data = make_zip([(f"{i % 10}/{i}.png", b"x") for i in range(5001)], zipfile.ZIP_STORED)
     refused(sandbox, data, r"^The zip holds more files than the 5,000 accepted\.$")
     small = make_zip([(f"{i}/a.png", b"x") for i in range(3)] + [("__MACOSX/._a.png", b""), ("0/", b"")])
@@ -263,7 +262,6 @@ def test_a_table_of_contents_too_large_for_its_entries_is_refused_before_it_is_r
 
 
 def test_more_than_500_mb_declared_is_refused_without_unpacking(sandbox):
-    assert MAX_BYTES == 500_000_000
     data = declare_size(make_zip([("tabby/a.png", b"x")], zipfile.ZIP_STORED), 501_000_000)
     refused(sandbox, data, r"^The zip unpacks to 501 MB, more than the 500 MB accepted\.$")
 

@@ -166,8 +166,14 @@ def test_browser_upload_and_model_switch_update_the_prediction(server, browser, 
     page.wait_for_selector("text=ResNet-18 sees", timeout=SETTLE_MS)
     settle(page)
     assert_no_exception(page, "model switch")
-    # Offline with nothing cached: one sentence, and the model is marked untrained.
-    assert page.get_by_text("downloads are switched off").count() >= 1
+    # Offline with nothing cached: one plain sentence, the Weights control set to what runs, the
+    # technical reason only behind "Why", and the model marked untrained.
+    page.get_by_text("No trained weights for ResNet-18 here (offline): showing random weights.").wait_for(
+        timeout=SETTLE_MS
+    )
+    weights = page.locator('[data-testid="stSidebar"] [role="radiogroup"]').first
+    assert weights.locator("label:has(input:checked)").inner_text().strip() == "random"
+    assert not page.get_by_text("Errno").first.is_visible() if page.get_by_text("Errno").count() else True
     assert page.get_by_text("Untrained").count() >= 1
     page.screenshot(path=str(artifacts / "resnet18-untrained.png"), full_page=True)
     page.close()

@@ -7,7 +7,6 @@ removed, max-pooling replaced by average pooling, float64) they must reach its e
 
 from __future__ import annotations
 
-import functools
 import json
 
 import pytest
@@ -268,9 +267,11 @@ class _Recorder(fx.Interpreter):
         return value
 
 
-@functools.cache
 def _checked_model(name: str) -> nn.Module:
-    """The architecture in float64 with quick random weights (a meta build filled in: no slow init)."""
+    """The architecture in float64 with quick random weights (a meta build filled in: no slow init).
+
+    Built afresh for each test and released with it: kept for the session, the catalog's CNNs in
+    float64 would hold about 16 GB."""
     torch.manual_seed(0)
     spec = get_spec(name)
     model = build_on_meta(spec)
