@@ -16,6 +16,7 @@ from ui.kiosk import kiosk_settings
 from ui.messages import untrained_banner
 from ui.resources import workbench
 from ui.sidebar import current_selection
+from ui.tables import table
 
 STORY = (
     "lenet5", "alexnet", "vgg16", "googlenet", "resnet50", "densenet121", "squeezenet1_1", "mobilenet_v2",
@@ -103,7 +104,7 @@ def _round(value, digits=2):
     return None if value is None else round(value, digits)
 
 
-st.dataframe(
+table(
     [
         {
             "model": r.title,
