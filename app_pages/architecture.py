@@ -4,20 +4,26 @@ calculator — every number counted from the real modules."""
 import streamlit as st
 
 from cvviz.architecture import (
+    BLOCK_INPUTS,
     BLOCK_KINDS,
+    INPUT_RANGES,
     PRESETS,
     BlockChoice,
     compare_blocks,
+    comparison_sentence,
     group_layers,
     max_depth,
     network_profile,
 )
 from cvviz.catalog import get_family
+from cvviz.formatting import display_value
+from cvviz.layouts import SHAPE_CONVENTION, shape_text
 from cvviz.measure.complexity import NOT_COUNTED, complexity_for_spec
 from cvviz.plotting.architecture import block_comparison_figure, profile_figure
 from ui.messages import untrained_banner
 from ui.resources import workbench
 from ui.sidebar import current_selection
+from ui.tables import table
 
 selection = current_selection()
 loaded = selection.model
@@ -35,18 +41,18 @@ st.subheader("Layer table")
 deepest = max_depth(complexity)
 depth = st.slider("Group rows to depth", 0, deepest, min(1, deepest), key=f"arch.depth.{spec.name}")
 groups = group_layers(complexity, depth)
-st.dataframe(
+table(
     [
         {
             "name": g.name,
-            "type": g.type,
-            "output shape": "×".join(str(s) for s in g.output_shape) if g.output_shape else "—",
-            "params": g.params,
-            "MACs": g.macs,
-            "FLOPs": g.flops,
-            "% params": round(100 * g.param_share, 2),
-            "% MACs": round(100 * g.mac_share, 2),
-            "modules": g.members,
+            "type": f"{g.type} (container)" if g.container else g.type,
+            "output shape": shape_text(g.output_shape),
+            "params": g.total_params,
+            "MACs": g.total_macs,
+            "FLOPs": g.total_flops,
+            "% params": round(100 * g.total_param_share, 2),
+            "% MACs": round(100 * g.total_mac_share, 2),
+            "modules": g.total_members,
         }
         for g in groups
     ],
@@ -54,15 +60,18 @@ st.dataframe(
     key="arch.table",
     height=360,
 )
-total_params, total_macs = sum(g.params for g in groups), sum(g.macs for g in groups)
 st.markdown(
-    f"**Total:** {total_params:,} parameters · {total_macs:,} MACs · {2 * total_macs:,} FLOPs "
+    f"**Total:** {complexity.params:,} parameters · {complexity.macs:,} MACs · {complexity.flops:,} FLOPs "
     f"for one {'×'.join(str(s) for s in complexity.input_shape[1:])} input."
+)
+st.caption(
+    "A container's numbers are the totals of everything inside it, the rows that follow it included, so a "
+    f"column does not add up row by row. {SHAPE_CONVENTION}"
 )
 st.caption(f"Not counted: {NOT_COUNTED}. 1 MAC = 2 FLOPs.")
 
 st.subheader("Shape of the network")
-points = network_profile(spec, complexity)
+points = network_profile(spec, complexity, family.stage_labels(spec))
 st.plotly_chart(
     profile_figure(points, f"{spec.title}: channels and resolution per stage"), key="arch.profile"
 )
@@ -75,17 +84,15 @@ with st.spinner("Reading the block from the model…"), loaded.exclusive() as mo
 st.markdown(f"**{block.title}** — `{block.module_name}`")
 st.write(block.description)
 st.dataframe(
-    [{"fact": f.label, "value": str(f.value), "how it was computed": f.how} for f in block.facts],
+    [{"fact": f.label, "value": display_value(f.value), "how it was computed": f.how} for f in block.facts],
     hide_index=True,
     key="arch.facts",
 )
 if block.table:
-    st.dataframe(
-        [dict(zip(block.columns, row)) for row in block.table], hide_index=True, key="arch.block_table"
-    )
+    table([dict(zip(block.columns, row)) for row in block.table], hide_index=True, key="arch.block_table")
 
 st.subheader("Block calculator")
-preset_titles = ["(custom)"] + [p.title for p in PRESETS]
+preset_titles = [p.title for p in PRESETS] + ["(custom)"]
 preset_title = st.selectbox("Classic example", preset_titles, key="arch.preset")
 kind_labels = {label: kind for kind, label in BLOCK_KINDS.items()}
 if preset_title != "(custom)":
@@ -99,41 +106,50 @@ else:
     c_in = cols[1].number_input("C_in", 1, 2048, 64, key="arch.calc.c_in")
     c_out = cols[2].number_input("C_out", 1, 2048, 64, key="arch.calc.c_out")
     choices = []
-    for side in ("a", "b"):
-        cols = st.columns(5)
-        label = cols[0].selectbox(f"Block {side.upper()}", list(kind_labels), key=f"arch.calc.{side}.kind")
-        k = cols[1].number_input("k", 1, 11, 3, step=2, key=f"arch.calc.{side}.k")
-        n = cols[2].number_input("n (stack)", 1, 8, 2, key=f"arch.calc.{side}.n")
-        mid = cols[3].number_input(
-            "mid channels", 1, 2048, max(1, int(c_out) // 4), key=f"arch.calc.{side}.mid"
+    for side, first in (("a", "standard"), ("b", "separable")):
+        cols = st.columns(3)
+        label = cols[0].selectbox(
+            f"Block {side.upper()}",
+            list(kind_labels),
+            index=list(BLOCK_KINDS).index(first),
+            key=f"arch.calc.{side}.kind",
         )
-        groups_n = cols[4].number_input("groups", 1, 64, 2, key=f"arch.calc.{side}.groups")
-        choices.append(
-            BlockChoice(kind_labels[label], k=int(k), n=int(n), mid=int(mid), groups=int(groups_n))
-        )
+        kind = kind_labels[label]
+        settings = {}
+        # Only the settings this kind of block is built from: the label follows what is set.
+        for column, name in zip(cols[1:], BLOCK_INPUTS[kind]):
+            asked = INPUT_RANGES[name]
+            default = max(1, int(c_out) // 4) if name == "mid" else asked.default
+            settings[name] = int(
+                column.number_input(
+                    asked.label,
+                    asked.low,
+                    asked.high,
+                    default,
+                    step=asked.step,
+                    key=f"arch.calc.{side}.{name}",
+                )
+            )
+        choices.append(BlockChoice(kind, **settings))
 try:
     costs = compare_blocks(choices, int(height), int(height), int(c_in), int(c_out))
 except ValueError as exc:
     st.error(str(exc))
 else:
-    st.dataframe(
+    table(
         [
             {
-                "block": c.label,
+                "block": f"{side}: {c.label}",
                 "params": c.params,
                 "MACs": c.macs,
-                "output": "×".join(map(str, c.output_shape[1:])),
+                "output": shape_text(c.output_shape),
             }
-            for c in costs
+            for side, c in zip("AB", costs)
         ],
         hide_index=True,
         key="arch.calc.table",
     )
-    if costs[1].params:
-        st.markdown(
-            f"Block A needs **{costs[0].params / costs[1].params:.3f}×** the weights and "
-            f"**{costs[0].macs / max(costs[1].macs, 1):.3f}×** the multiplications of block B."
-        )
+    st.markdown(comparison_sentence(*costs))
     st.plotly_chart(block_comparison_figure(costs), key="arch.calc.figure")
     st.caption(
         "Each block is built from nn modules and counted: weights by numel, MACs by torch's FLOP counter."

@@ -163,6 +163,19 @@ def show_vit() -> None:
                     tag=str(target),
                 )
             relevance = gradient_rollout(grads.maps.attn, grads.grad)
+            if grads.vanishes:
+                st.info(
+                    "This map is flat: the class logit's gradient with respect to every attention map is "
+                    "exactly zero, so there is nothing to weight the attention by."
+                    + (
+                        " The model has random weights, and a newly built ViT's classification head starts "
+                        "at zero (torchvision initialises it so): every class logit is 0 for every image and "
+                        "depends on nothing before it. Choose the trained weights to see class-specific "
+                        "relevance."
+                        if not loaded.trained
+                        else ""
+                    )
+                )
             st.plotly_chart(
                 attention_overlay_figure(
                     display,

@@ -21,6 +21,7 @@ from ui.kiosk import kiosk_settings
 from ui.messages import untrained_banner
 from ui.resources import workbench
 from ui.sidebar import current_selection
+from ui.tables import table
 from ui.uploads import discard_unpacked, unpacked_zip
 
 STORY = (
@@ -120,7 +121,7 @@ def _round(value, digits=2):
     return None if value is None else round(value, digits)
 
 
-st.dataframe(
+table(
     [
         {
             "model": r.title,
@@ -257,7 +258,7 @@ if ACCURACY_KEY in st.session_state:
     st.caption(
         f"{len(dataset.items)} of {dataset.found} images from {shown_as}, folders read as {dataset.layout}."
     )
-    st.dataframe(
+    table(
         [
             {
                 "model": r.title,

@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from cvviz.catalog import get_family
 from cvviz.errors import CvvizError
 from cvviz.explain.features import (
     JOURNEY_MODES,
@@ -12,13 +13,14 @@ from cvviz.explain.features import (
     first_layer_filters,
     journey,
 )
+from cvviz.layouts import LAYOUT_NOTES, shape_text
 from cvviz.models.inference import preprocess, to_display_image
 from cvviz.plotting.features import (
     channel_figure,
     channel_grid_figure,
+    channel_overlay_figure,
     filters_figure,
     journey_figure,
-    overlay_image,
 )
 from ui.messages import require, untrained_banner
 from ui.resources import workbench
@@ -58,8 +60,8 @@ except CvvizError as exc:
 feature = features[layer]
 maps = feature.maps
 st.caption(
-    f"`{layer}` output {tuple(feature.original_shape)} ({feature.kind}) → {maps.shape[0]} channels of "
-    f"{maps.shape[1]}×{maps.shape[2]}."
+    f"`{layer}` outputs {shape_text(feature.original_shape)} → {maps.shape[0]:,} channels of "
+    f"{maps.shape[1]}×{maps.shape[2]}. {LAYOUT_NOTES.get(feature.kind, '')}"
 )
 cols = st.columns(3)
 statistic = cols[0].selectbox("Sort channels by", list(STATISTICS), key="fm.statistic")
@@ -74,13 +76,14 @@ big, over = st.columns(2)
 chosen = maps[int(channel)]
 big.plotly_chart(channel_figure(chosen, f"channel #{channel}"), key="fm.big")
 crop = np.asarray(to_display_image(image.image, spec).convert("RGB"))
-over.image(
-    overlay_image(crop, chosen), caption=f"channel #{channel} over the crop the model sees", width="stretch"
+over.plotly_chart(
+    channel_overlay_figure(crop, chosen, f"channel #{channel} over the crop the model sees"), key="fm.overlay"
 )
 
 st.subheader("The journey: stem to last stage")
 mode = st.radio("Each panel shows", list(JOURNEY_MODES), key="fm.journey_mode", horizontal=True)
-st.plotly_chart(journey_figure(journey(features, spec.stages, mode)), key="fm.journey")
+steps = journey(features, spec.stages, mode, get_family(spec).stage_labels(spec))
+st.plotly_chart(journey_figure(steps), key="fm.journey")
 st.caption("Stem to last stage: the channel with the highest mean activation, or the mean over all channels.")
 
 st.subheader("First-layer filters")

@@ -16,6 +16,7 @@ st.markdown(
 from cvviz.plotting.story import timeline_figure  # noqa: E402
 from ui.resources import summaries  # noqa: E402
 from ui.sidebar import MODEL_KEY, current_selection, request_model  # noqa: E402
+from ui.tables import table  # noqa: E402
 
 left, right = st.columns([3, 2], gap="large")
 
@@ -47,7 +48,7 @@ with left:
     if chosen and chosen != highlighted:
         request_model(chosen)
         st.rerun()
-    st.dataframe(
+    table(
         [
             {
                 "year": r.year,

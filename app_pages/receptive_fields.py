@@ -19,6 +19,7 @@ from cvviz.plotting.receptive_field import growth_figure, heatmap_figure, unit_b
 from ui.messages import require, untrained_banner
 from ui.resources import workbench
 from ui.sidebar import current_selection
+from ui.tables import table
 
 selection = current_selection()
 loaded = selection.model
@@ -92,10 +93,10 @@ except CvvizError as exc:
 
 
 def _pair(pair: tuple[int, int]) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
+    return f"{pair[0]:,}" if pair[0] == pair[1] else f"{pair[0]:,}×{pair[1]:,}"
 
 
-st.dataframe(
+table(
     [
         {
             "layer": f.layer,
@@ -138,8 +139,8 @@ i = left.slider("Unit row", 0, rows - 1, rows // 2, key=row_key)
 j = right.slider("Unit column", 0, cols - 1, cols // 2, key=col_key)
 box = unit_box(field, i, j, spec.input_size)
 st.markdown(
-    f"Unit ({i}, {j}) of `{layer}` ({rows}×{cols} map) sees input rows {box.box[0]}…{box.box[2]} and columns "
-    f"{box.box[1]}…{box.box[3]}: {field.size[0]}×{field.size[1]} pixels, "
+    f"Unit ({i}, {j}) of `{layer}` ({rows}×{cols} map) sees input rows {box.box[0]:,}…{box.box[2]:,} and "
+    f"columns {box.box[1]:,}…{box.box[3]:,}: {field.size[0]:,}×{field.size[1]:,} pixels, "
     f"{100 * box.padding_fraction:.0f}% of them in the zero padding (dashed)."
     + (f" Note: {field.note}." if field.note else "")
 )

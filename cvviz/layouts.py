@@ -117,3 +117,40 @@ def to_chw(output: torch.Tensor) -> tuple[torch.Tensor, LayoutKind]:
     else:
         chw = first.reshape(normalised_shape(shape))
     return chw, kind
+
+
+SHAPE_CONVENTION = (
+    "Shapes are for one image, channels first: C×H×W. Outputs the model keeps channels-last (Swin and "
+    "ConvNeXt blocks compute N×H×W×C) are shown as C×H×W too and marked “channels-last”; a ViT's "
+    "outputs are tokens × width (class token included)."
+)
+"""The one sentence that says how every shape in the app is written."""
+
+LAYOUT_NOTES: dict[str, str] = {
+    "conv": "",
+    "nhwc": "The model keeps this output channels-last (N×H×W×C); it is shown channels first.",
+    "tokens": "Tokens: laid back on their square grid of patches, one map per channel of the width.",
+    "tokens+cls": "Tokens: the class token is left out and the patch tokens are laid back on their grid, "
+    "one map per channel of the width.",
+    "vector": "A vector: each channel is a single value (a 1×1 map).",
+    "other": "An unusual layout: read as one row of positions.",
+}
+"""For each layout, how the feature-map views turn it into C×H×W maps (empty when nothing changes)."""
+
+
+def shape_text(shape: tuple[int, ...] | None) -> str:
+    """An output's shape (batch first) as the app writes it: one image, channels first.
+
+    (1, 64, 56, 56) → "64×56×56"; channels-last (1, 56, 56, 96) → "96×56×56 (channels-last)";
+    ViT tokens (1, 197, 768) → "197 tokens × 768"; a vector (1, 1000) → "1,000"; None → "—".
+    """
+    if not shape:
+        return "—"
+    kind = layout_of(tuple(shape))
+    if kind in ("conv", "nhwc"):
+        channels, height, width = normalised_shape(tuple(shape))
+        text = f"{channels:,}×{height:,}×{width:,}"
+        return f"{text} (channels-last)" if kind == "nhwc" else text
+    if len(shape) == 3:
+        return f"{shape[1]:,} tokens × {shape[2]:,}"
+    return "×".join(f"{size:,}" for size in shape[1:])

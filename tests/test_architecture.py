@@ -6,7 +6,17 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from cvviz.architecture import PRESETS, BlockChoice, block_cost, group_layers, max_depth, network_profile
+from cvviz.architecture import (
+    BLOCK_INPUTS,
+    PRESETS,
+    BlockChoice,
+    block_cost,
+    comparison_sentence,
+    group_layers,
+    max_depth,
+    network_profile,
+    ratio_phrase,
+)
 from cvviz.catalog import get_spec
 from cvviz.measure.complexity import complexity_for_spec, measure_complexity
 from cvviz.models.build import build_on_meta
@@ -128,3 +138,157 @@ def test_cli_layers_json_lists_every_module_with_costs(capsys):
         and by_name["conv1"]["macs"] == 7 * 7 * 3 * 64 * 112 * 112
     )
     assert sum(row["params"] for row in rows) == 11_689_512
+
+
+# --- Container rows ---------------------------------------------------------------------------------
+
+
+def test_container_rows_carry_their_subtree_totals_and_rows_still_add_up(resnet18_complexity):
+    c = resnet18_complexity
+    model = build_on_meta(get_spec("resnet18"))
+    modules = dict(model.named_modules())
+    deepest = max_depth(c)
+    groups = group_layers(c, deepest)
+    by_name = {g.name: g for g in groups}
+    assert sum(g.params for g in groups) == c.params and sum(g.macs for g in groups) == c.macs
+    layer1 = by_name["layer1"]
+    assert layer1.container and layer1.params == 0  # a container's own share is nothing…
+    assert layer1.total_params == sum(p.numel() for p in modules["layer1"].parameters())  # …its subtree all
+    assert layer1.total_macs == 4 * 3 * 3 * 64 * 64 * 56 * 56
+    assert layer1.total_members == len(list(modules["layer1"].modules()))
+    assert layer1.rows_below == len(list(modules["layer1"].modules())) - 1
+    for group in groups:
+        module = modules.get(group.name)
+        if module is None:
+            continue
+        assert group.total_params == sum(p.numel() for p in module.parameters()), group.name
+        assert group.container == bool(list(module.children())), group.name
+        if not group.container:
+            assert (group.total_params, group.total_macs) == (group.params, group.macs)
+    # Grouped to depth 0 nothing lies below a row: totals are the rows' own numbers.
+    assert all(not g.container and g.total_params == g.params for g in group_layers(c, 0))
+
+
+def test_swin_layer_shapes_read_channels_first_with_a_channels_last_mark():
+    from cvviz.layouts import shape_text
+
+    shapes = {row.name: row.output_shape for row in complexity_for_spec(get_spec("swin_t")).layers}
+    assert shapes["features.1"] == (1, 56, 56, 96)
+    assert shape_text(shapes["features.1"]) == "96×56×56 (channels-last)"
+    assert shape_text(shapes["features.0.0"]) == "96×56×56"  # the patch embedding's conv is channels first
+    vit = {row.name: row.output_shape for row in complexity_for_spec(get_spec("vit_b_16")).layers}
+    assert shape_text(vit["encoder.layers.encoder_layer_0"]) == "197 tokens × 768"
+    resnet = {row.name: row.output_shape for row in complexity_for_spec(get_spec("resnet18")).layers}
+    assert shape_text(resnet["layer1"]) == "64×56×56" and shape_text(resnet["fc"]) == "1,000"
+    assert shape_text(None) == "—"
+
+
+# --- Stage names ------------------------------------------------------------------------------------
+
+
+def test_every_catalog_model_names_each_stage_once_and_the_profile_uses_the_names():
+    from cvviz.catalog import get_family, list_models
+
+    for spec in list_models():
+        labels = get_family(spec).stage_labels(spec)
+        assert len(labels) == len(spec.stages) and len(set(labels)) == len(labels), spec.name
+        assert not any("." in label for label in labels), f"{spec.name}: a module path as label"
+    vit = get_spec("vit_b_16")
+    points = network_profile(vit, complexity_for_spec(vit), get_family(vit).stage_labels(vit))
+    assert [p.title for p in points] == [
+        "input",
+        "patch embedding",
+        "layer 3",
+        "layer 6",
+        "layer 9",
+        "layer 12",
+    ]
+    assert points[-1].name == "encoder.layers.encoder_layer_11"
+    resnet = get_spec("resnet18")
+    titles = [
+        p.title
+        for p in network_profile(resnet, complexity_for_spec(resnet), get_family(resnet).stage_labels(resnet))
+    ]
+    assert titles == ["input", "stem", "stage 1", "stage 2", "stage 3", "stage 4"]
+
+
+# --- Block calculator: settings, labels and words ----------------------------------------------------
+
+
+SETTINGS = {"k": (3, 5), "n": (2, 3), "mid": (16, 32), "groups": (2, 4)}
+
+
+@pytest.mark.parametrize("kind", list(BLOCK_INPUTS))
+def test_only_the_settings_a_block_is_built_from_change_it_and_its_label(kind):
+    def cost(**settings):
+        return block_cost(BlockChoice(kind, **settings), 8, 8, 64, 64)
+
+    base = {name: values[0] for name, values in SETTINGS.items()}
+    reference = cost(**base)
+    for name, (_, other) in SETTINGS.items():
+        changed = cost(**{**base, name: other})
+        if name in BLOCK_INPUTS[kind]:
+            assert changed.label != reference.label, f"{kind}: the label ignores {name}"
+            assert (changed.params, changed.macs) != (reference.params, reference.macs), f"{kind}: {name}"
+        else:
+            assert changed.label == reference.label, f"{kind}: the label shows {name}, which does nothing"
+            assert (changed.params, changed.macs) == (reference.params, reference.macs), f"{kind}: {name}"
+
+
+def test_labels_say_what_was_set():
+    assert BlockChoice("stack3x3", n=3).label() == "three stacked 3×3 convs"
+    assert BlockChoice("stack3x3", n=1).label() == "one 3×3 conv"
+    assert BlockChoice("standard", k=7).label() == "one 7×7 conv"
+    assert "16 channels" in block_cost(BlockChoice("reduce", k=5), 8, 8, 64, 64).label  # C_out // 4
+
+
+def test_comparison_sentence_from_the_presets_real_counts():
+    bottleneck, plain = _both(_preset("bottleneck"))
+    assert round(plain.params / bottleneck.params) == 17
+    assert "17× fewer weights" in comparison_sentence(bottleneck, plain)
+    assert "17× more weights" in comparison_sentence(plain, bottleneck)
+    stack, single = _both(_preset("7×7"))
+    assert (
+        f"{49 / 27:.1f}× fewer weights"
+        in comparison_sentence(stack, single)
+        == (
+            "Against block B (one 7×7 conv), block A (three stacked 3×3 convs) needs 1.8× fewer weights and "
+            "1.8× fewer multiplications."
+        )
+    )
+    reduced, direct = _both(_preset("GoogLeNet"))
+    assert f"{120_422_400 / 12_443_648:.1f}× fewer multiplications" in comparison_sentence(reduced, direct)
+    assert ratio_phrase(100, 100, "weights") == "as many weights"
+    assert ratio_phrase(104, 100, "weights") == "4% more weights"
+    assert ratio_phrase(1_000, 47, "weights") == "21× more weights"
+
+
+def test_every_preset_compares_two_different_blocks():
+    for preset in PRESETS:
+        left, right = _both(preset)
+        assert left.label != right.label and (left.params, left.macs) != (right.params, right.macs)
+
+
+def test_architecture_page_opens_on_a_classic_comparison_with_readable_tables():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    at = AppTest.from_file(str(root / "app_pages" / "architecture.py"), default_timeout=240).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="arch.preset").value == PRESETS[0].title
+    assert any("1.8× fewer weights" in m.value for m in at.markdown)
+    assert not any("1.000×" in m.value for m in at.markdown)
+    tables = [frame.value for frame in at.dataframe]  # layer table, block facts, …, the calculator's
+    layers = tables[0]
+    containers = layers[layers["type"].str.endswith("(container)")]
+    assert len(containers) and (containers["params"] > 0).all()
+    assert (
+        layers["output shape"]
+        .str.fullmatch(r"[\d,]+(×[\d,]+)*( \(channels-last\))?|[\d,]+ tokens × [\d,]+|—")
+        .all()
+    )
+    assert "None" not in tables[1].to_string()
+    calculator = tables[-1]
+    assert list(calculator["block"]) == ["A: three stacked 3×3 convs", "B: one 7×7 conv"]

@@ -165,6 +165,19 @@ def test_vit_attention_gradients_match_autograd_and_leave_model_alone(small_vit)
     assert class_token_grid(relevance, result.maps.grid).shape == (4, 4)
 
 
+def test_gradient_rollout_of_a_zero_initialised_head_vanishes_and_says_so(small_vit):
+    torch.manual_seed(0)
+    fresh = VisionTransformer(
+        image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=5
+    ).eval()  # as built: torchvision starts the classification head at zero
+    batch = torch.randn(1, 3, 32, 32)
+    flat = vit_attention_gradients(fresh.requires_grad_(False), batch, SMALL_VIT_LAYERS)
+    assert flat.vanishes
+    relevance = class_token_grid(gradient_rollout(flat.maps.attn, flat.grad), flat.maps.grid)
+    assert np.ptp(relevance) == 0  # the flat map the page explains
+    assert not vit_attention_gradients(small_vit, batch, SMALL_VIT_LAYERS).vanishes
+
+
 def test_vit_attention_gradients_match_finite_differences(small_vit):
     """∂y/∂P from the hooks equals a central difference of the logit when layer 0's probabilities are
     nudged along a random direction D (later layers recompute theirs from the changed input)."""
@@ -365,6 +378,8 @@ def test_attention_page_runs_for_transformers(name):
         at.toggle(key="attention.gradient").set_value(True).run()
         assert not at.exception, [e.value for e in at.exception]
         assert any("chosen class" in c.value for c in at.caption)
+        # Random weights: the head is zero, the gradient vanishes, and the page says why the map is flat.
+        assert any("flat" in i.value and "random weights" in i.value for i in at.info)
         options = at.selectbox(key="attention.vit_b_32.target").options
         at.selectbox(key="attention.vit_b_32.target").set_value(options[1]).run()
         assert not at.exception, [e.value for e in at.exception]

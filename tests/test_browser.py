@@ -429,3 +429,28 @@ def test_browser_uploaded_zip_is_unpacked_for_the_session_and_removed_when_the_t
         while folder.exists() and time.monotonic() < deadline:
             time.sleep(0.25)
         assert not folder.exists()
+
+
+# In the browser: how many screen pixels one data unit spans across and down, for every heat map drawn.
+PIXEL_ASPECTS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+    .flatMap(plot => (plot._fullData || []).filter(t => t.type === 'heatmap').map(t => {
+        const x = plot._fullLayout['xaxis' + t.xaxis.slice(1)], y = plot._fullLayout['yaxis' + t.yaxis.slice(1)];
+        return (x._length / Math.abs(x.range[1] - x.range[0])) / (y._length / Math.abs(y.range[1] - y.range[0]));
+    }))"""
+
+
+def test_browser_feature_maps_are_drawn_with_square_pixels(server, browser, artifacts):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(f"{server}/feature_maps", timeout=SETTLE_MS)
+    settle(page)
+    page.get_by_text("The journey: stem to last stage").first.wait_for(timeout=SETTLE_MS)
+    page.wait_for_function(
+        """() => document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot').length >= 4""",
+        timeout=SETTLE_MS,
+    )
+    assert_no_exception(page, "feature maps")
+    aspects = page.evaluate(PIXEL_ASPECTS)
+    # The channel grid, the enlarged channel, its overlay and the journey: 7×7 maps are squares too.
+    assert len(aspects) >= 4 and all(abs(aspect - 1) < 0.02 for aspect in aspects), aspects
+    page.screenshot(path=str(artifacts / "feature-maps-square.png"), full_page=True)
+    page.close()

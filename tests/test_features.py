@@ -129,6 +129,9 @@ def test_journey_picks_the_highest_mean_channel_per_stage(resnet18):
     for step in steps:
         maps = features[step.layer].maps
         assert step.channel == int(maps.mean(axis=(1, 2)).argmax())
+    assert [s.title for s in steps] == ["layer1", "layer4"]  # no names given: the modules
+    named = journey(features, ["layer1", "layer4"], labels=("stage 1", "stage 4"))
+    assert [(s.title, s.layer) for s in named] == [("stage 1", "layer1"), ("stage 4", "layer4")]
 
 
 def test_first_layer_filters_are_normalised_per_filter(resnet18):

@@ -3,7 +3,9 @@
 family's own block is described by its plug-in, ``get_family(spec).signature(spec, model)``)."""
 
 from cvviz.architecture.blocks import (
+    BLOCK_INPUTS,
     BLOCK_KINDS,
+    INPUT_RANGES,
     PRESETS,
     BlockChoice,
     BlockCost,
@@ -11,12 +13,16 @@ from cvviz.architecture.blocks import (
     block_cost,
     build_block,
     compare_blocks,
+    comparison_sentence,
+    ratio_phrase,
 )
 from cvviz.architecture.layers import LayerGroup, ProfilePoint, group_layers, max_depth, network_profile
 from cvviz.architecture.signature import Fact, SignatureBlock, generic_signature
 
 __all__ = [
+    "BLOCK_INPUTS",
     "BLOCK_KINDS",
+    "INPUT_RANGES",
     "PRESETS",
     "BlockChoice",
     "BlockCost",
@@ -28,8 +34,10 @@ __all__ = [
     "block_cost",
     "build_block",
     "compare_blocks",
+    "comparison_sentence",
     "generic_signature",
     "group_layers",
     "max_depth",
     "network_profile",
+    "ratio_phrase",
 ]

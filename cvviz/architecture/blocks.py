@@ -28,10 +28,51 @@ BLOCK_KINDS: dict[str, str] = {
 }
 
 
+BlockInput = Literal["k", "n", "mid", "groups"]
+
+BLOCK_INPUTS: dict[str, tuple[BlockInput, ...]] = {
+    "standard": ("k",),
+    "stack3x3": ("n",),
+    "reduce": ("k", "mid"),
+    "bottleneck": ("mid",),
+    "separable": ("k",),
+    "fire": ("mid",),
+    "grouped": ("k", "groups"),
+}
+"""The settings each block kind is built from; the others do not change it (a stack's kernels are 3×3)."""
+
+
+@dataclass(frozen=True)
+class InputRange:
+    """How the calculator asks for one setting: its label, bounds, default and step."""
+
+    label: str
+    low: int
+    high: int
+    default: int
+    step: int = 1
+
+
+INPUT_RANGES: dict[BlockInput, InputRange] = {
+    "k": InputRange("kernel k", 1, 11, 3, 2),
+    "n": InputRange("n (3×3 convs stacked)", 1, 8, 2),
+    "mid": InputRange("mid channels", 1, 2048, 16),
+    "groups": InputRange("groups", 1, 64, 2),
+}
+
+_COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight")
+
+
+def _count(n: int, noun: str) -> str:
+    word = _COUNT_WORDS[n] if 0 <= n < len(_COUNT_WORDS) else f"{n:,}"
+    return f"{word} {noun}" if n == 1 else f"{word} {noun}s"
+
+
 @dataclass(frozen=True)
 class BlockChoice:
     """One block for the calculator. ``mid`` is the reduced/bottleneck/squeeze width (None: C_out // 4),
-    ``n`` the number of stacked 3×3s, ``groups`` the groups of a grouped conv; ``bias`` adds conv biases."""
+    ``n`` the number of stacked 3×3s, ``groups`` the groups of a grouped conv; ``bias`` adds conv biases.
+    Only the settings in ``BLOCK_INPUTS[kind]`` shape the block."""
 
     kind: BlockKind
     k: int = 3
@@ -40,19 +81,30 @@ class BlockChoice:
     groups: int = 2
     bias: bool = False
 
-    def label(self) -> str:
-        mid = f", mid {self.mid}" if self.mid else ""
+    def width(self, c_out: int) -> int:
+        """The reduced/bottleneck/squeeze width used for ``c_out`` output channels."""
+        return self.mid or max(1, c_out // 4)
+
+    def label(self, c_out: int | None = None) -> str:
+        """What the block is, naming every setting that shapes it (``c_out`` resolves the default
+        ``mid``)."""
+        k = f"{self.k}×{self.k}"
+        mid = self.mid if c_out is None else self.width(c_out)
         if self.kind == "standard":
-            return f"one {self.k}×{self.k} conv"
+            return f"one {k} conv"
         if self.kind == "stack3x3":
-            return f"{self.n} stacked 3×3 convs"
+            return "one 3×3 conv" if self.n == 1 else _count(self.n, "stacked 3×3 conv")
         if self.kind == "reduce":
-            return f"1×1 reduction{mid} → {self.k}×{self.k}"
+            return f"1×1 reduction to {mid} channels, then {k}"
+        if self.kind == "bottleneck":
+            return f"bottleneck 1×1 → 3×3 → 1×1, {mid} channels inside"
         if self.kind == "separable":
-            return f"depthwise {self.k}×{self.k} + pointwise 1×1"
+            return f"depthwise {k} + pointwise 1×1"
+        if self.kind == "fire":
+            return f"fire module, squeeze to {mid} channels"
         if self.kind == "grouped":
-            return f"{self.k}×{self.k} conv in {self.groups} groups"
-        return BLOCK_KINDS[self.kind] + mid
+            return f"{k} conv in {self.groups} groups"
+        return BLOCK_KINDS[self.kind]
 
 
 class _Fire(nn.Module):
@@ -85,7 +137,7 @@ class _Residual(nn.Module):
 def build_block(choice: BlockChoice, c_in: int, c_out: int) -> nn.Module:
     """The real block as ``nn`` modules (stride 1, 'same' padding), ready to be counted."""
     k, bias = choice.k, choice.bias
-    mid = choice.mid or max(1, c_out // 4)
+    mid = choice.width(c_out)
     if choice.kind == "standard":
         return nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=bias)
     if choice.kind == "stack3x3":
@@ -140,7 +192,7 @@ def block_cost(choice: BlockChoice, height: int, width: int, c_in: int, c_out: i
     with torch.device("meta"), torch.no_grad():
         output = tuple(block(torch.zeros(1, c_in, height, width)).shape)
     rows = tuple(row for row in counted.layers if row.params or row.macs)
-    return BlockCost(choice.label(), counted.params, counted.macs, output, rows)
+    return BlockCost(choice.label(c_out), counted.params, counted.macs, output, rows)
 
 
 @dataclass(frozen=True)
@@ -206,3 +258,31 @@ def compare_blocks(
 ) -> tuple[BlockCost, ...]:
     """Each block of ``choices`` counted for the same input and output, side by side."""
     return tuple(block_cost(choice, height, width, c_in, c_out) for choice in choices)
+
+
+def _times(ratio: float, more: bool, noun: str) -> str:
+    """ "17× fewer weights", "2.1× more multiplications", "4% more weights"."""
+    word = "more" if more else "fewer"
+    if ratio >= 9.95:
+        return f"{round(ratio):,}× {word} {noun}"
+    if ratio >= 1.095:
+        return f"{ratio:.1f}× {word} {noun}"
+    percent = round(100 * (ratio - 1))
+    return f"{percent}% {word} {noun}" if percent else f"about as many {noun}"
+
+
+def ratio_phrase(a: int, b: int, noun: str) -> str:
+    """How ``a`` compares with ``b`` in words, as a factor of the smaller: "17× fewer weights"."""
+    if a == b:
+        return f"as many {noun}"
+    if min(a, b) <= 0:
+        return f"no {noun} against {b:,}" if a <= 0 else f"{a:,} {noun} against none"
+    return _times(max(a, b) / min(a, b), a > b, noun)
+
+
+def comparison_sentence(a: BlockCost, b: BlockCost) -> str:
+    """One sentence comparing block A with block B: weights, then multiplications."""
+    return (
+        f"Against block B ({b.label}), block A ({a.label}) needs "
+        f"{ratio_phrase(a.params, b.params, 'weights')} and {ratio_phrase(a.macs, b.macs, 'multiplications')}."
+    )

@@ -13,7 +13,7 @@ channels × height × width:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -106,12 +106,18 @@ def channel_order(maps: np.ndarray, statistic: Statistic) -> np.ndarray:
 @dataclass(frozen=True)
 class JourneyStep:
     """One stage's representative map (H, W): the channel with the highest mean activation
-    (``channel`` is its index), or the mean over all channels (``channel`` is None)."""
+    (``channel`` is its index), or the mean over all channels (``channel`` is None). ``label`` is what a
+    reader calls the stage ("stem", "stage 2"); empty when only the module name is known."""
 
     layer: str
     channel: int | None
     map: np.ndarray
     channels: int
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.label or self.layer
 
 
 JourneyMode = Literal["top channel", "mean of channels"]
@@ -119,20 +125,26 @@ JOURNEY_MODES: tuple[str, ...] = ("top channel", "mean of channels")
 
 
 def journey(
-    features: dict[str, FeatureMap], layers: Iterable[str], mode: JourneyMode = "top channel"
+    features: dict[str, FeatureMap],
+    layers: Iterable[str],
+    mode: JourneyMode = "top channel",
+    labels: Sequence[str] = (),
 ) -> tuple[JourneyStep, ...]:
     """For each of ``layers`` (stem to last stage), one representative (H, W) map: the channel whose mean
-    activation is highest, or the average over channels."""
+    activation is highest, or the average over channels. ``labels`` name the stages for a reader (e.g.
+    the family's ``stage_labels(spec)``), one per layer."""
     if mode not in JOURNEY_MODES:
         raise ValueError(f"Unknown journey mode {mode!r}; expected one of {', '.join(JOURNEY_MODES)}.")
     steps = []
-    for layer in layers:
+    layers = list(layers)
+    names = [*labels, *[""] * len(layers)][: len(layers)]
+    for layer, label in zip(layers, names):
         maps = features[layer].maps
         if mode == "mean of channels":
-            steps.append(JourneyStep(layer, None, maps.mean(axis=0), maps.shape[0]))
+            steps.append(JourneyStep(layer, None, maps.mean(axis=0), maps.shape[0], label))
         else:
             best = int(channel_order(maps, "mean")[0])
-            steps.append(JourneyStep(layer, best, maps[best], maps.shape[0]))
+            steps.append(JourneyStep(layer, best, maps[best], maps.shape[0], label))
     return tuple(steps)
 
 

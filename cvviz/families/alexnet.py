@@ -22,6 +22,10 @@ class AlexNet(Family):
             )
         ]
 
+    def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
+        """The stages are the first, second and fifth convolution's activations."""
+        return ("conv1", "conv2", "conv5")
+
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
     ) -> SignatureBlock:

@@ -46,6 +46,11 @@ class Family:
         """Grad-CAM's default layer: the last stage's output."""
         return spec.stages[-1]
 
+    def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
+        """What a reader calls each of ``spec.stages`` on a chart ("stem", "stage 1", …), in order; the
+        module names stay in the hover. A plain CNN: the stem, then its numbered stages."""
+        return ("stem", *(f"stage {i}" for i in range(1, len(spec.stages))))
+
     def grid_layout(self, spec: ModelSpec, layer: str) -> GridLayout | None:
         """How ``layer``'s output becomes an (N, C, H, W) grid, or None when it already is one."""
         return None

@@ -106,6 +106,10 @@ class EfficientNet(Family):
         ]
         return specs
 
+    def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
+        """The ends of stages 1, 2, 3 and 5 (of the paper's 1–7), then the 1×1 head convolution."""
+        return ("stage 1", "stage 2", "stage 3", "stage 5", "head")
+
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
     ) -> SignatureBlock:

@@ -41,6 +41,10 @@ class LeNet(Family):
             )
         ]
 
+    def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
+        """The paper's names for the three convolutions (C1, C3, C5; S2 and S4 subsample between)."""
+        return ("C1", "C3", "C5")
+
     def cam_layer(self, spec: ModelSpec) -> str:
         """The second stage (16×5×5): the last stage is the C5 convolution, whose 1×1 output has no
         spatial extent left for Grad-CAM to show."""

@@ -29,6 +29,10 @@ class ShuffleNet(Family):
             for width in ("0_5", "1_0", "1_5", "2_0")
         ]
 
+    def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
+        """The paper's own names: conv1, stages 2–4 and conv5 (Ma et al. 2018, Table 5)."""
+        return ("conv1", "stage 2", "stage 3", "stage 4", "conv5")
+
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
     ) -> SignatureBlock:

@@ -45,6 +45,10 @@ class VGG(Family):
         ]
         return plain + normed
 
+    def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
+        """Five blocks of 3×3 convolutions, each ended by a max-pool."""
+        return tuple(f"block {i}" for i in range(1, len(spec.stages) + 1))
+
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
     ) -> SignatureBlock:

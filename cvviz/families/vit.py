@@ -78,6 +78,10 @@ class ViT(Family):
             facts,
         )
 
+    def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
+        """The patch embedding, then encoder layers counted from 1 ("layer 3" is encoder_layer_2)."""
+        return ("patch embedding", *(f"layer {int(s.rsplit('_', 1)[1]) + 1}" for s in spec.stages[1:]))
+
     def cam_layer(self, spec: ModelSpec) -> str:
         """The last block's ``ln_1``: the last block's output reaches the classifier only through the class
         token, so the patch tokens' gradients there are zero; its input still mixes in via attention."""

@@ -8,37 +8,55 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cvviz.architecture import BlockCost, ProfilePoint
+from cvviz.plotting.style import log_axis, wrap
+
+# Two calm colours for blocks A and B: neither reads as "good" or "bad".
+BLOCK_COLOURS = ("#4C78A8", "#9D9D9D")
 
 
 def profile_figure(points: Sequence[ProfilePoint], title: str) -> go.Figure:
-    """Spatial size (positions per side) and channels (or token width) after each stage, on log axes."""
-    names = [p.name for p in points]
+    """Spatial size (positions per side) and channels (or token width) after each stage, on log axes.
+
+    The x axis names the stages as a reader would ("stem", "stage 1"); the hover adds the module."""
+    labels = [p.title for p in points]
+    hover = [
+        f"<b>{p.title}</b> ({p.name})<br>{p.channels:,} × {p.height:,} × {p.width:,}"
+        + (f" ({p.tokens:,} tokens)" if p.tokens else "")
+        for p in points
+    ]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_trace(
         go.Bar(
-            x=names,
+            x=labels,
             y=[p.channels for p in points],
             name="channels / width",
             marker_color="#2E91E5",
-            hovertext=[
-                f"{p.channels} × {p.height} × {p.width}" + (f" ({p.tokens} tokens)" if p.tokens else "")
-                for p in points
-            ],
+            hovertext=hover,
+            hoverinfo="text",
         ),
         secondary_y=False,
     )
     fig.add_trace(
         go.Scatter(
-            x=names,
+            x=labels,
             y=[p.height for p in points],
             name="resolution (side)",
             mode="lines+markers",
             marker_color="#E15F99",
+            hovertext=hover,
+            hoverinfo="text",
         ),
         secondary_y=True,
     )
-    fig.update_yaxes(title_text="channels", type="log", secondary_y=False)
-    fig.update_yaxes(title_text="height = width", type="log", secondary_y=True)
+    fig.update_yaxes(
+        title_text="channels (log scale)", secondary_y=False, **log_axis(p.channels for p in points)
+    )
+    fig.update_yaxes(
+        title_text="height = width (log scale)",
+        secondary_y=True,
+        showgrid=False,
+        **log_axis(p.height for p in points),
+    )
     fig.update_layout(
         title=title, height=380, margin={"t": 50, "b": 40}, legend={"orientation": "h", "y": -0.25}
     )
@@ -46,13 +64,28 @@ def profile_figure(points: Sequence[ProfilePoint], title: str) -> go.Figure:
 
 
 def block_comparison_figure(costs: Sequence[BlockCost]) -> go.Figure:
-    """Parameters and MACs of blocks side by side (log scale)."""
-    labels = [c.label for c in costs]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("parameters", "multiply-accumulates"))
-    fig.add_trace(
-        go.Bar(x=labels, y=[c.params for c in costs], marker_color="#1CA71C", showlegend=False), 1, 1
-    )
-    fig.add_trace(go.Bar(x=labels, y=[c.macs for c in costs], marker_color="#FB0D0D", showlegend=False), 1, 2)
-    fig.update_yaxes(type="log")
-    fig.update_layout(height=320, margin={"t": 40, "b": 30})
+    """Parameters and MACs of blocks side by side: plain bars from zero, so a bar twice as tall is twice
+    as many, each labelled with its count."""
+    names = [f"{chr(ord('A') + i)}: {c.label}" for i, c in enumerate(costs)]
+    colours = [BLOCK_COLOURS[i % len(BLOCK_COLOURS)] for i in range(len(costs))]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("weights (parameters)", "multiply-accumulates"))
+    for col, values in ((1, [c.params for c in costs]), (2, [c.macs for c in costs])):
+        fig.add_trace(
+            go.Bar(
+                x=[wrap(name, 24) for name in names],
+                y=values,
+                marker_color=colours,
+                text=[f"{v:,}" for v in values],
+                textposition="outside",
+                cliponaxis=False,
+                customdata=names,
+                hovertemplate="%{customdata}<br>%{y:,}<extra></extra>",
+                showlegend=False,
+            ),
+            1,
+            col,
+        )
+        fig.update_yaxes(rangemode="tozero", range=[0, 1.15 * max(values or [1])], row=1, col=col)
+    fig.update_yaxes(tickformat=",")
+    fig.update_layout(height=340, margin={"t": 40, "b": 30})
     return fig

@@ -11,13 +11,23 @@ from PIL import Image
 from plotly.subplots import make_subplots
 
 from cvviz.explain.attention import WindowLayout
+from cvviz.plotting.style import DIVERGING, HEAT, colourbar, square_pixels, wrap
 
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+# Titles are broken into lines of about this many characters: overlays are often half a page wide, and
+# Swin's window views sit four to a row.
+_TITLE_WIDTH = 44
+_NARROW_TITLE_WIDTH = 28
 
 
 def _image_axes(figure: go.Figure, size: int) -> None:
     figure.update_xaxes(visible=False, range=[0, size])
-    figure.update_yaxes(visible=False, range=[size, 0], scaleanchor="x")
+    figure.update_yaxes(visible=False, range=[size, 0])
+    square_pixels(figure)
+
+
+def _title(text: str, width: int = _TITLE_WIDTH) -> dict:
+    return {"text": wrap(text, width), "font": {"size": 14}}
 
 
 def attention_overlay_figure(
@@ -40,9 +50,11 @@ def attention_overlay_figure(
             dx=cell,
             y0=cell / 2,
             dy=cell,
-            colorscale="Inferno",
+            colorscale=HEAT,
+            zmin=0.0,
+            zmax=float(np.max(heat)) or 1.0,  # from zero: a nearly uniform map looks uniform
             opacity=opacity,
-            colorbar={"title": "weight", "thickness": 12},
+            colorbar=colourbar("weight"),
             hovertemplate="patch (%{y}, %{x})<br>weight %{z:.4f}<extra></extra>",
         )
     )
@@ -57,13 +69,14 @@ def attention_overlay_figure(
             line={"color": "cyan", "width": 3},
         )
     _image_axes(figure, pixels.shape[0])
-    figure.update_layout(title=title, margin=_MARGIN, height=420)
+    figure.update_layout(title=_title(title), margin={**_MARGIN, "t": 60}, height=440)
     return figure
 
 
 def head_grid_figure(maps: np.ndarray, title: str) -> go.Figure:
     """A layers × heads grid of small heatmaps; ``maps`` is (layers, heads, rows, cols). Each thumbnail
-    has its own colour range (a head's pattern, not its scale, is what the grid shows)."""
+    is shown as a share of its own largest weight (a head's pattern, not its scale, is what the grid
+    shows); one colour bar keys them all and the hover gives the real weight."""
     layers, heads = maps.shape[:2]
     figure = make_subplots(
         rows=layers,
@@ -75,19 +88,33 @@ def head_grid_figure(maps: np.ndarray, title: str) -> go.Figure:
     )
     for i in range(layers):
         for j in range(heads):
+            thumb = maps[i, j]
+            peak = float(thumb.max())
             figure.add_trace(
                 go.Heatmap(
-                    z=maps[i, j],
-                    colorscale="Inferno",
-                    showscale=False,
-                    hovertemplate=f"layer {i}, head {j}<br>patch (%{{y}}, %{{x}})<br>%{{z:.4f}}<extra></extra>",
+                    z=thumb / peak if peak > 0 else np.zeros_like(thumb),
+                    customdata=thumb,
+                    coloraxis="coloraxis",
+                    hovertemplate=f"layer {i}, head {j}<br>patch (%{{y}}, %{{x}})<br>%{{customdata:.4f}}"
+                    "<extra></extra>",
                 ),
                 row=i + 1,
                 col=j + 1,
             )
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, autorange="reversed")
-    figure.update_layout(title=title, margin=_MARGIN, height=max(300, 42 * layers + 60))
+    square_pixels(figure)
+    figure.update_layout(
+        title=title,
+        coloraxis={
+            "colorscale": HEAT,
+            "cmin": 0.0,
+            "cmax": 1.0,
+            "colorbar": colourbar("share of the<br>head's largest<br>weight"),
+        },
+        margin={**_MARGIN, "t": 70},
+        height=max(300, 64 * layers + 80),
+    )
     return figure
 
 
@@ -148,37 +175,51 @@ def swin_windows_figure(
             fillcolor="rgba(0, 255, 255, 0.35)",
         )
     _image_axes(figure, size)
-    figure.update_layout(title=title, margin=_MARGIN, height=380)
+    figure.update_layout(title=_title(title, _NARROW_TITLE_WIDTH), margin={**_MARGIN, "t": 60}, height=340)
     return figure
 
 
 def window_attention_figure(attn: np.ndarray, bias: np.ndarray, title: str) -> go.Figure:
-    """One window's attention (N, N) for one head, next to that head's relative position bias (N, N)."""
+    """One window's attention (N, N) for one head, next to that head's relative position bias (N, N).
+
+    Each panel's colour bar lies flat under its own panel, so neither can cover the other."""
     figure = make_subplots(
-        rows=1, cols=2, subplot_titles=("attention (query row → key column)", "relative position bias")
+        rows=1,
+        cols=2,
+        subplot_titles=("attention<br>(query row → key column)", "relative position bias<br>(signed)"),
+        horizontal_spacing=0.12,
     )
+    under = {"orientation": "h", "y": -0.08, "yanchor": "top", "len": 0.42, "thickness": 10}
     figure.add_trace(
         go.Heatmap(
             z=attn,
-            colorscale="Inferno",
-            colorbar={"x": 0.45, "thickness": 10},
+            colorscale=HEAT,
+            zmin=0.0,
+            zmax=float(np.max(attn)) or 1.0,
+            colorbar=colourbar("attention weight", x=0.22, xanchor="center", side="bottom", **under),
             hovertemplate="query %{y} → key %{x}<br>%{z:.4f}<extra></extra>",
         ),
         row=1,
         col=1,
     )
+    top = float(np.abs(bias).max()) or 1.0
     figure.add_trace(
         go.Heatmap(
             z=bias,
-            colorscale="RdBu",
-            zmid=0,
-            colorbar={"thickness": 10},
+            colorscale=DIVERGING,
+            zmin=-top,
+            zmax=top,
+            colorbar=colourbar(
+                "bias (added to the logits)", x=0.78, xanchor="center", side="bottom", **under
+            ),
             hovertemplate="query %{y}, key %{x}<br>bias %{z:.3f}<extra></extra>",
         ),
         row=1,
         col=2,
     )
-    figure.update_yaxes(autorange="reversed", scaleanchor="x")
-    figure.update_yaxes(autorange="reversed", scaleanchor="x2", row=1, col=2)
-    figure.update_layout(title=title, margin=_MARGIN, height=420)
+    figure.update_xaxes(showticklabels=False, ticks="")
+    figure.update_yaxes(autorange="reversed", showticklabels=False, ticks="")
+    square_pixels(figure)
+    figure.update_annotations(font_size=12)
+    figure.update_layout(title=_title(title), margin={"l": 10, "r": 10, "t": 80, "b": 90}, height=460)
     return figure

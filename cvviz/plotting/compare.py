@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from cvviz.measure.profiling import ProfileRow, pareto_front
 from cvviz.plotting.story import family_colours, family_order
+from cvviz.plotting.style import log_axis
 
 _LAYOUT = {"legend_title": "family", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 460}
 
@@ -65,6 +66,7 @@ def accuracy_flops_figure(rows: Sequence[ProfileRow], families: Sequence[str] | 
             )
         )
     front = [rated[i] for i in pareto_front([(r.flops, r.acc1) for r in rated])]
+    front.sort(key=lambda r: r.flops)
     if front:
         figure.add_trace(
             go.Scatter(
@@ -75,18 +77,32 @@ def accuracy_flops_figure(rows: Sequence[ProfileRow], families: Sequence[str] | 
                 line={"color": "black", "dash": "dash", "width": 1.5},
                 marker={"symbol": "circle-open", "size": 10, "color": "black"},
                 text=[r.title for r in front],
-                textposition="top left",
+                textposition=_front_label_positions(len(front)),
+                textfont={"size": 11},
+                cliponaxis=False,
                 hoverinfo="skip",
             )
         )
+    accuracies = [r.acc1 for r in rated]
+    low, high = (min(accuracies), max(accuracies)) if accuracies else (0.0, 100.0)
+    headroom = max(2.0, 0.08 * (high - low))
     figure.update_layout(
         title="Accuracy against compute (bubble area ∝ parameters)",
-        xaxis_title="GFLOPs per image at the native input size (log scale)",
-        xaxis_type="log",
-        yaxis_title="ImageNet-1K top-1 (%), published",
+        xaxis={
+            "title": "GFLOPs per image at the native input size (log scale)",
+            **log_axis((r.flops / 1e9 for r in rated), padding=0.12),
+        },
+        yaxis={"title": "ImageNet-1K top-1 (%), published", "range": [low - headroom, high + headroom]},
         **_LAYOUT,
     )
     return figure
+
+
+def _front_label_positions(count: int) -> list[str]:
+    """Where each Pareto-front label goes, cheapest model first: below and to the right of the rising
+    line, so no label runs off the left edge; the last (most accurate) one above and to the left, so it
+    does not run off the right edge."""
+    return ["bottom right"] * (count - 1) + ["top left"] if count > 1 else ["top center"] * count
 
 
 def latency_accuracy_figure(rows: Sequence[ProfileRow], families: Sequence[str] | None = None) -> go.Figure:
@@ -115,8 +131,10 @@ def latency_accuracy_figure(rows: Sequence[ProfileRow], families: Sequence[str] 
     device = timed[0].device if timed else "—"
     figure.update_layout(
         title=f"Latency against accuracy ({device})",
-        xaxis_title="latency at batch 1, median ms (bars: p10–p90; log scale)",
-        xaxis_type="log",
+        xaxis={
+            "title": "latency at batch 1, median ms (bars: p10–p90; log scale)",
+            **log_axis([r.latency_p10_ms for r in timed] + [r.latency_p90_ms for r in timed]),
+        },
         yaxis_title="ImageNet-1K top-1 (%), published",
         **_LAYOUT,
     )
@@ -142,8 +160,7 @@ def params_years_figure(rows: Sequence[ProfileRow], families: Sequence[str] | No
     figure.update_layout(
         title="Parameters over the years",
         xaxis_title="year",
-        yaxis_title="parameters (millions, log scale)",
-        yaxis_type="log",
+        yaxis={"title": "parameters (millions, log scale)", **log_axis(r.params / 1e6 for r in rows)},
         **_LAYOUT,
     )
     return figure

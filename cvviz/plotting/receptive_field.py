@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from cvviz.explain.receptive_field import LayerField, UnitBox
+from cvviz.plotting.style import HEAT, colourbar, log_axis, square_pixels
 
 
 def growth_figure(curves: Mapping[str, Sequence[LayerField]]) -> go.Figure:
@@ -21,24 +22,26 @@ def growth_figure(curves: Mapping[str, Sequence[LayerField]]) -> go.Figure:
     units also see the whole image through squeeze-and-excitation keep their convolutional field.
     """
     fig = go.Figure()
+    sizes: list[int] = []
     for title, all_fields in curves.items():
         # Global pooling (one 1×1 unit that sees the whole image) is not a field size: leave it out.
         fields = [f for f in all_fields if f.exact or (f.global_context and f.output_size != (1, 1))]
+        sizes += [f.size[0] for f in fields]
         fig.add_trace(
             go.Scatter(
                 x=list(range(1, len(fields) + 1)),
                 y=[f.size[0] for f in fields],
                 mode="lines",
                 name=title,
-                customdata=[[f.layer, f"{f.size[0]}×{f.size[1]}", f.stride[0], f.exact] for f in fields],
+                customdata=[[f.layer, f"{f.size[0]:,}×{f.size[1]:,}", f.stride[0], f.exact] for f in fields],
                 hovertemplate="%{customdata[0]}<br>field %{customdata[1]} · stride %{customdata[2]}"
                 "<br>exact: %{customdata[3]}<extra>" + title + "</extra>",
             )
         )
     fig.update_layout(
         xaxis_title="depth (operations in forward order)",
-        yaxis_title="receptive field (pixels, height)",
-        yaxis_type="log",
+        yaxis_title="receptive field (pixels, height; log scale)",
+        yaxis=log_axis(sizes),
         height=380,
         margin=dict(l=10, r=10, t=30, b=10),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
@@ -61,7 +64,15 @@ def unit_box_figure(
     if heat is not None:
         peak = float(heat.max()) or 1.0
         fig.add_trace(
-            go.Heatmap(z=heat / peak, colorscale="Inferno", opacity=0.6, showscale=False, hoverinfo="skip")
+            go.Heatmap(
+                z=heat / peak,
+                colorscale=HEAT,
+                zmin=0.0,
+                zmax=1.0,
+                opacity=0.6,
+                colorbar=colourbar("effective field<br>(share of its<br>largest value)"),
+                hovertemplate="row %{y}, column %{x}<br>%{z:.3f} of the largest<extra></extra>",
+            )
         )
     top, left, bottom, right = box.box
     fig.add_shape(
@@ -70,9 +81,8 @@ def unit_box_figure(
     if box.clipped is not None:
         fig.add_shape(_rect(box.clipped, line=dict(color="#00E5FF", width=3)))
     fig.update_xaxes(range=[min(left, 0) - 2, max(right, width - 1) + 2], showgrid=False, zeroline=False)
-    fig.update_yaxes(
-        range=[max(bottom, height - 1) + 2, min(top, 0) - 2], showgrid=False, zeroline=False, scaleanchor="x"
-    )
+    fig.update_yaxes(range=[max(bottom, height - 1) + 2, min(top, 0) - 2], showgrid=False, zeroline=False)
+    square_pixels(fig)
     fig.update_layout(
         title=title, height=420, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="rgba(128,128,128,0.25)"
     )
@@ -81,9 +91,19 @@ def unit_box_figure(
 
 def heatmap_figure(heat: np.ndarray, box: UnitBox | None = None, title: str = "") -> go.Figure:
     """An (H, W) effective-field map on its own, with the theoretical box (clipped) for scale."""
-    fig = go.Figure(go.Heatmap(z=heat, colorscale="Inferno", showscale=False))
+    fig = go.Figure(
+        go.Heatmap(
+            z=heat,
+            colorscale=HEAT,
+            zmin=0.0,
+            zmax=float(np.max(heat)) or 1.0,
+            colorbar=colourbar("|∂unit/∂pixel|"),
+            hovertemplate="row %{y}, column %{x}<br>%{z:.3g}<extra></extra>",
+        )
+    )
     if box is not None and box.clipped is not None:
         fig.add_shape(_rect(box.clipped, line=dict(color="#00E5FF", width=2)))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x")
+    fig.update_yaxes(autorange="reversed")
+    square_pixels(fig)
     fig.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=40, b=10))
     return fig

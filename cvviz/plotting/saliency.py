@@ -8,26 +8,48 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cvviz.explain.saliency import view
+from cvviz.explain.saliency import METHODS, view
 from cvviz.explain.saliency.faithfulness import FaithfulnessCurve
 from cvviz.explain.saliency.sanity import SanityResult
+from cvviz.plotting.style import CIVIDIS, DIVERGING, HEAT, MAGMA, colourbar, square_pixels
 
-_SCALES = {"positive": "Reds", "negative": "Blues", "absolute": "Inferno", "signed": "RdBu_r"}
+# Perceptually uniform and darkest at zero for the one-sided views; a diverging scale, white at zero,
+# only for the signed view.
+_SCALES = {"positive": MAGMA, "negative": CIVIDIS, "absolute": HEAT, "signed": DIVERGING}
+_KEYS = {
+    "positive": "positive attribution<br>(share of the<br>map's largest)",
+    "negative": "negative attribution<br>(share of the<br>map's largest)",
+    "absolute": "|attribution|<br>(share of the<br>map's largest)",
+    "signed": "attribution<br>(share of the map's<br>largest magnitude)",
+}
 
 
-def _heatmap(attr_map: np.ndarray, kind: str, opacity: float, showscale: bool) -> go.Heatmap:
+def _coloraxis(kind: str) -> dict:
+    """One key for every map of a figure: each map is shown as a share of its own largest magnitude."""
+    return {
+        "colorscale": _SCALES[kind],
+        "cmin": -1.0 if kind == "signed" else 0.0,
+        "cmax": 1.0,
+        "colorbar": colourbar(_KEYS[kind]),
+    }
+
+
+def _heatmap(attr_map: np.ndarray, kind: str, opacity: float) -> go.Heatmap:
     shown = view(attr_map, kind)
     top = float(np.abs(shown).max()) or 1.0
-    signed = kind == "signed"
     return go.Heatmap(
-        z=shown,
-        colorscale=_SCALES[kind],
-        zmin=-top if signed else 0.0,
-        zmax=top,
+        z=shown / top,
+        customdata=shown,
+        coloraxis="coloraxis",
         opacity=opacity,
-        showscale=showscale,
-        hovertemplate="x %{x}, y %{y}: %{z:.3g}<extra></extra>",
+        hovertemplate="x %{x}, y %{y}: %{customdata:.3g} (%{z:.0%} of the largest)<extra></extra>",
     )
+
+
+def method_title(name: str) -> str:
+    """A method's display name ("Grad-CAM" for ``grad_cam``); unknown names are shown as they are."""
+    method = METHODS.get(name)
+    return method.title if method is not None else name
 
 
 def saliency_grid_figure(
@@ -37,36 +59,54 @@ def saliency_grid_figure(
     opacity: float = 0.6,
     columns: int = 3,
 ) -> go.Figure:
-    """Each (title, map (H, W)) over ``image`` (H, W, 3 uint8, the model's input crop), side by side."""
+    """Each (title, map (H, W)) over ``image`` (H, W, 3 uint8, the model's input crop), side by side,
+    each scaled to its own largest magnitude and keyed by one colour bar."""
     columns = max(1, min(columns, len(maps)))
     rows = -(-len(maps) // columns)
     figure = make_subplots(rows=rows, cols=columns, subplot_titles=[title for title, _ in maps])
     for i, (_, attr_map) in enumerate(maps):
         row, col = i // columns + 1, i % columns + 1
         figure.add_trace(go.Image(z=image, hoverinfo="skip"), row=row, col=col)
-        figure.add_trace(_heatmap(attr_map, kind, opacity, showscale=False), row=row, col=col)
+        figure.add_trace(_heatmap(attr_map, kind, opacity), row=row, col=col)
     figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    figure.update_layout(height=320 * rows, margin={"l": 5, "r": 5, "t": 30, "b": 5})
+    figure.update_yaxes(visible=False, autorange="reversed")
+    square_pixels(figure)
+    figure.update_layout(
+        coloraxis=_coloraxis(kind), height=320 * rows, margin={"l": 5, "r": 5, "t": 30, "b": 5}
+    )
     return figure
 
 
 def sanity_figure(results: Sequence[SanityResult], metric: str = "spearman") -> go.Figure:
-    """Similarity with the original map (y) as the model is randomised from the top down (x)."""
+    """Similarity with the original map (y) as the model is randomised from the top down (x), one line
+    per method, named as the app names it. Steps are placed by their order, so two groups that share a
+    name keep their own places."""
     figure = go.Figure()
+    names: list[str] = []
     for result in results:
+        steps = [step.name for step in result.steps]
+        names = steps if len(steps) > len(names) else names
         figure.add_trace(
             go.Scatter(
-                x=[step.name for step in result.steps],
+                x=list(range(len(steps))),
                 y=[getattr(step, metric) for step in result.steps],
+                customdata=steps,
                 mode="lines+markers",
-                name=result.method,
+                name=method_title(result.method),
+                hovertemplate="randomised down to %{customdata}<br>%{y:.2f}",
             )
         )
     figure.update_layout(
-        xaxis_title="randomised down to (cumulative, top first)",
+        xaxis={
+            "title": "randomised down to (cumulative, top first)",
+            "tickmode": "array",
+            "tickvals": list(range(len(names))),
+            "ticktext": names,
+        },
         yaxis_title="Spearman rank correlation" if metric == "spearman" else "SSIM",
         yaxis_range=[-1.05, 1.05],
+        showlegend=True,
+        legend_title="method",
         height=380,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 
 from cvviz.measure.catalog_figures import ModelSummary
+from cvviz.plotting.style import log_axis
 
 if TYPE_CHECKING:
     from cvviz.models.inference import Prediction
@@ -82,12 +83,14 @@ def timeline_figure(
                 hoverinfo="text",
             )
         )
+    yaxis = (
+        {"title": "parameters (millions, log scale)", **log_axis(r.params / 1e6 for r in rows)}
+        if y == "params"
+        else {"title": "ImageNet-1K top-1 (%), published", "type": "linear"}
+    )
     figure.update_layout(
         xaxis_title="year",
-        yaxis_title="parameters (millions, log scale)"
-        if y == "params"
-        else "ImageNet-1K top-1 (%), published",
-        yaxis_type="log" if y == "params" else "linear",
+        yaxis=yaxis,
         legend_title="family",
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         height=430,

@@ -156,6 +156,12 @@ class AttentionGradients:
     grad: np.ndarray
     target: int
 
+    @property
+    def vanishes(self) -> bool:
+        """Whether the logit does not depend on any attention weight (every gradient is exactly 0), so a
+        gradient-weighted rollout has nothing to weight and comes out flat."""
+        return not np.any(self.grad)
+
 
 @contextlib.contextmanager
 def _recomputed_attention(model: nn.Module, names: Sequence[str]) -> Iterator[dict[str, torch.Tensor]]:
