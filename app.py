@@ -27,7 +27,9 @@ PAGES = [
 
 settings = kiosk.kiosk_settings()
 kiosk.start(settings)
-navigation = st.navigation(PAGES, position="top" if settings.enabled else "sidebar")
+# Kiosk mode hides Streamlit's menus (and with them its top page menu) and draws touch-sized page links.
+navigation = st.navigation(PAGES, position="hidden" if settings.enabled else "sidebar")
+kiosk.page_links(settings, PAGES)
 kiosk.attract_loop(settings, PAGES)
 begin_run()
 navigation.run()

@@ -196,26 +196,220 @@ def test_browser_hostile_upload_gets_one_sentence_and_the_next_upload_works(serv
     page.close()
 
 
-def test_browser_kiosk_attract_loop_starts_when_idle_and_stops_on_touch(tmp_path_factory, browser, artifacts):
-    with serve_app(tmp_path_factory, CVVIZ_KIOSK="1", CVVIZ_KIOSK_IDLE_S="3", CVVIZ_KIOSK_STEP_S="4") as (
-        url,
-        _,
-    ):
+def _trained_titles() -> list[str]:
+    """Titles of the models with trained weights on this machine, as the server sees them."""
+    from cvviz.catalog import get_spec
+    from cvviz.models.weights import list_cached_weights
+
+    return [get_spec(row.model).title for row in list_cached_weights() if row.cached]
+
+
+def test_browser_kiosk_attract_loop_starts_when_idle_and_stops_on_touch(
+    tmp_path_factory, browser, artifacts, monkeypatch
+):
+    import re
+
+    torch_home = str(tmp_path_factory.mktemp("kiosk-torch"))
+    monkeypatch.setenv("TORCH_HOME", torch_home)  # what this process finds is what the server finds
+    trained = _trained_titles()
+    kiosk_env = {"CVVIZ_KIOSK": "1", "CVVIZ_KIOSK_IDLE_S": "3", "CVVIZ_KIOSK_STEP_S": "4"}
+    with serve_app(tmp_path_factory, TORCH_HOME=torch_home, **kiosk_env) as (url, _):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url, timeout=SETTLE_MS)
         settle(page)
-        page.wait_for_selector('[data-testid="stCameraInput"]', timeout=SETTLE_MS)  # the camera comes first
         assert page.locator('[data-testid="stToolbar"]').is_hidden()  # no developer menus
         explore = page.get_by_role("button", name="Touch here to explore on your own")
         explore.wait_for(timeout=60_000)  # idle for 3 s: the guided tour begins
-        page.wait_for_selector("text=Guided tour", timeout=60_000)
+        caption = page.get_by_text("Guided tour:")
+        caption.wait_for(timeout=60_000)
         settle(page)
         assert_no_exception(page, "kiosk tour")
+        # The caption names what the tour really shows: the models with trained weights here.
+        text = caption.inner_text()
+        found = re.fullmatch(r"Guided tour: (.+) \((.+)\), (\d+) sample photos, (\d+) pages\.", text)
+        assert found, text
+        if trained:
+            count = (
+                f"{len(trained)} model{'s' if len(trained) != 1 else ''} with trained weights on this machine"
+            )
+            assert (found[1], found[2].split(", ")) == (count, trained), text
+        else:
+            assert found[1].startswith("no trained weights on this machine"), text
+        assert (int(found[3]), int(found[4])) == (len(sample_images()), len(KIOSK_PAGES)), text
+        model = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Model").input_value()
+        assert any(model.startswith(f"{title} · ") for title in trained or ["EfficientNet-Lite0"]), model
         page.screenshot(path=str(artifacts / "kiosk-tour.png"), full_page=True)
         page.get_by_role("button", name="Touch here to explore on your own").click()
         page.wait_for_selector("text=Guided tour", state="detached", timeout=60_000)
         assert_no_exception(page, "kiosk after touch")
         page.close()
+
+
+KIOSK_SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+# Each page's link label, its path and a piece of its title.
+KIOSK_PAGES = {
+    "The story": ("", "From LeNet to Swin"),
+    "Architecture": ("architecture", "Inside "),
+    "Feature maps": ("feature_maps", "layers respond to"),
+    "Receptive fields": ("receptive_fields", "Receptive fields"),
+    "Attention": ("attention", "Attention: where"),
+    "Saliency": ("saliency", "Saliency: which pixels"),
+    "Compare backbones": ("compare", "Backbones side by side"),
+}
+NAV_LINKS = '.st-key-kiosk_nav a[data-testid="stPageLink-NavLink"]'
+DEVELOPER_MENUS = '[data-testid="stToolbar"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"]'
+
+
+@pytest.fixture(scope="module")
+def kiosk_server(tmp_path_factory):
+    """A kiosk with no network whose tour never starts on its own (the tour has its own test)."""
+    with serve_app(
+        tmp_path_factory, CVVIZ_KIOSK="1", CVVIZ_OFFLINE="1", CVVIZ_KIOSK_IDLE_S="3600"
+    ) as running:
+        yield running[0]
+
+
+def _box(locator) -> dict:
+    box = locator.bounding_box()
+    assert box is not None, "not rendered"
+    return box
+
+
+# -1 while something in the main area still spins or fills a progress bar, else how many elements it holds.
+MAIN_ELEMENTS = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    if (main.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"]')) return -1;
+    return main.querySelectorAll('[data-testid="stElementContainer"]').length;
+}"""
+
+
+def _until_drawn(page) -> None:
+    """Settle, then wait until nothing in the main area spins and it has held the same elements for 3 s
+    (a kiosk's periodic idle check keeps the page briefly busy every few seconds)."""
+    settle(page)
+    deadline = time.monotonic() + SETTLE_MS / 1000
+    last, steady = None, 0
+    while steady < 3:
+        assert time.monotonic() < deadline, "the page never finished drawing"
+        page.wait_for_timeout(1000)
+        count = page.evaluate(MAIN_ELEMENTS)
+        steady = steady + 1 if count == last and count > 0 else 0
+        last = count
+
+
+def _go_to_page(page, label: str) -> None:
+    """Touch the kiosk's link to a page and wait until that page has drawn."""
+    path, title = KIOSK_PAGES[label]
+    page.locator(NAV_LINKS).filter(has_text=label).click()
+    page.wait_for_function(
+        "path => window.location.pathname.replace(/\\/+$/, '').split('/').pop() === path",
+        arg=path,
+        timeout=SETTLE_MS,
+    )
+    page.locator("h1").filter(has_text=title).first.wait_for(timeout=SETTLE_MS)
+    _until_drawn(page)
+
+
+COLUMN_WIDTHS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stColumn"]')]
+    .map(c => c.getBoundingClientRect().width).filter(w => w > 0)"""
+# Tick labels of every horizontal bar chart (the predictions) that stick out of their chart.
+CLIPPED_BAR_LABELS = """() => [...document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')]
+    .filter(plot => plot.querySelector('.barlayer'))
+    .flatMap(plot => {
+        const chart = plot.getBoundingClientRect();
+        return [...plot.querySelectorAll('.ytick text, .g-xtitle text')].filter(label => {
+            const box = label.getBoundingClientRect();
+            return box.left < chart.left - 1 || box.right > chart.right + 1;
+        }).map(label => label.textContent);
+    })"""
+
+
+@pytest.mark.parametrize("size", list(KIOSK_SIZES))
+def test_browser_kiosk_opens_on_a_prediction_with_touch_sized_page_links(
+    kiosk_server, browser, artifacts, size
+):
+    width, height = KIOSK_SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(kiosk_server, timeout=SETTLE_MS)
+    chart = page.locator(".st-key-home-prediction .js-plotly-plot")
+    chart.wait_for(timeout=SETTLE_MS)
+    settle(page)
+    assert_no_exception(page, f"kiosk {size}")
+    # The first screen is a sample photo with its prediction, in view, and no camera prompt.
+    assert page.locator('[data-testid="stCameraInput"]').count() == 0
+    assert page.get_by_text("Choose a sample").count() == 0
+    page.screenshot(path=str(artifacts / f"kiosk-first-screen-{size}.png"))
+    assert page.locator(".st-key-home-prediction .ytick").count() == 5
+    assert page.evaluate(CLIPPED_BAR_LABELS) == []  # every category label inside its chart
+    assert _box(chart)["y"] + _box(chart)["height"] <= height, "the prediction is below the first screen"
+    # Developer menus stay hidden; every page has a touch-sized link in view.
+    menus = page.locator(DEVELOPER_MENUS)
+    assert all(menus.nth(i).is_hidden() for i in range(menus.count()))
+    links = page.locator(NAV_LINKS)
+    assert links.count() == len(KIOSK_PAGES)
+    for i in range(links.count()):
+        box = _box(links.nth(i))
+        assert links.nth(i).is_visible()
+        assert box["height"] >= 48 and box["width"] >= 48, (links.nth(i).inner_text(), box)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height, box
+    _go_to_page(page, "Architecture")
+    assert_no_exception(page, f"kiosk {size} architecture")
+    _go_to_page(page, "The story")
+    chart.wait_for(timeout=SETTLE_MS)
+    # The camera is one touch away.
+    page.locator('[data-testid="stSidebar"]').get_by_text("camera", exact=True).click()
+    page.locator('[data-testid="stCameraInput"]').wait_for(timeout=SETTLE_MS)
+    assert_no_exception(page, f"kiosk {size} camera")
+    page.close()
+
+
+def test_browser_kiosk_portrait_every_page_is_one_column_with_nothing_cut(kiosk_server, browser, artifacts):
+    width, height = KIOSK_SIZES["portrait"]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(kiosk_server, timeout=SETTLE_MS)
+    page.locator(".st-key-home-prediction .js-plotly-plot").wait_for(timeout=SETTLE_MS)
+    settle(page)
+    main_width = _box(page.locator('[data-testid="stMain"]'))["width"]
+    bar_charts = 0
+    # Attention last, on a transformer (a convolutional network has no attention to draw).
+    for label in sorted(KIOSK_PAGES, key=lambda label: label == "Attention"):
+        path = KIOSK_PAGES[label][0]
+        _go_to_page(page, label)
+        if label == "Attention":
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            sidebar.get_by_role("combobox", name="Model").click()
+            page.keyboard.type("ViT-B/32 · ViT")
+            page.keyboard.press("Enter")
+            page.get_by_text("Untrained:").first.wait_for(timeout=SETTLE_MS)  # offline: random weights
+            _until_drawn(page)
+            assert page.get_by_text("12 layers × 12 heads").count() == 1  # ViT-B/32's attention is drawn
+        page.wait_for_selector(
+            "[data-testid='stMain'] .js-plotly-plot, [data-testid='stMain'] [data-testid='stImage']",
+            timeout=SETTLE_MS,
+        )
+        assert_no_exception(page, f"portrait {label}")
+        tabs = page.locator("[data-testid='stMain'] [role='tab']")
+        for index, tab in enumerate(
+            [None, *(tabs.nth(i) for i in range(tabs.count()))]
+        ):  # columns in tabs too
+            if tab is not None:
+                tab.click()
+                page.wait_for_timeout(1000)
+                page.screenshot(path=str(artifacts / f"kiosk-portrait-{path or 'home'}-tab{index}.png"))
+            where = f"{label}, tab {tab.inner_text() if tab else 'first'}"
+            narrow = [round(w) for w in page.evaluate(COLUMN_WIDTHS) if w < 0.8 * main_width]
+            assert not narrow, f"{where}: columns {narrow} px wide in a main area of {main_width:.0f} px"
+            assert page.evaluate(CLIPPED_BAR_LABELS) == [], where
+        bar_charts += page.locator("[data-testid='stMain'] .js-plotly-plot .barlayer").count()
+        # The whole page, as tall as it is (the main area scrolls, so grow the window instead).
+        for _ in range(2):
+            tall = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+            page.set_viewport_size({"width": width, "height": max(height, tall)})
+            page.wait_for_timeout(1500)
+        page.screenshot(path=str(artifacts / f"kiosk-portrait-{path or 'home'}.png"))
+        page.set_viewport_size({"width": width, "height": height})
+    assert bar_charts >= 2  # the predictions on the story and saliency pages were checked
+    page.close()
 
 
 def _hostile_images(folder: Path) -> dict[str, str | None]:

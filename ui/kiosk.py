@@ -1,9 +1,11 @@
 """Kiosk mode for an unattended demo screen: ``CVVIZ_KIOSK=1 streamlit run app.py``.
 
-Touch-sized controls, no developer menus or error details, no downloads at run time (pre-fetch with
-``python -m cvviz weights fetch``), the camera first, and an attract loop: after ``CVVIZ_KIOSK_IDLE_S``
-idle seconds the app starts a guided tour through sample images, models and pages, and any touch of a
-control (or the big "explore" button) hands it back to the visitor.
+Touch-sized controls and page links, no developer menus or error details, no downloads at run time
+(pre-fetch with ``python -m cvviz weights fetch``), a sample photo with its prediction on the first screen
+(the camera is one touch away in the sidebar), one column on a portrait screen, and an attract loop:
+after ``CVVIZ_KIOSK_IDLE_S`` idle seconds the app starts a guided tour through sample images, the models
+with trained weights on this machine and the pages, and any touch of a control (or the big "explore"
+button) hands it back to the visitor.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import streamlit as st
 from cvviz.catalog.registry import DEFAULT_MODEL
 from cvviz.data.images import sample_images
 from ui.resources import model_choices
-from ui.sidebar import IMAGE_SOURCE_KEY, request_selection
+from ui.sidebar import request_selection
 
 KIOSK_ENV = "CVVIZ_KIOSK"
 IDLE_ENV = "CVVIZ_KIOSK_IDLE_S"
@@ -29,6 +31,11 @@ TOUR_STEP_KEY = "kiosk.step"
 TOUR_RERUN_KEY = "kiosk.tour_rerun"
 STEP_STARTED_KEY = "kiosk.step_started"
 
+NAV_KEY = "kiosk_nav"
+
+# The toolbar (and with it Streamlit's own page menu) stays hidden: the pages get touch-sized links of
+# their own (:func:`page_links`). On a portrait screen every row of columns becomes one column, and the
+# home page's prediction comes before its timeline so that the first screen shows a result.
 _CSS = """
 <style>
   [data-testid="stToolbar"], [data-testid="stMainMenu"], #MainMenu, footer,
@@ -37,6 +44,16 @@ _CSS = """
   button, [role="radio"], [data-baseweb="select"] > div { min-height: 56px !important; }
   [data-testid="stSidebar"] label p { font-size: 1.15rem; }
   [data-testid="stSidebar"] [role="radiogroup"] label { padding: 0.4rem 0.8rem; }
+  [data-testid="stMainBlockContainer"] { padding-top: 4.5rem; }  /* just below the (empty) header */
+  .st-key-kiosk_nav a[data-testid="stPageLink-NavLink"] {
+    min-height: 56px; padding: 0 1rem; border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.6rem;
+  }
+  @media (orientation: portrait) {
+    [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; }
+    [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]) { flex-wrap: wrap !important; }
+    [data-testid="stColumn"] { flex: 1 1 100% !important; width: 100% !important; min-width: 100% !important; }
+    [data-testid="stColumn"]:has(.st-key-home-prediction) { order: -1; }  /* the result first */
+  }
 </style>
 """
 
@@ -64,12 +81,28 @@ def kiosk_settings() -> KioskSettings:
     )
 
 
-def tour_models() -> list[str]:
-    """Models the tour may show: the ones whose trained weights are on this machine."""
+def trained_models() -> list[str]:
+    """Catalog models whose trained weights are on this machine (cached, or shipped in a package)."""
     from cvviz.models.weights import list_cached_weights
 
-    names = [row.model for row in list_cached_weights() if row.cached]
-    return names or [DEFAULT_MODEL]
+    return [row.model for row in list_cached_weights() if row.cached]
+
+
+def tour_models() -> list[str]:
+    """Models the tour shows: the ones with trained weights here, else the default model, untrained."""
+    return trained_models() or [DEFAULT_MODEL]
+
+
+def tour_caption(models: list[str], trained: bool, samples: int, pages: int) -> str:
+    """What the guided tour shows, in one line: the models by title, how many photos and pages."""
+    from cvviz.catalog import get_spec
+
+    titles = ", ".join(get_spec(name).title for name in models)
+    if trained:
+        count = f"{len(models)} model{'s' if len(models) != 1 else ''} with trained weights on this machine"
+    else:
+        count = "no trained weights on this machine, so an untrained model"
+    return f"Guided tour: {count} ({titles}), {samples} sample photos, {pages} pages."
 
 
 def start(settings: KioskSettings) -> None:
@@ -80,9 +113,17 @@ def start(settings: KioskSettings) -> None:
     now = time.monotonic()
     if st.session_state.pop(TOUR_RERUN_KEY, False):
         return  # the tour itself asked for this run
-    st.session_state.setdefault(IMAGE_SOURCE_KEY, "camera")
     st.session_state[LAST_TOUCH_KEY] = now
     st.session_state[TOURING_KEY] = False
+
+
+def page_links(settings: KioskSettings, pages: list) -> None:
+    """A row of touch-sized links to every page, at the top of the main area (wraps on narrow screens)."""
+    if not settings.enabled:
+        return
+    with st.container(horizontal=True, gap="small", key=NAV_KEY):
+        for page in pages:
+            st.page_link(page)
 
 
 def _advance(pages: list) -> None:
@@ -120,7 +161,8 @@ def attract_loop(settings: KioskSettings, pages: list) -> None:
             st.session_state[TOURING_KEY] = False
             st.session_state[LAST_TOUCH_KEY] = time.monotonic()
             st.rerun()
-        st.caption("Guided tour: cycling through models, images and views.")
+        trained = trained_models()
+        st.caption(tour_caption(trained or [DEFAULT_MODEL], bool(trained), len(sample_images()), len(pages)))
 
     @st.fragment(run_every=min(5.0, settings.step_seconds))
     def watch() -> None:

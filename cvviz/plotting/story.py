@@ -115,6 +115,9 @@ def prediction_figure(predictions: Sequence[Prediction], *, untrained: bool = Fa
     figure.update_layout(
         xaxis_title="probability (%)" + (" — untrained model, meaningless" if untrained else ""),
         xaxis_range=[0, 100],
+        # Grow the margins to fit the category labels and the axis title: never clip them.
+        xaxis_automargin=True,
+        yaxis_automargin=True,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         height=60 + 45 * len(ordered),
     )
