@@ -70,7 +70,13 @@ pages = max(1, -(-len(order) // PAGE_SIZE))
 page = cols[1].number_input(f"Page (of {pages})", min_value=1, max_value=pages, key=f"fm.page.{per_layer}")
 shown = [int(c) for c in order[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
 channel = cols[2].selectbox("Enlarge channel", [str(c) for c in order], key=f"fm.channel.{per_layer}")
-st.plotly_chart(channel_grid_figure(maps, shown), key="fm.grid")
+# Figures that take a while to build (dozens of subplots) are kept with the results, so changing the
+# enlarged channel or the journey mode redraws without rebuilding them.
+grid = workbench().remember(
+    loaded.key, image.fingerprint, "fm.grid", (layer, statistic, page),
+    lambda: channel_grid_figure(maps, shown).to_plotly_json(),
+)  # fmt: skip
+st.plotly_chart(grid, key="fm.grid")
 
 big, over = st.columns(2)
 chosen = maps[int(channel)]
@@ -83,7 +89,14 @@ over.plotly_chart(
 st.subheader("The journey: stem to last stage")
 mode = st.radio("Each panel shows", list(JOURNEY_MODES), key="fm.journey_mode", horizontal=True)
 steps = journey(features, spec.stages, mode, get_family(spec).stage_labels(spec))
-st.plotly_chart(journey_figure(steps), key="fm.journey")
+journey_plot = workbench().remember(
+    loaded.key,
+    image.fingerprint,
+    "fm.journey",
+    (layers, mode),
+    lambda: journey_figure(steps).to_plotly_json(),
+)
+st.plotly_chart(journey_plot, key="fm.journey")
 st.caption("Stem to last stage: the channel with the highest mean activation, or the mean over all channels.")
 
 st.subheader("First-layer filters")

@@ -114,7 +114,7 @@ def settle(page) -> None:
 
 def open_upload(page):
     """Switch the sidebar's image source to upload; return its file chooser."""
-    page.get_by_text("upload", exact=True).click()
+    page.locator('[data-testid="stSidebar"] [role="radiogroup"]').get_by_text("upload", exact=True).click()
     settle(page)
     return page.locator('[data-testid="stSidebar"] input[type="file"]')
 
@@ -647,4 +647,63 @@ def test_browser_feature_maps_are_drawn_with_square_pixels(server, browser, arti
     # The channel grid, the enlarged channel, its overlay and the journey: 7×7 maps are squares too.
     assert len(aspects) >= 4 and all(abs(aspect - 1) < 0.02 for aspect in aspects), aspects
     page.screenshot(path=str(artifacts / "feature-maps-square.png"), full_page=True)
+    page.close()
+
+
+# Where the first clickable pick point (row 0, column 0) of a keyed Plotly chart is on the screen: the
+# chart's own axes map data to pixels.
+PICK_POINT_ON_SCREEN = """(key) => {
+    const plot = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+    const pick = plot._fullData.find(trace => trace.name === 'pick');
+    const layout = plot._fullLayout, box = plot.getBoundingClientRect();
+    return [box.left + layout.xaxis._offset + layout.xaxis.l2p(pick.x[0]),
+            box.top + layout.yaxis._offset + layout.yaxis.l2p(pick.y[0])];
+}"""
+
+
+def test_browser_click_on_the_image_picks_the_receptive_field_unit(server, browser, artifacts):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(f"{server}/receptive_fields", timeout=SETTLE_MS)
+    settle(page)
+    caption = page.get_by_text("Unit (", exact=False).first
+    caption.wait_for(timeout=SETTLE_MS)
+    before = caption.inner_text()
+    assert before.startswith("Unit (") and "(0, 0)" not in before
+    layer = caption.locator("code").inner_text()
+    key = f"rf-pick-efficientnet_lite0-{layer}".replace(".", "-")
+    page.locator(f".st-key-{key}").scroll_into_view_if_needed()
+    x, y = page.evaluate(PICK_POINT_ON_SCREEN, key)
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('p')].some(p => p.innerText.startsWith('Unit (0, 0)'))",
+        timeout=SETTLE_MS,
+    )
+    settle(page)
+    assert_no_exception(page, "receptive-field click")
+    page.screenshot(path=str(artifacts / "rf-click.png"), full_page=True)
+    page.close()
+
+
+def test_browser_a_long_run_says_its_time_keeps_its_result_and_can_be_stopped(server, browser, artifacts):
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(f"{server}/saliency", timeout=SETTLE_MS)
+    settle(page)
+    run = page.locator("button", has_text="Run sanity check")
+    assert "(about" in run.inner_text(timeout=SETTLE_MS)  # how long, said before it starts
+    run.click()
+    # Progress with the time left.
+    page.locator('[data-testid="stProgress"]', has_text=" left").first.wait_for(timeout=SETTLE_MS)
+    page.get_by_text("spearman", exact=True).wait_for(timeout=SETTLE_MS)
+    settle(page)
+    page.get_by_text("ssim", exact=True).click()  # a display option: the result is redrawn, not wiped
+    settle(page)
+    assert page.get_by_text("spearman", exact=True).count() == 1
+    assert page.locator(".js-plotly-plot .ytitle", has_text="SSIM").count() == 1
+    page.screenshot(path=str(artifacts / "sanity-kept.png"), full_page=True)
+    page.locator("button", has_text="Run sanity check again").click()
+    page.locator("button", has_text="Stop").click(timeout=SETTLE_MS)
+    page.get_by_text("Stopped after", exact=False).wait_for(timeout=SETTLE_MS)
+    settle(page)
+    assert_no_exception(page, "stopped sanity check")
     page.close()

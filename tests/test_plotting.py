@@ -443,3 +443,20 @@ def test_timeline_has_readable_log_axis():
     figure = timeline_figure(catalog_summaries())
     assert assert_log_axes_readable(figure) == 1
     assert figure.layout.yaxis.ticktext[0] in ("0.01", "0.1")  # LeNet-5's 0.06 M parameters are on the axis
+
+
+def test_pick_grid_point_carries_its_row_and_column_and_a_click_reads_back_either_encoding():
+    from cvviz.plotting.picking import add_pick_grid, picked_cell
+
+    figure = add_pick_grid(go.Figure(), centres_y=[4.0, 12.0], centres_x=[2.0, 6.0, 10.0])
+    pick = figure.data[-1]
+    for index, (row, col) in enumerate(np.asarray(pick.customdata).tolist()):
+        assert (pick.y[index], pick.x[index]) == ([4.0, 12.0][row], [2.0, 6.0, 10.0][col])
+    assert figure.layout.clickmode == "event+select"
+    # Streamlit hands a typed customdata array back as an index-keyed dict; a plain list is read too.
+    as_dict = {"selection": {"points": [{"x": 10, "y": 12, "customdata": {"0": 1, "1": 2}}]}}
+    as_list = {"selection": {"points": [{"x": 2, "y": 4, "customdata": [0, 0]}]}}
+    assert picked_cell(as_dict) == (1, 2)
+    assert picked_cell(as_list) == (0, 0)
+    assert picked_cell({"selection": {"points": []}}) is None
+    assert picked_cell(None) is None

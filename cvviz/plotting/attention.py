@@ -11,7 +11,7 @@ from PIL import Image
 from plotly.subplots import make_subplots
 
 from cvviz.explain.attention import WindowLayout
-from cvviz.plotting.style import DIVERGING, HEAT, colourbar, square_pixels, wrap
+from cvviz.plotting.style import DIVERGING, HEAT, colourbar, image_trace, square_pixels, wrap
 
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 # Titles are broken into lines of about this many characters: overlays are often half a page wide, and
@@ -42,7 +42,7 @@ def attention_overlay_figure(
     """``heat`` (rows, cols), one value per ``cell``×``cell`` pixel patch, over ``image`` (the model's
     input crop). ``marker`` (row, col) outlines one patch (the chosen query)."""
     pixels = np.asarray(image.convert("RGB"))
-    figure = go.Figure(go.Image(z=pixels, hoverinfo="skip"))
+    figure = go.Figure(image_trace(pixels))
     figure.add_trace(
         go.Heatmap(
             z=heat,
@@ -153,7 +153,7 @@ def swin_windows_figure(
     pixels = np.asarray(image.convert("RGB"))
     size = pixels.shape[0]
     stride = layout.stride
-    figure = go.Figure(go.Image(z=pixels, hoverinfo="skip"))
+    figure = go.Figure(image_trace(pixels))
     for axis, (padded, window, shift) in enumerate(
         zip(layout.padded_size, layout.window_size, layout.shift_size)
     ):

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cvviz.explain.features import FirstLayerFilters, JourneyStep
-from cvviz.plotting.style import ACTIVATION, colourbar, square_pixels
+from cvviz.plotting.style import ACTIVATION, colourbar, image_trace, square_pixels
 
 # The key of maps each scaled to their own range: 0 is a map's lowest value, 1 its highest.
 _OWN_RANGE = {
@@ -89,7 +89,7 @@ def channel_overlay_figure(crop: np.ndarray, channel_map: np.ndarray, title: str
     covering its share of the crop, with a colour bar of the activation values."""
     height, width = crop.shape[:2]
     rows, cols = channel_map.shape
-    fig = go.Figure(go.Image(z=crop[..., :3] if crop.ndim == 3 else np.repeat(crop[..., None], 3, -1)))
+    fig = go.Figure(image_trace(crop[..., :3] if crop.ndim == 3 else np.repeat(crop[..., None], 3, -1)))
     fig.data[0].hoverinfo = "skip"
     fig.add_trace(
         go.Heatmap(

@@ -47,6 +47,8 @@ def picked_cell(state: Mapping | None) -> tuple[int, int] | None:
     points = (state.get("selection") or {}).get("points") or []
     for point in points:
         data = point.get("customdata")
-        if isinstance(data, (list, tuple)) and len(data) >= 2:
+        if isinstance(data, Mapping):  # a typed array reaches Python as {"0": r, "1": c}
+            data = [data.get("0", data.get(0)), data.get("1", data.get(1))]
+        if isinstance(data, (list, tuple)) and len(data) >= 2 and None not in data[:2]:
             return int(data[0]), int(data[1])
     return None

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from cvviz.explain.receptive_field import LayerField, UnitBox
-from cvviz.plotting.style import HEAT, colourbar, log_axis, square_pixels
+from cvviz.plotting.style import HEAT, colourbar, image_trace, log_axis, square_pixels
 
 
 def growth_figure(curves: Mapping[str, Sequence[LayerField]]) -> go.Figure:
@@ -60,7 +60,7 @@ def unit_box_figure(
     """The (H, W, 3) uint8 ``image`` with the unit's theoretical box: solid inside the image, dashed where it
     runs into the padding (shaded). ``heat`` (H, W), if given, is overlaid as the effective field."""
     height, width = image.shape[:2]
-    fig = go.Figure(go.Image(z=image))
+    fig = go.Figure(image_trace(image))
     if heat is not None:
         peak = float(heat.max()) or 1.0
         fig.add_trace(

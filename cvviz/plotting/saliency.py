@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 from cvviz.explain.saliency import METHODS, view
 from cvviz.explain.saliency.faithfulness import FaithfulnessCurve
 from cvviz.explain.saliency.sanity import SanityResult
-from cvviz.plotting.style import CIVIDIS, DIVERGING, HEAT, MAGMA, colourbar, square_pixels
+from cvviz.plotting.style import CIVIDIS, DIVERGING, HEAT, MAGMA, colourbar, image_trace, square_pixels
 
 # Perceptually uniform and darkest at zero for the one-sided views; a diverging scale, white at zero,
 # only for the signed view.
@@ -66,7 +66,7 @@ def saliency_grid_figure(
     figure = make_subplots(rows=rows, cols=columns, subplot_titles=[title for title, _ in maps])
     for i, (_, attr_map) in enumerate(maps):
         row, col = i // columns + 1, i % columns + 1
-        figure.add_trace(go.Image(z=image, hoverinfo="skip"), row=row, col=col)
+        figure.add_trace(image_trace(image), row=row, col=col)
         figure.add_trace(_heatmap(attr_map, kind, opacity), row=row, col=col)
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, autorange="reversed")

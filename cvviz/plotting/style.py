@@ -7,11 +7,15 @@ alike. :func:`log_axis` labels only 1-2-5 steps or decades, each written out in 
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 from collections.abc import Iterable
 
+import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
+from PIL import Image
 
 from cvviz.formatting import format_number
 
@@ -135,3 +139,15 @@ def wrap(text: str, width: int) -> str:
         else:
             line = f"{line} {word}" if line else word
     return "<br>".join([*lines, line])
+
+
+def image_trace(pixels: np.ndarray, **extra) -> go.Image:
+    """An (H, W, 3) uint8 picture as an image trace that carries a PNG, not a list of numbers.
+
+    The browser then receives tens of kilobytes instead of a JSON array of every channel value (about a
+    megabyte for a 224×224 crop) and draws it at once; pixel coordinates are the same.
+    """
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels[..., :3]).astype(np.uint8)).save(buffer, format="PNG")
+    source = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return go.Image(source=source, hoverinfo="skip", **extra)
