@@ -135,23 +135,6 @@ def assert_no_exception(page, where: str) -> None:
     assert boxes.count() == 0, f"{where}: {boxes.first.inner_text()[:500]}"
 
 
-def test_browser_every_page_renders_with_a_figure(server, browser, artifacts):
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    page.goto(server, timeout=SETTLE_MS)
-    settle(page)
-    links = page.locator('[data-testid="stSidebarNavLink"]')
-    targets = [links.nth(i).get_attribute("href") for i in range(links.count())] or [server]
-    for href in targets:
-        page.goto(href if href.startswith("http") else server + href, timeout=SETTLE_MS)
-        settle(page)
-        path = href.removeprefix(server).strip("/")
-        name = path.rsplit("/", 1)[-1] or "home"
-        assert_no_exception(page, name)
-        page.wait_for_selector(".js-plotly-plot, [data-testid='stImage']", timeout=SETTLE_MS)
-        page.screenshot(path=str(artifacts / f"page-{name}.png"), full_page=True)
-    page.close()
-
-
 def test_browser_upload_and_model_switch_update_the_prediction(server, browser, artifacts):
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     page.goto(server, timeout=SETTLE_MS)
@@ -176,23 +159,6 @@ def test_browser_upload_and_model_switch_update_the_prediction(server, browser, 
     assert not page.get_by_text("Errno").first.is_visible() if page.get_by_text("Errno").count() else True
     assert page.get_by_text("Untrained").count() >= 1
     page.screenshot(path=str(artifacts / "resnet18-untrained.png"), full_page=True)
-    page.close()
-
-
-def test_browser_hostile_upload_gets_one_sentence_and_the_next_upload_works(server, browser, tmp_path):
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    page.goto(server, timeout=SETTLE_MS)
-    settle(page)
-    chooser = open_upload(page)
-    fake = tmp_path / "not-really.png"
-    fake.write_text("this is text, not a PNG")
-    chooser.set_input_files(str(fake))
-    page.wait_for_selector("text=not an image cvviz can read", timeout=SETTLE_MS)
-    settle(page)
-    assert_no_exception(page, "hostile upload")
-    chooser.set_input_files(sample_path("cat"))
-    page.wait_for_selector("text=tiger cat", timeout=SETTLE_MS)
-    assert_no_exception(page, "upload after a bad one")
     page.close()
 
 
@@ -324,25 +290,20 @@ CLIPPED_BAR_LABELS = """() => [...document.querySelectorAll('[data-testid="stMai
     })"""
 
 
-@pytest.mark.parametrize("size", list(KIOSK_SIZES))
-def test_browser_kiosk_opens_on_a_prediction_with_touch_sized_page_links(
-    kiosk_server, browser, artifacts, size
-):
+def _assert_kiosk_first_screen(page, size: str) -> None:
+    """The kiosk opens on a sample photo with its prediction in view, no camera prompt, developer menus
+    hidden and a touch-sized link to every page on the first screen."""
     width, height = KIOSK_SIZES[size]
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(kiosk_server, timeout=SETTLE_MS)
     chart = page.locator(".st-key-home-prediction .js-plotly-plot")
     chart.wait_for(timeout=SETTLE_MS)
     settle(page)
     assert_no_exception(page, f"kiosk {size}")
-    # The first screen is a sample photo with its prediction, in view, and no camera prompt.
     assert page.locator('[data-testid="stCameraInput"]').count() == 0
     assert page.get_by_text("Choose a sample").count() == 0
-    page.screenshot(path=str(artifacts / f"kiosk-first-screen-{size}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"kiosk-first-screen-{size}.png"))
     assert page.locator(".st-key-home-prediction .ytick").count() == 5
     assert page.evaluate(CLIPPED_BAR_LABELS) == []  # every category label inside its chart
     assert _box(chart)["y"] + _box(chart)["height"] <= height, "the prediction is below the first screen"
-    # Developer menus stay hidden; every page has a touch-sized link in view.
     menus = page.locator(DEVELOPER_MENUS)
     assert all(menus.nth(i).is_hidden() for i in range(menus.count()))
     links = page.locator(NAV_LINKS)
@@ -352,6 +313,16 @@ def test_browser_kiosk_opens_on_a_prediction_with_touch_sized_page_links(
         assert links.nth(i).is_visible()
         assert box["height"] >= 48 and box["width"] >= 48, (links.nth(i).inner_text(), box)
         assert box["x"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height, box
+
+
+def test_browser_kiosk_opens_on_a_prediction_with_touch_sized_page_links(kiosk_server, browser):
+    """Landscape here; the portrait screen is checked at the start of the portrait test."""
+    size = "landscape"
+    width, height = KIOSK_SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(kiosk_server, timeout=SETTLE_MS)
+    _assert_kiosk_first_screen(page, size)
+    chart = page.locator(".st-key-home-prediction .js-plotly-plot")
     _go_to_page(page, "Architecture")
     assert_no_exception(page, f"kiosk {size} architecture")
     _go_to_page(page, "The story")
@@ -367,8 +338,7 @@ def test_browser_kiosk_portrait_every_page_is_one_column_with_nothing_cut(kiosk_
     width, height = KIOSK_SIZES["portrait"]
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(kiosk_server, timeout=SETTLE_MS)
-    page.locator(".st-key-home-prediction .js-plotly-plot").wait_for(timeout=SETTLE_MS)
-    settle(page)
+    _assert_kiosk_first_screen(page, "portrait")
     main_width = _box(page.locator('[data-testid="stMain"]'))["width"]
     bar_charts = 0
     # Attention last, on a transformer (a convolutional network has no attention to draw).
@@ -401,13 +371,7 @@ def test_browser_kiosk_portrait_every_page_is_one_column_with_nothing_cut(kiosk_
             assert not narrow, f"{where}: columns {narrow} px wide in a main area of {main_width:.0f} px"
             assert page.evaluate(CLIPPED_BAR_LABELS) == [], where
         bar_charts += page.locator("[data-testid='stMain'] .js-plotly-plot .barlayer").count()
-        # The whole page, as tall as it is (the main area scrolls, so grow the window instead).
-        for _ in range(2):
-            tall = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-            page.set_viewport_size({"width": width, "height": max(height, tall)})
-            page.wait_for_timeout(1500)
-        page.screenshot(path=str(artifacts / f"kiosk-portrait-{path or 'home'}.png"))
-        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(artifacts / f"kiosk-portrait-{path or 'home'}.png"), full_page=True)
     assert bar_charts >= 2  # the predictions on the story and saliency pages were checked
     page.close()
 

@@ -55,15 +55,21 @@ def test_cli_predict_json_is_a_ranked_list(capsys):
         (["frobnicate"], "invalid choice"),
     ],
 )
-def test_cli_errors_exit_2_with_one_line(args, message):
-    result = run_cli(*args)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
+def test_cli_errors_exit_2_with_one_line(args, message, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "no-weights-here"))
+    try:
+        status = main(args)
+    except SystemExit as exit:  # argparse's usage errors leave through exit()
+        status = exit.code
+    stderr = capsys.readouterr().err
+    assert status == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], stderr
+    assert "Traceback" not in stderr
 
 
-def test_cli_predict_with_wrong_user_weights_is_one_line(tmp_path):
+def test_cli_as_a_process_exits_2_with_one_line_and_no_traceback(tmp_path):
+    """The real entry point, in a fresh interpreter: wrong weights for a model are one line."""
     import torch
 
     from cvviz.catalog import get_spec
@@ -74,7 +80,8 @@ def test_cli_predict_with_wrong_user_weights_is_one_line(tmp_path):
     result = run_cli("predict", CAT, "--model", "squeezenet1_1", "--weights", str(path))
     assert result.returncode == 2 and result.stderr.startswith(
         "error: These weights do not fit SqueezeNet 1.1"
-    )
+    ), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
 def test_cli_weights_list_reports_the_packaged_default(capsys):
