@@ -105,10 +105,10 @@ IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
 
 def settle(page) -> None:
     """Wait until the script run has finished: no running indicator and no stale (faded) elements,
-    seen twice a second apart so a rerun that is about to start is not mistaken for the end."""
+    seen twice half a second apart so a rerun that is about to start is not mistaken for the end."""
     page.wait_for_selector('[data-testid="stMain"]', timeout=SETTLE_MS)
     for _ in range(2):
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(500)
         page.wait_for_function(IDLE, timeout=SETTLE_MS, polling=250)
 
 
@@ -250,14 +250,14 @@ MAIN_ELEMENTS = """() => {
 
 
 def _until_drawn(page) -> None:
-    """Settle, then wait until nothing in the main area spins and it has held the same elements for 3 s
+    """Settle, then wait until nothing in the main area spins and it has held the same elements for 2 s
     (a kiosk's periodic idle check keeps the page briefly busy every few seconds)."""
     settle(page)
     deadline = time.monotonic() + SETTLE_MS / 1000
     last, steady = None, 0
-    while steady < 3:
+    while steady < 4:
         assert time.monotonic() < deadline, "the page never finished drawing"
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(500)
         count = page.evaluate(MAIN_ELEMENTS)
         steady = steady + 1 if count == last and count > 0 else 0
         last = count
@@ -364,7 +364,7 @@ def test_browser_kiosk_portrait_every_page_is_one_column_with_nothing_cut(kiosk_
         ):  # columns in tabs too
             if tab is not None:
                 tab.click()
-                page.wait_for_timeout(1000)
+                page.wait_for_timeout(500)
                 page.screenshot(path=str(artifacts / f"kiosk-portrait-{path or 'home'}-tab{index}.png"))
             where = f"{label}, tab {tab.inner_text() if tab else 'first'}"
             narrow = [round(w) for w in page.evaluate(COLUMN_WIDTHS) if w < 0.8 * main_width]
@@ -528,33 +528,40 @@ def test_browser_concurrent_sessions_share_one_model_copy_and_memory_stays_bound
         context.close()
 
 
-# For each page: the model to switch to, and a heading that appears once its main figure is drawn.
+# For each page, in visiting order: its link, the model to switch to there (never the one already
+# chosen, so every page sees a real switch) and a heading that appears once its main figure is drawn.
 PAGE_FLOWS = {
-    "architecture": ("ResNet-18 · ResNet", "Shape of the network"),
-    "feature_maps": ("ResNet-18 · ResNet", "The journey: stem to last stage"),
-    "receptive_fields": ("ResNet-18 · ResNet", "One unit on your image"),
-    "attention": ("ViT-B/32 · ViT", "Class token attention"),
-    "saliency": ("SqueezeNet 1.1 · SqueezeNet", "One method across models"),
-    "compare": ("ResNet-18 · ResNet", "Accuracy against compute"),
+    "architecture": ("Architecture", "ResNet-18 · ResNet", "Shape of the network"),
+    "feature_maps": ("Feature maps", "SqueezeNet 1.1 · SqueezeNet", "The journey: stem to last stage"),
+    "receptive_fields": ("Receptive fields", "ResNet-18 · ResNet", "One unit on your image"),
+    "attention": ("Attention", "ViT-B/32 · ViT", "Class token attention"),
+    "saliency": ("Saliency", "SqueezeNet 1.1 · SqueezeNet", "One method across models"),
+    "compare": ("Compare backbones", "ResNet-18 · ResNet", "Accuracy against compute"),
 }
 
 
-@pytest.mark.parametrize("page_name", list(PAGE_FLOWS))
-def test_browser_page_takes_an_upload_and_a_model_switch(server, browser, artifacts, page_name):
-    model, heading = PAGE_FLOWS[page_name]
+def test_browser_every_page_keeps_the_upload_and_takes_a_model_switch(server, browser, artifacts):
+    """One visitor's session: an upload on the first page, then every page through the sidebar, each
+    drawn on that upload, then again after switching the model there."""
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    page.goto(f"{server}/{page_name}", timeout=SETTLE_MS)
+    page.goto(f"{server}/architecture", timeout=SETTLE_MS)
     settle(page)
-    assert_no_exception(page, page_name)
     open_upload(page).set_input_files(sample_path("coffee"))
     settle(page)
-    assert_no_exception(page, f"{page_name} after upload")
-    choose_model(page, model)
-    settle(page)
-    page.get_by_text(heading).first.wait_for(timeout=SETTLE_MS)
-    page.wait_for_selector(".js-plotly-plot", timeout=SETTLE_MS)
-    assert_no_exception(page, f"{page_name} after switching to {model}")
-    page.screenshot(path=str(artifacts / f"flow-{page_name}.png"), full_page=True)
+    assert_no_exception(page, "architecture after upload")
+    for page_name, (link, model, heading) in PAGE_FLOWS.items():
+        page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=link).click()
+        page.wait_for_url(f"**/{page_name}", timeout=SETTLE_MS)
+        settle(page)
+        assert_no_exception(page, page_name)
+        uploader = page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"]')
+        assert uploader.get_by_text("coffee", exact=False).count() >= 1, f"{page_name}: the upload was lost"
+        choose_model(page, model)
+        settle(page)
+        page.get_by_text(heading).first.wait_for(timeout=SETTLE_MS)
+        page.wait_for_selector("[data-testid='stMain'] .js-plotly-plot", timeout=SETTLE_MS)
+        assert_no_exception(page, f"{page_name} after switching to {model}")
+        page.screenshot(path=str(artifacts / f"flow-{page_name}.png"), full_page=True)
     page.close()
 
 
