@@ -7,7 +7,15 @@ import streamlit as st
 
 from cvviz.catalog import get_family, get_spec, list_models
 from cvviz.errors import CvvizError
-from cvviz.explain.saliency import BASELINES, METHODS, VIEWS, SaliencyOptions, attribute, private_copy
+from cvviz.explain.saliency import (
+    BASELINES,
+    METHODS,
+    VIEWS,
+    SaliencyOptions,
+    attribute,
+    load_attribution_library,
+    private_copy,
+)
 from cvviz.explain.saliency.faithfulness import perturbation_curve
 from cvviz.explain.saliency.sanity import cascading_randomisation, randomisation_groups
 from cvviz.jobs import Job
@@ -97,6 +105,7 @@ if picked:
                 bar.progress(i / len(picked), text=f"{title}…")
                 if not copies:
                     copies.append(private_copy(loaded))
+                load_attribution_library()
                 start = time.perf_counter()
                 attr_map = attribute(copies[0], spec, tensor, titles[title], target, options).map
                 return attr_map, time.perf_counter() - start

@@ -6,7 +6,7 @@ map depends on the model (Adebayo et al. 2018); :mod:`.faithfulness` measures de
 curves (Petsiuk et al. 2018).
 """
 
-from cvviz.explain.saliency.attribute import attribute
+from cvviz.explain.saliency.attribute import attribute, load_attribution_library
 from cvviz.explain.saliency.base import (
     BASELINES,
     VIEWS,
@@ -37,6 +37,7 @@ __all__ = [
     "View",
     "attribute",
     "get_method",
+    "load_attribution_library",
     "make_baseline",
     "private_copy",
     "view",

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from cvviz.models.workbench import LoadedModel
 
 
+def load_attribution_library() -> None:
+    """Import Captum now (over a second the first time in a process), so that timing a map times the
+    map itself and an estimate made from it is not inflated by the import."""
+    import captum.attr  # noqa: F401
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Captum warns about things cvviz already handles (input requires_grad, hooks being set)."""
