@@ -31,7 +31,8 @@ class DigitSteps:
     """Each step of :func:`centre_digit`, as float arrays in [0, 1] with ink bright (1) on black (0).
 
     ``ink`` is the input on a black background (inverted when the paper was light), ``cropped`` the box
-    around the ink, ``fitted`` it scaled into 20×20, ``centred`` the 28×28 field, ``padded`` the 32×32
+    around the ink, ``fitted`` it scaled into 20×20 (and brightened so its strongest ink is 1: shrinking a
+    large photo averages thin strokes into grey), ``centred`` the 28×28 field, ``padded`` the 32×32
     result. ``inverted`` says whether the input was dark ink on a light background.
     """
 
@@ -88,6 +89,7 @@ def centre_digit_steps(image: Image.Image | np.ndarray) -> DigitSteps:
     cols = np.flatnonzero((ink >= INK_THRESHOLD).any(axis=0))
     cropped = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     fitted = _fit_in_box(cropped, BOX)
+    fitted = fitted / max(float(fitted.max()), 1e-12)  # thin strokes of a large photo stay full strength
     centred = _centre_by_mass(fitted, FIELD)
     margin = (SIZE - FIELD) // 2
     padded = np.pad(centred, margin)
