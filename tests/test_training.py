@@ -246,7 +246,9 @@ def test_same_seed_and_config_give_identical_metrics(digits):
 
 
 def test_recorded_gradient_norms_equal_autograds(digits):
-    config = QUICK.replace(epochs=1, train_images=64, optimizer="sgd", schedule="constant", lr=0.1, dropout=0.0)
+    config = QUICK.replace(
+        epochs=1, train_images=64, optimizer="sgd", schedule="constant", lr=0.1, dropout=0.0
+    )
     result = train(config, dataset=digits)
     assert result.progress.gradient_norms.shape == (2, len(result.progress.layers))
     model = initial_network(config)
