@@ -20,7 +20,7 @@ from cvviz.training import DATASETS, INITS, MODELS, OPTIMIZERS, SCHEDULES, Train
 from cvviz.training.crossval import cross_validate
 from cvviz.training.data import load_dataset
 from cvviz.training.experiments import gradient_depth_profile, shift_robustness
-from cvviz.training.loop import SPLIT_SEED, confusion_examples, read_digit
+from cvviz.training.loop import PROBE_IMAGES, SPLIT_SEED, confusion_examples, read_digit
 from cvviz.training.search import METHODS as SEARCH_METHODS
 from cvviz.training.search import search
 from ui.jobs import live_run, long_run
@@ -242,7 +242,9 @@ def show_runs() -> None:
         st.plotly_chart(
             histograms_figure(progress.activation_histograms, "activations"), key="train.act_hist"
         )
-        st.caption(f"Activations of each layer on {min(256, data.info.val_images)} validation images.")
+        st.caption(
+            f"Activations of each layer on {min(PROBE_IMAGES, data.info.val_images)} validation images."
+        )
     with confusion:
         classes = progress.info.classes
         st.plotly_chart(confusion_figure(chosen.confusion, classes), key="train.confusion")

@@ -39,7 +39,7 @@ from cvviz.training.models import MODELS, first_layer_filters, initialise, param
 SPLIT_SEED = 0
 """The digits' train/validation/test split is fixed: runs with different seeds see the same images."""
 HISTOGRAM_BINS = 30
-PROBE_IMAGES = 256
+PROBE_IMAGES = 128
 """Validation images whose activations are histogrammed after each epoch."""
 DIVERGENCE_FACTOR = 100.0
 """A loss this many times chance level (ln of the class count) counts as diverged, like a non-finite one."""
