@@ -27,8 +27,9 @@ from ui.jobs import live_run, long_run
 from ui.resources import decode_image
 
 RUNS = "train.runs"
+# Runs a session keeps (the oldest goes first): each holds its weights and its filters' history. (A bare
+# string here would be drawn on the page by Streamlit's magic.)
 MAX_RUNS = 12
-"""Runs a session keeps (the oldest goes first): each holds its weights and its filters' history."""
 DEFAULT = TrainingConfig()
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.05, 0.1, 0.3, 1.0, 10.0, 1000.0)
 DATASET_TITLES = {
