@@ -143,20 +143,27 @@ def start_training():
 
 
 def draw_live() -> None:
+    """The running job's charts. What they show changes once an epoch, so they are built once an epoch
+    and the same figures are sent on the polls between (building and drawing them twice a second would
+    take the CPU the training needs)."""
     log = st.session_state.get("train.live_log")
     progress = log.snapshot() if log is not None else None
     if progress is None:
         return
-    previous = [(run["label"], run["result"].epochs) for run in st.session_state[RUNS]]
-    if progress.epochs:
-        st.plotly_chart(curves_figure([*previous, ("this run", progress.epochs)]), key="train.live.curves")
-    if progress.steps:
-        st.plotly_chart(
-            gradient_norms_figure(progress.gradient_norms, progress.layers), key="train.live.gradients"
-        )
-    if progress.filters is not None:
-        st.caption("First-layer filters as they are now")
-        st.plotly_chart(filters_figure(progress.filters), key="train.live.filters")
+    cached = st.session_state.get("train.live_figures")
+    if cached is None or cached[0] is not log or cached[1] != len(progress.epochs):
+        previous = [(run["label"], run["result"].epochs) for run in st.session_state[RUNS]]
+        figures = []
+        if progress.epochs:
+            figures.append(curves_figure([*previous, ("this run", progress.epochs)]))
+        if progress.steps:
+            figures.append(gradient_norms_figure(progress.gradient_norms, progress.layers))
+        if progress.filters is not None:
+            figures.append(filters_figure(progress.filters))
+        cached = (log, len(progress.epochs), figures)
+        st.session_state["train.live_figures"] = cached
+    for index, figure in enumerate(cached[2]):
+        st.plotly_chart(figure, key=f"train.live.{index}")
 
 
 finished = live_run("train", "Train", start_training, draw_live)
