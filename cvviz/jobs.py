@@ -4,12 +4,19 @@ The app and the CLI drive the same jobs. The work is a function that takes a :cl
 calls ``reporter.update(fraction, message)`` as it goes; ``update`` raises :class:`Cancelled` once
 :meth:`Job.cancel` has been called, so the work stops at its next step and cleans up on the way out.
 The worker thread only computes: it never touches the UI, which reads :meth:`Job.status` instead.
+
+Jobs started with :class:`JobSlots` wait in a first-come queue until one of a fixed number of slots is
+free (the app shares :data:`SHARED_SLOTS`, one per CPU core, among all its sessions), and say their place
+in the queue meanwhile. A job bound to an owner (:meth:`Job.bind_to`, e.g. a browser session's state) is
+cancelled when that owner is garbage-collected, so work nobody will read stops.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
@@ -17,7 +24,10 @@ from typing import Generic, Literal, TypeVar
 from cvviz.errors import CvvizError
 
 T = TypeVar("T")
-JobState = Literal["waiting", "running", "done", "failed", "cancelled"]
+JobState = Literal["waiting", "queued", "running", "done", "failed", "cancelled"]
+"""``waiting``: not started; ``queued``: started, waiting for a free slot; then running and finished."""
+MAX_JOBS_ENV = "CVVIZ_MAX_JOBS"
+"""Environment variable: how many jobs the app runs at once (default: the number of CPU cores)."""
 
 
 class Cancelled(CvvizError):
@@ -43,10 +53,80 @@ class Reporter:
         if self._on_update is not None:
             self._on_update(self.fraction, self.message)
 
+    def part(self, start: float, end: float) -> Reporter:
+        """A reporter for one part of the work (a fold, a trial): its 0–1 maps onto ``start``–``end`` of
+        this one's, and it stops when this one's job is cancelled."""
+        return Reporter(
+            self._cancelled, lambda fraction, message: self.update(start + (end - start) * fraction, message)
+        )
+
     def check(self) -> None:
         """Raise :class:`Cancelled` if the job has been cancelled."""
         if self._cancelled.is_set():
             raise Cancelled("Stopped on request.")
+
+
+class JobSlots:
+    """At most ``capacity`` jobs run at once; the others wait in a first-come, first-served queue."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"A job cap must allow at least one job, not {capacity}.")
+        self.capacity = capacity
+        self._condition = threading.Condition()
+        self._running = 0
+        self._queue: list[object] = []
+
+    def acquire(self, ticket: object, cancelled: threading.Event) -> bool:
+        """Wait in line with ``ticket`` until a slot is free and take it (True), or until ``cancelled`` is
+        set (False, leaving the queue)."""
+        with self._condition:
+            self._queue.append(ticket)
+            try:
+                while not (self._queue[0] is ticket and self._running < self.capacity):
+                    if cancelled.is_set():
+                        return False
+                    self._condition.wait(0.05)
+                self._running += 1
+                return True
+            finally:
+                self._queue.remove(ticket)
+                self._condition.notify_all()
+
+    def release(self) -> None:
+        """Give a slot back (once per successful :meth:`acquire`)."""
+        with self._condition:
+            self._running -= 1
+            self._condition.notify_all()
+
+    def position(self, ticket: object) -> int | None:
+        """``ticket``'s place in the queue (1 = next to run), or None when it is not waiting."""
+        with self._condition:
+            for place, waiting in enumerate(self._queue, start=1):
+                if waiting is ticket:
+                    return place
+        return None
+
+    @property
+    def running(self) -> int:
+        with self._condition:
+            return self._running
+
+    @property
+    def waiting(self) -> int:
+        with self._condition:
+            return len(self._queue)
+
+
+def _default_capacity() -> int:
+    configured = os.environ.get(MAX_JOBS_ENV, "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return os.cpu_count() or 1
+
+
+SHARED_SLOTS = JobSlots(_default_capacity())
+"""The slots every session of the app shares."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +143,8 @@ class JobStatus:
     elapsed_s: float
     seconds_left: float | None
     error: str | None = None
+    queue_position: int | None = None
+    """While queued: the place in the queue (1 = next to run); None otherwise."""
 
     @property
     def finished(self) -> bool:
@@ -72,14 +154,23 @@ class JobStatus:
 class Job(Generic[T]):
     """``work(reporter)`` run once, in a daemon thread (:meth:`start`) or in the caller's (:meth:`run`).
 
-    ``estimate_s`` is how long the work is expected to take, said before it starts. A
+    ``estimate_s`` is how long the work is expected to take, said before it starts. With ``slots``, the
+    work waits (state ``queued``) until a slot is free; the clock starts when it runs. A
     :class:`cvviz.errors.CvvizError` from the work fails the job with its sentence; any other exception
     fails it with a short sentence naming the exception (the job never takes the app down).
     """
 
-    def __init__(self, title: str, work: Callable[[Reporter], T], *, estimate_s: float | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        work: Callable[[Reporter], T],
+        *,
+        estimate_s: float | None = None,
+        slots: JobSlots | None = None,
+    ) -> None:
         self.title = title
         self.estimate_s = estimate_s
+        self.slots = slots
         self._work = work
         self._cancelled = threading.Event()
         self._reporter = Reporter(self._cancelled)
@@ -96,7 +187,7 @@ class Job(Generic[T]):
         with self._lock:
             if self._state != "waiting":
                 return self
-            self._state = "running"
+            self._state = "queued" if self.slots is not None else "running"
             self._started = time.monotonic()
         self._thread = threading.Thread(target=self._execute, name=f"cvviz job: {self.title}", daemon=True)
         self._thread.start()
@@ -119,7 +210,27 @@ class Job(Generic[T]):
         self._finish("done", None)
         return self._result
 
+    def bind_to(self, owner: object) -> Job[T]:
+        """Cancel this job once ``owner`` is garbage-collected (the job keeps no reference to it)."""
+        weakref.finalize(owner, self._cancelled.set)
+        return self
+
     def _execute(self) -> None:
+        if self.slots is None:
+            self._work_and_finish()
+            return
+        if not self.slots.acquire(self, self._cancelled):
+            self._finish("cancelled", None)
+            return
+        try:
+            with self._lock:
+                self._state = "running"
+                self._started = time.monotonic()
+            self._work_and_finish()
+        finally:
+            self.slots.release()
+
+    def _work_and_finish(self) -> None:
         try:
             self._result = self._work(self._reporter)
         except Cancelled:
@@ -159,6 +270,9 @@ class Job(Generic[T]):
         fraction, message = self._reporter.fraction, self._reporter.message
         now = finished if finished is not None else time.monotonic()
         elapsed = now - started if started is not None else 0.0
+        position = self.slots.position(self) if state == "queued" and self.slots is not None else None
+        if state == "queued":
+            elapsed = 0.0
         if state in ("done", "failed", "cancelled"):
             left: float | None = 0.0
         elif fraction > 0.02 and elapsed > 0.5:
@@ -167,7 +281,7 @@ class Job(Generic[T]):
             left = max(self.estimate_s - elapsed, 0.0)
         else:
             left = None
-        return JobStatus(state, 1.0 if state == "done" else fraction, message, elapsed, left, error)
+        return JobStatus(state, 1.0 if state == "done" else fraction, message, elapsed, left, error, position)
 
 
 def describe_seconds(seconds: float | None) -> str:

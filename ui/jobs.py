@@ -4,6 +4,10 @@ button, and a result that stays until what it was computed from changes.
 The work runs as a :class:`cvviz.jobs.Job` in a background thread; a fragment redraws its progress
 twice a second. The job and the inputs it was started with live in the session, so an unrelated click
 (a display option, another widget) keeps the result on screen instead of wiping it.
+
+Every job shares the app's slots (:data:`cvviz.jobs.SHARED_SLOTS`: at most one running job per CPU core,
+the rest queued, their place shown), a browser session runs one job at a time (starting another stops
+the first), and a job is bound to its session's state, so it stops when the session ends.
 """
 
 from __future__ import annotations
@@ -13,9 +17,30 @@ from typing import Any
 
 import streamlit as st
 
-from cvviz.jobs import Job, describe_seconds
+from cvviz.jobs import SHARED_SLOTS, Job, describe_seconds
 
 POLL_S = 0.5
+ACTIVE = "jobs.active"
+OWNER = "jobs.owner"
+
+
+class _SessionOwner:
+    """Lives in the session's state and dies with it; jobs bound to it are cancelled then."""
+
+
+def _launch(job: Job) -> None:
+    """Start ``job`` as this session's one job: stop the session's previous one, queue for a shared slot,
+    and bind it to the session."""
+    previous = st.session_state.get(ACTIVE)
+    if previous is not None and previous is not job and not previous.status().finished:
+        previous.cancel()
+    if OWNER not in st.session_state:
+        st.session_state[OWNER] = _SessionOwner()
+    if job.slots is None:
+        job.slots = SHARED_SLOTS
+    job.bind_to(st.session_state[OWNER])
+    job.start()
+    st.session_state[ACTIVE] = job
 
 
 def _slot(key: str) -> dict | None:
@@ -56,7 +81,7 @@ def long_run(
             job = make_job()
             if job.estimate_s is None:
                 job.estimate_s = estimate_s
-            job.start()
+            _launch(job)
             st.session_state[f"{key}.job"] = {"inputs": inputs, "job": job}
             running = True
     if running:
@@ -72,16 +97,54 @@ def long_run(
     return job.result
 
 
-def _progress(key: str, job: Job) -> None:
+def live_run(
+    key: str,
+    label: str,
+    make_job: Callable[[], Job],
+    live: Callable[[], None],
+    *,
+    disabled: bool = False,
+) -> Job | None:
+    """A button that starts ``make_job()``; while the job runs, its progress, a Stop button and
+    ``live()`` (charts drawn from what the job has recorded so far) redraw twice a second.
+
+    Returns the job once, on the first run after it finished (done, failed or stopped), so the page can
+    keep its result; None otherwise.
+    """
+    slot = st.session_state.get(f"{key}.live")
+    job: Job | None = slot["job"] if slot is not None else None
+    if job is not None and not job.status().finished:
+        _progress(key, job, live)
+        return None
+    if st.button(label, key=f"{key}.start", disabled=disabled, type="primary"):
+        job = make_job()
+        _launch(job)
+        st.session_state[f"{key}.live"] = {"job": job, "taken": False}
+        _progress(key, job, live)
+        return None
+    if slot is not None and not slot["taken"]:
+        slot["taken"] = True
+        return job
+    return None
+
+
+def _progress(key: str, job: Job, live: Callable[[], None] | None = None) -> None:
     @st.fragment(run_every=POLL_S)
     def progress() -> None:
         status = job.status()
         if status.finished:
             st.rerun(scope="app")
-        left = describe_seconds(status.seconds_left)
-        text = status.message or f"{job.title}…"
-        st.progress(status.fraction, text=f"{text} — {left} left" if left else text)
+        if status.state == "queued":
+            place = status.queue_position or 1
+            text = f"Waiting for a free worker: number {place} in the queue."
+        else:
+            left = describe_seconds(status.seconds_left)
+            text = status.message or f"{job.title}…"
+            text = f"{text} — {left} left" if left else text
+        st.progress(status.fraction, text=text)
         if st.button("Stop", key=f"{key}.stop", icon=":material/stop_circle:"):
             job.cancel()
+        if live is not None:
+            live()
 
     progress()

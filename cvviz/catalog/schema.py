@@ -36,6 +36,8 @@ class Preprocessing:
     """How an image becomes the model's input: resize the shorter side, centre-crop, normalise.
 
     ``mean``/``std`` apply to pixel values scaled to [0, 1]; ``grayscale`` models take one channel.
+    ``digit`` models read one handwritten digit prepared as MNIST was (ink bright on black, fitted in
+    20×20 and centred by centre of mass; :mod:`cvviz.data.digits`) instead of a resized, cropped photo.
     """
 
     resize_size: int
@@ -44,6 +46,7 @@ class Preprocessing:
     std: tuple[float, ...] = IMAGENET_STD
     interpolation: str = "bilinear"
     grayscale: bool = False
+    digit: bool = False
 
     @property
     def channels(self) -> int:

@@ -34,6 +34,7 @@ class LeNet(Family):
                     std=(0.5,),
                     interpolation="bilinear",
                     grayscale=True,
+                    digit=True,
                 ),
                 stages=("features.1", "features.4", "features.7"),
                 categories=DIGITS,

@@ -11,6 +11,7 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
 from cvviz.catalog.schema import ModelSpec
+from cvviz.data.digits import centre_digit_image
 from cvviz.errors import DeviceError
 
 if TYPE_CHECKING:
@@ -30,8 +31,11 @@ def preprocess(image: Image.Image, spec: ModelSpec) -> torch.Tensor:
 
 
 def to_display_image(image: Image.Image, spec: ModelSpec) -> Image.Image:
-    """The resized, centre-cropped image exactly as the model sees it (before normalisation)."""
+    """The resized, centre-cropped image exactly as the model sees it (before normalisation); for a digit
+    model, the digit cropped to its ink and centred by centre of mass (dark ink on paper is inverted)."""
     prep = spec.preprocessing
+    if prep.digit:
+        return centre_digit_image(image)
     resized = F.resize(image, [prep.resize_size], interpolation=InterpolationMode(prep.interpolation))
     return F.center_crop(resized, [prep.crop_size, prep.crop_size])
 

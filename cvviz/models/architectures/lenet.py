@@ -13,12 +13,20 @@ common in modern re-implementations, give the classic count of 61,706 parameters
 * The output layer is linear; the paper's Euclidean RBF units compare F6 with fixed digit templates.
 
 Activations are plain ``tanh`` (the paper scales it: ``1.7159 * tanh(2/3 * a)``).
+
+The training lab varies the activation, the pooling (``"max"`` with ReLU is the modern variant), a
+normalisation before each activation and dropout before the two fully connected layers; the defaults are
+the paper's. The options never move the convolutions and linear layers (``features.0``, ``features.3``,
+``features.6``, ``classifier.0``, ``classifier.2``), so a state_dict trained without normalisation loads
+into the plain network.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from cvviz.models.architectures.options import activation_slot
 
 __all__ = ["LeNet5", "lenet5"]
 
@@ -32,21 +40,36 @@ class LeNet5(nn.Module):
     (N, num_classes) logits.
     """
 
-    def __init__(self, num_classes: int = 10) -> None:
+    def __init__(
+        self,
+        num_classes: int = 10,
+        *,
+        activation: str = "tanh",
+        pooling: str = "avg",
+        norm: str = "none",
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
+        if pooling not in ("avg", "max"):
+            raise ValueError(f"Unknown pooling {pooling!r}; choose avg or max.")
+        pool = nn.AvgPool2d if pooling == "avg" else nn.MaxPool2d
+
+        def after(channels: int, spatial: bool = True, drop: float = 0.0) -> nn.Module:
+            return activation_slot(activation, norm=norm, channels=channels, spatial=spatial, dropout=drop)
+
         self.features = nn.Sequential(
             nn.Conv2d(1, 6, kernel_size=5),  # C1
-            nn.Tanh(),
-            nn.AvgPool2d(kernel_size=2, stride=2),  # S2
+            after(6),
+            pool(kernel_size=2, stride=2),  # S2
             nn.Conv2d(6, 16, kernel_size=5),  # C3
-            nn.Tanh(),
-            nn.AvgPool2d(kernel_size=2, stride=2),  # S4
+            after(16),
+            pool(kernel_size=2, stride=2),  # S4
             nn.Conv2d(16, 120, kernel_size=5),  # C5: a convolution whose output happens to be 1×1
-            nn.Tanh(),
+            after(120, drop=dropout),
         )
         self.classifier = nn.Sequential(
             nn.Linear(120, 84),  # F6
-            nn.Tanh(),
+            after(84, spatial=False, drop=dropout),
             nn.Linear(84, num_classes),  # output
         )
 
@@ -57,6 +80,7 @@ class LeNet5(nn.Module):
         return self.classifier(x)
 
 
-def lenet5(num_classes: int = 10) -> LeNet5:
-    """LeNet-5 with randomly initialised weights (no pretrained weights exist for it)."""
-    return LeNet5(num_classes=num_classes)
+def lenet5(num_classes: int = 10, **options: object) -> LeNet5:
+    """LeNet-5 with randomly initialised weights (no pretrained weights exist for it); ``options`` are
+    :class:`LeNet5`'s keyword arguments."""
+    return LeNet5(num_classes=num_classes, **options)
