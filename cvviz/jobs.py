@@ -13,6 +13,7 @@ cancelled when that owner is garbage-collected, so work nobody will read stops.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 import time
@@ -189,7 +190,11 @@ class Job(Generic[T]):
                 return self
             self._state = "queued" if self.slots is not None else "running"
             self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._execute, name=f"cvviz job: {self.title}", daemon=True)
+        # The starter's context (its language, above all) goes with the work into its thread.
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._execute,), name=f"cvviz job: {self.title}", daemon=True
+        )
         self._thread.start()
         return self
 
