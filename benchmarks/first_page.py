@@ -16,18 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from benchmarks.live_app import ROOT, chromium, serve_app
+
 IMPORTS = "import torch, torchvision, streamlit, plotly.graph_objects"
 
 
@@ -37,27 +33,8 @@ def floor_seconds() -> float:
     return time.perf_counter() - start
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def one_run(browser, path: str, env: dict) -> tuple[float, float]:
-    port = _free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
-    server = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.05)
+    with serve_app(env) as (url, _):
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         start = time.perf_counter()
         page.goto(url + path, wait_until="commit")
@@ -72,9 +49,6 @@ def one_run(browser, path: str, env: dict) -> tuple[float, float]:
         full = time.perf_counter() - start
         page.close()
         return first, full
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:
@@ -82,21 +56,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--path", default="/", help="the page to open, e.g. / or /saliency")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "CVVIZ_CACHE_DIR": cache, "CVVIZ_OFFLINE": "1"}
         subprocess.run([sys.executable, "-m", "cvviz", "models"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
         floors, firsts, fulls = [], [], []
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        with chromium() as browser:
             for _ in range(args.runs):
                 floors.append(floor_seconds())
                 first, full = one_run(browser, args.path, env)
                 firsts.append(first)
                 fulls.append(full)
-            browser.close()
     floor, first, full = (statistics.median(v) for v in (floors, firsts, fulls))
     print(f"page {args.path}, {args.runs} runs, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     print(f"import floor ({IMPORTS}): median {floor:.2f} s")

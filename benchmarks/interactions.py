@@ -13,21 +13,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-BUSY = """() => !!document.querySelector('[data-testid="stStatusWidget"]')
-    || !!document.querySelector('[data-stale="true"]')"""
-IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
-    && !document.querySelector('[data-stale="true"]')"""
+from benchmarks.live_app import BUSY, IDLE, ROOT, chromium, serve_app
 
 
 def settle(page) -> None:
@@ -56,11 +48,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "CVVIZ_CACHE_DIR": cache, "CVVIZ_OFFLINE": "1"}
         subprocess.run(
@@ -70,32 +57,16 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            while True:
-                try:
-                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                        break
-                except OSError:
-                    time.sleep(0.2)
-            results = run(sync_playwright, url, args.repeats)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with serve_app(env) as (url, _):
+            results = run(url, args.repeats)
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, {args.repeats} repeats each")
     for name, times in results.items():
         print(f"{name:45s} p50 {statistics.median(times):.2f} s   p95 {percentile(times, 0.95):.2f} s")
 
 
-def run(sync_playwright, url: str, repeats: int) -> dict[str, list[float]]:
+def run(url: str, repeats: int) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
 
         page.goto(url, timeout=600_000)

@@ -9,21 +9,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from benchmarks.live_app import CHROMIUM, IDLE, ROOT, chromium
+from benchmarks.live_app import serve_app as live_app_server
 from cvviz.data.images import sample_images
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Generous: a cold server counts every catalog model once and CI machines are small.
 SETTLE_MS = 240_000
 
@@ -34,40 +29,16 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium for these tests")
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytest.importorskip("playwright.sync_api")
 
 
 @contextlib.contextmanager
 def serve_app(tmp_path_factory, **environment: str):
-    """Run ``streamlit run app.py`` on a free loopback port until the block ends; yields its URL."""
-    port = _free_port()
+    """The app on a free loopback port, with a private torch cache and its log kept: (URL, server pid)."""
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "TORCH_HOME": str(tmp_path_factory.mktemp("torch")), **environment}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
-    with open(log, "w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError(f"streamlit did not become healthy: {log.read_text()[-2000:]}")
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    env = {"TORCH_HOME": str(tmp_path_factory.mktemp("torch")), **environment}
+    with live_app_server(env, log=log) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +55,8 @@ def server(live_app):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+    with chromium() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -97,10 +66,6 @@ def artifacts():
     ARTIFACTS.mkdir(parents=True)
     print(f"\nscreenshots: {ARTIFACTS}")
     return ARTIFACTS
-
-
-IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')
-    && !document.querySelector('[data-stale="true"]')"""
 
 
 def settle(page) -> None:
