@@ -8,6 +8,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, first_of_type, nu
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import _
 from cvviz.measure.complexity import Complexity
 
 
@@ -49,10 +50,10 @@ class MaxViT(Family):
         )
 
     def receptive_field_reason(self, spec: ModelSpec) -> str:
-        return (
-            f"{spec.title} mixes convolutions with self-attention, whose field is a window or the whole image, "
+        return _(
+            "{model} mixes convolutions with self-attention, whose field is a window or the whole image, "
             "so a convolutional receptive field does not describe it."
-        )
+        ).format(model=spec.title)
 
 
 FAMILY = MaxViT()

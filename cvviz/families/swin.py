@@ -9,6 +9,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, first_of_type, nu
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import _
 from cvviz.layouts import CHANNELS_LAST, GridLayout
 from cvviz.measure.complexity import Complexity
 
@@ -75,11 +76,11 @@ class Swin(Family):
         return CHANNELS_LAST if layer.startswith("features.") else None
 
     def receptive_field_reason(self, spec: ModelSpec) -> str:
-        return (
-            f"{spec.title} attends inside local windows; each stage's window, in input pixels, is the window "
+        return _(
+            "{model} attends inside local windows; each stage's window, in input pixels, is the window "
             "size in tokens times that stage's token stride. Shifted windows between blocks let fields grow "
             "beyond it."
-        )
+        ).format(model=spec.title)
 
 
 FAMILY = Swin()

@@ -8,6 +8,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, numel
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_, _
 from cvviz.layouts import TOKENS_WITH_CLASS, GridLayout
 from cvviz.measure.complexity import Complexity
 
@@ -38,7 +39,7 @@ class ViT(Family):
     name = "ViT"
     attention = "global"
     receptive_field = "global"
-    shape_note = (
+    shape_note = N_(
         "A ViT is a flat column: after the patch embedding every layer keeps the same tokens and width."
     )
 
@@ -91,10 +92,10 @@ class ViT(Family):
         return TOKENS_WITH_CLASS if layer.startswith("encoder.layers") else None
 
     def receptive_field_reason(self, spec: ModelSpec) -> str:
-        return (
-            f"{spec.title} is a Vision Transformer: after its first self-attention every token attends to every "
+        return _(
+            "{model} is a Vision Transformer: after its first self-attention every token attends to every "
             "patch, so its receptive field is global, the whole image."
-        )
+        ).format(model=spec.title)
 
 
 FAMILY = ViT()

@@ -25,11 +25,12 @@ from cvviz.catalog import get_spec
 from cvviz.data.images import load_image
 from cvviz.data.roots import FolderNotAllowedError, is_within
 from cvviz.errors import CvvizError, ImageError
+from cvviz.i18n import N_
 from cvviz.models.inference import preprocess
 
 MAPPING_FILES = ("LOC_synset_mapping.txt", "synset_mapping.txt", "synsets.txt")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
-ACCEPTED_LAYOUTS = (
+ACCEPTED_LAYOUTS = N_(
     "one sub-folder per class, named by WordNet id (n01440764) with a LOC_synset_mapping.txt file beside "
     "them, by class index (0–999), or by class name as the model lists it (e.g. 'tabby')"
 )
