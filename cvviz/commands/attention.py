@@ -15,6 +15,7 @@ import numpy as np
 from cvviz.catalog import get_family, get_spec
 from cvviz.commands._models import add_weights_arguments, load_for_command
 from cvviz.errors import CvvizError
+from cvviz.i18n import N_
 
 ORDER = 40
 
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             f"{spec.title} has no attention block {args.layer!r}; its first is {spec.attention_layers[0]!r}."
         )
     image = load_image(args.image)
-    loaded = load_for_command(spec, args, "attention maps")
+    loaded = load_for_command(spec, args, N_("attention maps"))
     batch = preprocess(image.image, spec).to(loaded.device)
     with loaded.exclusive() as model:
         if view == "global":
