@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from cvviz.errors import CvvizError
-from cvviz.i18n import N_
+from cvviz.i18n import N_, _
 
 LayoutKind = Literal["conv", "nhwc", "tokens", "tokens+cls", "vector", "other"]
 
@@ -26,7 +26,7 @@ def tokens_to_grid(tokens: torch.Tensor) -> torch.Tensor:
     patches = tokens[:, 1:]
     side = math.isqrt(patches.shape[1])
     if side * side != patches.shape[1]:
-        raise CvvizError(f"{patches.shape[1]} patch tokens do not form a square grid.")
+        raise CvvizError(_("{value} patch tokens do not form a square grid.").format(value=patches.shape[1]))
     return patches.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], side, side)
 
 

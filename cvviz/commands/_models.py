@@ -54,6 +54,7 @@ def load_for_command(spec: ModelSpec, args: argparse.Namespace, shows: str) -> L
         )
     except WeightsError as exc:
         raise WeightsError(
-            f"{exc} Fetch them while online with `python -m cvviz weights fetch {spec.name}`, "
-            "pass --weights PATH, or --untrained for random weights."
+            _(
+                "{exc} Fetch them while online with `python -m cvviz weights fetch {name}`, pass --weights PATH, or --untrained for random weights."
+            ).format(exc=exc, name=spec.name)
         ) from exc

@@ -74,7 +74,7 @@ def run_fetch(args: argparse.Namespace) -> int:
     elif args.names:
         specs = [get_spec(name) for name in args.names]
     else:
-        raise CvvizError("Name at least one model, or pass --all.")
+        raise CvvizError(_("Name at least one model, or pass --all."))
     failures = 0
     for spec in specs:
         if spec.packaged_weights:

@@ -66,7 +66,7 @@ def timeline_figure(
     Each point's ``customdata`` is the model's catalog name, so a selection can choose the model.
     """
     if y not in ("params", "acc1"):
-        raise ValueError(f"y must be 'params' or 'acc1', not {y!r}")
+        raise ValueError(_("y must be 'params' or 'acc1', not {y!r}").format(y=y))
     families = family_order(rows)
     colours = family_colours(families)
     figure = go.Figure()
