@@ -51,9 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", default=None, **language)
     for module in _command_modules():
         module.register(commands)
-    for command in commands.choices.values():  # also accepted after the command
-        command.add_argument("--lang", default=argparse.SUPPRESS, **language)
+    _accept_after_command(commands, language)
     return parser
+
+
+def _accept_after_command(commands: argparse._SubParsersAction, language: dict) -> None:
+    """``--lang`` after any command or sub-command too (``weights list --lang ko``)."""
+    for command in commands.choices.values():
+        command.add_argument("--lang", default=argparse.SUPPRESS, **language)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_after_command(action, language)
 
 
 def cli_language(asked: str | None) -> str:

@@ -151,7 +151,7 @@ def unpack_zip(
                 return _unpack(stream, max_files, max_bytes, parent)
         except OSError as exc:
             raise ArchiveError(
-                _("The zip '{value}' cannot be opened.").format(value=os.fspath(source))
+                _("The zip '{path}' cannot be opened.").format(path=os.fspath(source))
             ) from exc
     source.seek(0)
     return _unpack(source, max_files, max_bytes, parent)
@@ -292,8 +292,8 @@ def _extract(
         # Checked above already; this guards the guarantee itself against any name the checks missed.
         if not Path(os.path.abspath(target)).is_relative_to(folder):
             raise ArchiveError(
-                _("The zip entry '{value}' leads outside the zip's folder.").format(
-                    value=_shown(entry.info.filename)
+                _("The zip entry '{entry}' leads outside the zip's folder.").format(
+                    entry=_shown(entry.info.filename)
                 )
             )
         try:
@@ -313,24 +313,24 @@ def _extract(
             raise
         except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
             raise ArchiveError(
-                _("The zip holds '{value}' twice, or as both a file and a folder, so it was refused.").format(
-                    value=_shown(entry.info.filename)
+                _("The zip holds '{entry}' twice, or as both a file and a folder, so it was refused.").format(
+                    entry=_shown(entry.info.filename)
                 )
             ) from exc
         except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error) as exc:
             raise ArchiveError(
-                _("The zip is truncated or corrupt (its entry '{value}' does not unpack).").format(
-                    value=_shown(entry.info.filename)
+                _("The zip is truncated or corrupt (its entry '{entry}' does not unpack).").format(
+                    entry=_shown(entry.info.filename)
                 )
             ) from exc
         except OSError as exc:
             raise ArchiveError(
-                _("The zip entry '{value}' could not be written here ({value2}).").format(
-                    value=_shown(entry.info.filename), value2=exc.strerror or exc
+                _("The zip entry '{entry}' could not be written here ({reason}).").format(
+                    entry=_shown(entry.info.filename), reason=exc.strerror or exc
                 )
             ) from exc
         except (NotImplementedError, RuntimeError) as exc:
             raise ArchiveError(
-                _("The zip entry '{value}' cannot be unpacked.").format(value=_shown(entry.info.filename))
+                _("The zip entry '{entry}' cannot be unpacked.").format(entry=_shown(entry.info.filename))
             ) from exc
     return files, written

@@ -47,8 +47,8 @@ def trace(model: nn.Module, input_size: tuple[int, int], channels: int, device) 
     except Exception as exc:
         raise ReceptiveFieldError(
             _(
-                "{name__} cannot be traced with torch.fx ({name__2}), so its receptive fields cannot be computed."
-            ).format(name__=type(model).__name__, name__2=type(exc).__name__)
+                "{model} cannot be traced with torch.fx ({error}), so its receptive fields cannot be computed."
+            ).format(model=type(model).__name__, error=type(exc).__name__)
         ) from exc
     gm = fx.GraphModule(tracer.root, graph)
     dtype = next((p.dtype for p in model.parameters()), torch.float32)
