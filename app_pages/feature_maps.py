@@ -14,7 +14,7 @@ from cvviz.explain.features import (
     journey,
 )
 from cvviz.formatting import format_number
-from cvviz.i18n import N_, _
+from cvviz.i18n import N_, _, current_language
 from cvviz.layouts import LAYOUT_NOTES, shape_text
 from cvviz.models.inference import preprocess, to_display_image
 from cvviz.plotting.features import (
@@ -105,7 +105,7 @@ channel = cols[2].selectbox(_("Enlarge channel"), [str(c) for c in order], key=f
 # Figures that take a while to build (dozens of subplots) are kept with the results, so changing the
 # enlarged channel or the journey mode redraws without rebuilding them.
 grid = workbench().remember(
-    loaded.key, image.fingerprint, "fm.grid", (layer, statistic, page),
+    loaded.key, image.fingerprint, "fm.grid", (layer, statistic, page, current_language()),
     lambda: channel_grid_figure(maps, shown).to_plotly_json(),
 )  # fmt: skip
 st.plotly_chart(grid, key="fm.grid")
@@ -134,7 +134,7 @@ journey_plot = workbench().remember(
     loaded.key,
     image.fingerprint,
     "fm.journey",
-    (layers, mode),
+    (layers, mode, current_language()),  # its titles are in the visitor's language
     lambda: journey_figure(steps).to_plotly_json(),
 )
 st.plotly_chart(journey_plot, key="fm.journey")

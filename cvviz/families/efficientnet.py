@@ -12,6 +12,7 @@ from cvviz.catalog.papers import PAPERS
 from cvviz.catalog.schema import ModelSpec, PackagedWeights, Preprocessing, PublishedAccuracy
 from cvviz.catalog.torchvision_meta import IMAGENET_CATEGORIES, torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import _
 from cvviz.measure.complexity import Complexity
 from cvviz.models.architectures.efficientnet_lite import (
     LITE_VARIANTS,
@@ -108,7 +109,7 @@ class EfficientNet(Family):
 
     def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
         """The ends of stages 1, 2, 3 and 5 (of the paper's 1–7), then the 1×1 head convolution."""
-        return ("stage 1", "stage 2", "stage 3", "stage 5", "head")
+        return (*(_("stage {n}").format(n=n) for n in (1, 2, 3, 5)), _("head"))
 
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None

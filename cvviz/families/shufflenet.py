@@ -9,6 +9,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, first_of_type, nu
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import _
 from cvviz.measure.complexity import Complexity
 
 STAGES = ("conv1", "stage2", "stage3", "stage4", "conv5")
@@ -31,7 +32,7 @@ class ShuffleNet(Family):
 
     def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
         """The paper's own names: conv1, stages 2–4 and conv5 (Ma et al. 2018, Table 5)."""
-        return ("conv1", "stage 2", "stage 3", "stage 4", "conv5")
+        return ("conv1", *(_("stage {n}").format(n=n) for n in (2, 3, 4)), "conv5")
 
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None

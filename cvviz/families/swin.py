@@ -70,7 +70,7 @@ class Swin(Family):
 
     def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
         """The patch embedding, then the four stages."""
-        return ("patch embedding", *(f"stage {i}" for i in range(1, len(spec.stages))))
+        return (_("patch embedding"), *(_("stage {n}").format(n=i) for i in range(1, len(spec.stages))))
 
     def grid_layout(self, spec: ModelSpec, layer: str) -> GridLayout | None:
         return CHANNELS_LAST if layer.startswith("features.") else None
