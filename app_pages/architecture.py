@@ -91,18 +91,19 @@ if family.shape_note:
 st.subheader(_("Signature block"))
 with st.spinner(_("Reading the block from the model…")), loaded.exclusive() as model:
     block = family.signature(spec, model, complexity)
-st.markdown(f"**{block.title}** — `{block.module_name}`")
+st.markdown(f"**{_(block.title)}** — `{block.module_name}`")
 st.write(_(block.description))
 st.dataframe(
     [
-        {_("fact"): f.label, _("value"): display_value(f.value), _("how it was computed"): f.how}
+        {_("fact"): _(f.label), _("value"): display_value(f.value), _("how it was computed"): f.how}
         for f in block.facts
     ],
     hide_index=True,
     key="arch.facts",
 )
 if block.table:
-    table([dict(zip(block.columns, row)) for row in block.table], hide_index=True, key="arch.block_table")
+    columns = [_(column) for column in block.columns]
+    table([dict(zip(columns, row)) for row in block.table], hide_index=True, key="arch.block_table")
 
 st.subheader(_("Block calculator"))
 CUSTOM = "(custom)"

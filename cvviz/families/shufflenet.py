@@ -9,7 +9,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, first_of_type, nu
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
-from cvviz.i18n import _
+from cvviz.i18n import N_, _
 from cvviz.measure.complexity import Complexity
 
 STAGES = ("conv1", "stage2", "stage3", "stage4", "conv5")
@@ -44,18 +44,20 @@ class ShuffleNet(Family):
         permutation = order.tolist()
         shown = ", ".join(str(i) for i in permutation[:12])
         facts = (
-            Fact("output channels", channels, "2 × branch2[0].out_channels (two branches concatenated)"),
-            Fact("groups shuffled", groups, "torchvision channel_shuffle(x, 2)"),
-            Fact("shuffle permutation (first 12)", shown, "reshape (2, C/2) → transpose → flatten"),
-            Fact("params", numel(block), "numel() over the unit"),
+            Fact(N_("output channels"), channels, "2 × branch2[0].out_channels (two branches concatenated)"),
+            Fact(N_("groups shuffled"), groups, "torchvision channel_shuffle(x, 2)"),
+            Fact(N_("shuffle permutation (first 12)"), shown, "reshape (2, C/2) → transpose → flatten"),
+            Fact(N_("params"), numel(block), "numel() over the unit"),
         )
         return SignatureBlock(
-            "Channel split and channel shuffle",
+            N_("Channel split and channel shuffle"),
             name,
-            "Half the channels pass through, half go through a cheap branch; a shuffle then interleaves the two "
-            "halves so the next unit's split mixes information from both.",
+            N_(
+                "Half the channels pass through, half go through a cheap branch; a shuffle then interleaves the two "
+                "halves so the next unit's split mixes information from both."
+            ),
             facts,
-            ("output position", "comes from channel"),
+            (N_("output position"), N_("comes from channel")),
             tuple((i, p) for i, p in enumerate(permutation)),
         )
 
