@@ -53,6 +53,27 @@ def _switched() -> None:
     if language in LANGUAGES:
         st.session_state[LANGUAGE_KEY] = language
         st.query_params[LANG_PARAM] = language  # a shared or reloaded link keeps the language
+        _resend_choices()
+
+
+def _resend_choices() -> None:
+    """Have the browser redraw every widget's current choice in the new language.
+
+    A widget keeps its identity across the switch (its key does not change), so the browser would keep
+    showing the old words for the choice it holds; a value the script sets is sent to the browser again.
+    Only plain choices are set (text, numbers, lists of them): buttons (True/False), uploads and chart
+    selections refuse to be set, and show no translated choice anyway.
+    """
+    for key in list(st.session_state.keys()):
+        value = st.session_state[key]
+        plain = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+        if key in (SWITCH_KEY, LANGUAGE_KEY) or not (plain or _plain_list(value)):
+            continue
+        st.session_state[key] = value
+
+
+def _plain_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, (str, int)) for item in value)
 
 
 LABEL = N_("Language")
