@@ -158,7 +158,7 @@ table(
             _("images/s"): _round(r.throughput, 1),
             _("peak memory (MB)"): _mb(r.peak_memory_bytes),
             "TFLOP/s": _round(r.tflops, 3),
-            _("% of peak"): None if r.peak_share is None else round(100 * r.peak_share, 1),
+            _("share of peak %"): None if r.peak_share is None else round(100 * r.peak_share, 1),
             _("timed runs"): r.runs,
             _("measured on"): None
             if r.device is None
@@ -182,7 +182,7 @@ if measured:
     st.caption(
         _(
             "Latency: median of the timed runs at batch 1 after warm-up (p10–p90 beside it); throughput and "
-            "TFLOP/s at the chosen batch; % of peak against the GPU's peak dense TFLOP/s where the GPU is "
+            "TFLOP/s at the chosen batch; the share of peak is against the GPU's peak dense TFLOP/s where the GPU is "
             "known. Memory: {memory}."
         ).format(memory=memory)
     )

@@ -58,6 +58,8 @@ def test_korean_catalog_has_no_untranslated_or_fuzzy_message(korean):
     assert len(korean) > 300  # the whole app, not a stub
     assert not untranslated, untranslated
     assert not fuzzy, fuzzy
+    problems = [(message.id, [str(error) for error in errors]) for message, errors in korean.check()]
+    assert not problems, problems  # what `pybabel compile` would refuse (e.g. %-placeholders)
 
 
 def test_korean_messages_keep_every_placeholder(korean):
