@@ -10,21 +10,29 @@ before this file has registered the navigation.
 
 import streamlit as st
 
+from cvviz.i18n import _
 from ui import kiosk
+from ui.language import begin_language
 from ui.sidebar import begin_run
 
-st.set_page_config(page_title="cvviz — computer-vision backbones, explained", page_icon="🔭", layout="wide")
+# The visitor's language first: every word below, and on the page, is shown in it.
+begin_language()
+st.set_page_config(
+    page_title=_("cvviz — computer-vision backbones, explained"), page_icon="🔭", layout="wide"
+)
 
 PAGES = [
-    st.Page("app_pages/home.py", title="The story", icon=":material/timeline:", default=True),
-    st.Page("app_pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
-    st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:"),
-    st.Page("app_pages/receptive_fields.py", title="Receptive fields", icon=":material/center_focus_strong:"),
-    st.Page("app_pages/attention.py", title="Attention", icon=":material/center_focus_weak:"),
-    st.Page("app_pages/saliency.py", title="Saliency", icon=":material/highlight:"),
-    st.Page("app_pages/compare.py", title="Compare backbones", icon=":material/compare_arrows:"),
+    st.Page("app_pages/home.py", title=_("The story"), icon=":material/timeline:", default=True),
+    st.Page("app_pages/architecture.py", title=_("Architecture"), icon=":material/account_tree:"),
+    st.Page("app_pages/feature_maps.py", title=_("Feature maps"), icon=":material/grid_view:"),
+    st.Page(
+        "app_pages/receptive_fields.py", title=_("Receptive fields"), icon=":material/center_focus_strong:"
+    ),
+    st.Page("app_pages/attention.py", title=_("Attention"), icon=":material/center_focus_weak:"),
+    st.Page("app_pages/saliency.py", title=_("Saliency"), icon=":material/highlight:"),
+    st.Page("app_pages/compare.py", title=_("Compare backbones"), icon=":material/compare_arrows:"),
 ]
-TRAINING = st.Page("app_pages/training.py", title="Training lab", icon=":material/model_training:")
+TRAINING = st.Page("app_pages/training.py", title=_("Training lab"), icon=":material/model_training:")
 
 settings = kiosk.kiosk_settings()
 # An unattended kiosk offers no training: a walk-up visitor's run would hold the CPU for everyone.

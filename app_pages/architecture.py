@@ -16,7 +16,8 @@ from cvviz.architecture import (
     network_profile,
 )
 from cvviz.catalog import get_family
-from cvviz.formatting import display_value
+from cvviz.formatting import display_value, format_number
+from cvviz.i18n import _
 from cvviz.layouts import SHAPE_CONVENTION, shape_text
 from cvviz.measure.complexity import NOT_COUNTED, complexity_for_spec
 from cvviz.plotting.architecture import block_comparison_figure, profile_figure
@@ -32,27 +33,27 @@ family = get_family(spec)
 untrained_banner(loaded)
 
 
-st.title(f"Inside {spec.title}")
-st.caption(f"{spec.key_idea} — {spec.paper.authors}, [{spec.paper.title}]({spec.paper.url}), {spec.year}.")
-with st.spinner("Counting parameters and multiplications layer by layer…"):
+st.title(_("Inside {model}").format(model=spec.title))
+st.caption(f"{_(spec.key_idea)} — {spec.paper.authors}, [{spec.paper.title}]({spec.paper.url}), {spec.year}.")
+with st.spinner(_("Counting parameters and multiplications layer by layer…")):
     complexity = workbench().remember(spec.name, None, "complexity", (), lambda: complexity_for_spec(spec))
 
-st.subheader("Layer table")
+st.subheader(_("Layer table"))
 deepest = max_depth(complexity)
-depth = st.slider("Group rows to depth", 0, deepest, min(1, deepest), key=f"arch.depth.{spec.name}")
+depth = st.slider(_("Group rows to depth"), 0, deepest, min(1, deepest), key=f"arch.depth.{spec.name}")
 groups = group_layers(complexity, depth)
 table(
     [
         {
-            "name": g.name,
-            "type": f"{g.type} (container)" if g.container else g.type,
-            "output shape": shape_text(g.output_shape),
-            "params": g.total_params,
+            _("name"): g.name,
+            _("type"): _("{type} (container)").format(type=g.type) if g.container else g.type,
+            _("output shape"): shape_text(g.output_shape),
+            _("params"): g.total_params,
             "MACs": g.total_macs,
             "FLOPs": g.total_flops,
-            "% params": round(100 * g.total_param_share, 2),
-            "% MACs": round(100 * g.total_mac_share, 2),
-            "modules": g.total_members,
+            _("% params"): round(100 * g.total_param_share, 2),
+            _("% MACs"): round(100 * g.total_mac_share, 2),
+            _("modules"): g.total_members,
         }
         for g in groups
     ],
@@ -61,41 +62,60 @@ table(
     height=360,
 )
 st.markdown(
-    f"**Total:** {complexity.params:,} parameters · {complexity.macs:,} MACs · {complexity.flops:,} FLOPs "
-    f"for one {'×'.join(str(s) for s in complexity.input_shape[1:])} input."
+    _("**Total:** {params} parameters · {macs} MACs · {flops} FLOPs for one {shape} input.").format(
+        params=format_number(complexity.params),
+        macs=format_number(complexity.macs),
+        flops=format_number(complexity.flops),
+        shape="×".join(str(s) for s in complexity.input_shape[1:]),
+    )
 )
 st.caption(
-    "A container's numbers are the totals of everything inside it, the rows that follow it included, so a "
-    f"column does not add up row by row. {SHAPE_CONVENTION}"
+    _(
+        "A container's numbers are the totals of everything inside it, the rows that follow it included, so "
+        "a column does not add up row by row."
+    )
+    + " "
+    + _(SHAPE_CONVENTION)
 )
-st.caption(f"Not counted: {NOT_COUNTED}. 1 MAC = 2 FLOPs.")
+st.caption(_("Not counted: {what}. 1 MAC = 2 FLOPs.").format(what=_(NOT_COUNTED)))
 
-st.subheader("Shape of the network")
+st.subheader(_("Shape of the network"))
 points = network_profile(spec, complexity, family.stage_labels(spec))
 st.plotly_chart(
-    profile_figure(points, f"{spec.title}: channels and resolution per stage"), key="arch.profile"
+    profile_figure(points, _("{model}: channels and resolution per stage").format(model=spec.title)),
+    key="arch.profile",
 )
 if family.shape_note:
-    st.caption(family.shape_note)
+    st.caption(_(family.shape_note))
 
-st.subheader("Signature block")
-with st.spinner("Reading the block from the model…"), loaded.exclusive() as model:
+st.subheader(_("Signature block"))
+with st.spinner(_("Reading the block from the model…")), loaded.exclusive() as model:
     block = family.signature(spec, model, complexity)
-st.markdown(f"**{block.title}** — `{block.module_name}`")
-st.write(block.description)
+st.markdown(f"**{_(block.title)}** — `{block.module_name}`")
+st.write(_(block.description))
 st.dataframe(
-    [{"fact": f.label, "value": display_value(f.value), "how it was computed": f.how} for f in block.facts],
+    [
+        {_("fact"): _(f.label), _("value"): display_value(f.value), _("how it was computed"): f.how}
+        for f in block.facts
+    ],
     hide_index=True,
     key="arch.facts",
 )
 if block.table:
-    table([dict(zip(block.columns, row)) for row in block.table], hide_index=True, key="arch.block_table")
+    columns = [_(column) for column in block.columns]
+    table([dict(zip(columns, row)) for row in block.table], hide_index=True, key="arch.block_table")
 
-st.subheader("Block calculator")
-preset_titles = [p.title for p in PRESETS] + ["(custom)"]
-preset_title = st.selectbox("Classic example", preset_titles, key="arch.preset")
+st.subheader(_("Block calculator"))
+CUSTOM = "(custom)"
+preset_titles = [p.title for p in PRESETS] + [CUSTOM]
+preset_title = st.selectbox(
+    _("Classic example"),
+    preset_titles,
+    key="arch.preset",
+    format_func=lambda t: _("(custom)") if t == CUSTOM else t,
+)
 kind_labels = {label: kind for kind, label in BLOCK_KINDS.items()}
-if preset_title != "(custom)":
+if preset_title != CUSTOM:
     preset = next(p for p in PRESETS if p.title == preset_title)
     height, c_in, c_out = preset.height, preset.c_in, preset.c_out
     choices = [preset.left, preset.right]
@@ -109,7 +129,7 @@ else:
     for side, first in (("a", "standard"), ("b", "separable")):
         cols = st.columns(3)
         label = cols[0].selectbox(
-            f"Block {side.upper()}",
+            _("Block {side}").format(side=side.upper()),
             list(kind_labels),
             index=list(BLOCK_KINDS).index(first),
             key=f"arch.calc.{side}.kind",
@@ -139,10 +159,10 @@ else:
     table(
         [
             {
-                "block": f"{side}: {c.label}",
-                "params": c.params,
+                _("block"): f"{side}: {c.label}",
+                _("params"): c.params,
                 "MACs": c.macs,
-                "output": shape_text(c.output_shape),
+                _("output"): shape_text(c.output_shape),
             }
             for side, c in zip("AB", costs)
         ],
@@ -152,5 +172,5 @@ else:
     st.markdown(comparison_sentence(*costs))
     st.plotly_chart(block_comparison_figure(costs), key="arch.calc.figure")
     st.caption(
-        "Each block is built from nn modules and counted: weights by numel, MACs by torch's FLOP counter."
+        _("Each block is built from nn modules and counted: weights by numel, MACs by torch's FLOP counter.")
     )

@@ -11,9 +11,11 @@ from cvviz.catalog import family_names, get_spec, list_models
 from cvviz.data.roots import DATA_ROOTS_ENV, data_roots, resolve_in_roots
 from cvviz.device import default_device
 from cvviz.errors import CvvizError
+from cvviz.i18n import N_, _
 from cvviz.jobs import Job
+from cvviz.measure.complexity import NOT_COUNTED
 from cvviz.measure.evaluation import ACCEPTED_LAYOUTS, evaluate_models, scan_image_folder
-from cvviz.measure.profiling import FLOPS_NOTE, available_weights, profile_models
+from cvviz.measure.profiling import available_weights, profile_models
 from cvviz.measure.timing import estimate_seconds, seconds_per_mac
 from cvviz.plotting.compare import accuracy_flops_figure, latency_accuracy_figure, params_years_figure
 from ui.jobs import long_run
@@ -34,41 +36,49 @@ ACCURACY_KEY = "compare.accuracy"
 selection = current_selection()
 untrained_banner(selection.model)
 
-st.title("Backbones side by side")
+st.title(_("Backbones side by side"))
 st.markdown(
-    "Parameters and FLOPs are counted from each model as built here (on the meta device: no weights, no "
-    "memory). Accuracy is the **published** ImageNet-1K figure with its source; latency, throughput and "
-    "memory are measured live on this machine when you ask."
+    _(
+        "Parameters and FLOPs are counted from each model as built here (on the meta device: no weights, no "
+        "memory). Accuracy is the **published** ImageNet-1K figure with its source; latency, throughput and "
+        "memory are measured live on this machine when you ask."
+    )
 )
 
 by_label = {f"{spec.title} ({spec.name})": spec.name for spec in list_models()}
 label_of = {name: label for label, name in by_label.items()}
-chosen = st.multiselect("Models", list(by_label), default=[label_of[n] for n in STORY], key="compare.models")
+chosen = st.multiselect(
+    _("Models"), list(by_label), default=[label_of[n] for n in STORY], key="compare.models"
+)
 names = [by_label[label] for label in chosen]
 if not names:
-    st.info("Choose at least one model.")
+    st.info(_("Choose at least one model."))
     st.stop()
 
-with st.spinner("Counting parameters and FLOPs…"):
+with st.spinner(_("Counting parameters and FLOPs…")):
     rows = profile_models(names)
 
-with st.expander("Measure latency, throughput and memory live", expanded=False):
+with st.expander(_("Measure latency, throughput and memory live"), expanded=False):
     devices = ["cuda", "cpu"] if default_device().type == "cuda" else ["cpu"]
     left, middle, right = st.columns(3)
-    device = left.radio("Device", devices, key="compare.device", horizontal=True)
-    dtype = left.radio("Precision", ["fp32", "bf16"], key="compare.dtype", horizontal=True)
-    channels_last = middle.checkbox("Channels-last", key="compare.channels_last")
-    throughput = middle.checkbox("Also throughput and memory (slower)", key="compare.throughput")
-    batch = middle.number_input("Throughput batch", 1, 256, 8, key="compare.batch", disabled=not throughput)
-    runs = right.number_input("Timed runs (batch 1, at most)", 1, 200, 10, key="compare.runs")
+    device = left.radio(_("Device"), devices, key="compare.device", horizontal=True)
+    dtype = left.radio(_("Precision"), ["fp32", "bf16"], key="compare.dtype", horizontal=True)
+    channels_last = middle.checkbox(_("Channels-last"), key="compare.channels_last")
+    throughput = middle.checkbox(_("Also throughput and memory (slower)"), key="compare.throughput")
+    batch = middle.number_input(
+        _("Throughput batch"), 1, 256, 8, key="compare.batch", disabled=not throughput
+    )
+    runs = right.number_input(_("Timed runs (batch 1, at most)"), 1, 200, 10, key="compare.runs")
     budget = right.number_input(
-        "Seconds per model (at most, after 3 runs)", 0.1, 60.0, 0.4, key="compare.budget"
+        _("Seconds per model (at most, after 3 runs)"), 0.1, 60.0, 0.4, key="compare.budget"
     )
     st.caption(
-        "Models run with the trained weights already on disk, else with random values: a forward pass takes "
-        "as long either way. Each model is warmed up once, then timed until it has run the number of times "
-        "asked or used its seconds (at least 3 runs). A slow CPU shared with others gives noisy numbers; "
-        "the p10–p90 spread shows how noisy."
+        _(
+            "Models run with the trained weights already on disk, else with random values: a forward pass "
+            "takes as long either way. Each model is warmed up once, then timed until it has run the number "
+            "of times asked or used its seconds (at least 3 runs). A slow CPU shared with others gives noisy "
+            "numbers; the p10–p90 spread shows how noisy."
+        )
     )
     settings = (device, dtype, channels_last, throughput, int(batch), int(runs), float(budget))
     bench = workbench()  # taken here: the job's thread does not touch Streamlit
@@ -77,7 +87,12 @@ with st.expander("Measure latency, throughput and memory live", expanded=False):
         def work(reporter):
             def progress(done: int, total: int, name: str) -> None:
                 reporter.update(
-                    done / total, f"Timing {get_spec(name).title} ({done + 1}/{total})" if name else "Done"
+                    done / total,
+                    _("Timing {model} ({done}/{total})").format(
+                        model=get_spec(name).title, done=done + 1, total=total
+                    )
+                    if name
+                    else _("Done"),
                 )
 
             return profile_models(
@@ -86,7 +101,7 @@ with st.expander("Measure latency, throughput and memory live", expanded=False):
                 progress=progress,
             )  # fmt: skip
 
-        return Job("Measuring", work)
+        return Job(_("Measuring"), work)
 
     speed = seconds_per_mac(device)
     estimate = sum(
@@ -102,7 +117,9 @@ with st.expander("Measure latency, throughput and memory live", expanded=False):
         )
         for row in rows
     )
-    fresh = long_run("compare.measure", "Measure", (tuple(names), settings), measure_job, estimate_s=estimate)
+    fresh = long_run(
+        "compare.measure", _("Measure"), (tuple(names), settings), measure_job, estimate_s=estimate
+    )
     if fresh:
         # Measurements are kept per model and per settings, so changing the list keeps what was measured.
         st.session_state.setdefault(MEASURED_KEY, {}).setdefault(settings, {}).update(
@@ -124,43 +141,50 @@ def _round(value, digits=2):
 table(
     [
         {
-            "model": r.title,
-            "family": r.family,
-            "year": r.year,
-            "params (M)": round(r.params / 1e6, 2),
+            _("model"): r.title,
+            _("family"): r.family,
+            _("year"): r.year,
+            _("params (M)"): round(r.params / 1e6, 2),
             "GFLOPs": round(r.flops / 1e9, 3),
-            "weights (MB)": _mb(r.weight_bytes),
-            "weights size from": r.weight_bytes_source,
-            "top-1 %": r.acc1,
-            "top-5 %": r.acc5,
-            "accuracy source": r.accuracy_source or "—",
-            "latency ms (median)": _round(r.latency_ms),
-            "latency p10–p90 ms": None
+            _("weights (MB)"): _mb(r.weight_bytes),
+            _("weights size from"): r.weight_bytes_source,
+            _("top-1 %"): r.acc1,
+            _("top-5 %"): r.acc5,
+            _("accuracy source"): r.accuracy_source or "—",
+            _("latency ms (median)"): _round(r.latency_ms),
+            _("latency p10–p90 ms"): None
             if r.latency_ms is None
             else f"{r.latency_p10_ms:.2f}–{r.latency_p90_ms:.2f}",
-            "images/s": _round(r.throughput, 1),
-            "peak memory (MB)": _mb(r.peak_memory_bytes),
+            _("images/s"): _round(r.throughput, 1),
+            _("peak memory (MB)"): _mb(r.peak_memory_bytes),
             "TFLOP/s": _round(r.tflops, 3),
-            "% of peak": None if r.peak_share is None else round(100 * r.peak_share, 1),
-            "timed runs": r.runs,
-            "measured on": None
+            _("share of peak %"): None if r.peak_share is None else round(100 * r.peak_share, 1),
+            _("timed runs"): r.runs,
+            _("measured on"): None
             if r.device is None
-            else f"{r.device}, {r.dtype}" + (f", throughput at batch {r.batch}" if r.batch else ""),
-            "error": r.error,
-            "note": r.note,
+            else f"{r.device}, {r.dtype}"
+            + (", " + _("throughput at batch {batch}").format(batch=r.batch) if r.batch else ""),
+            _("error"): r.error,
+            _("note"): r.note,
         }
         for r in rows
     ],
     hide_index=True,
     key="compare.table",
 )
-st.caption(FLOPS_NOTE + " Top-1/top-5 are published figures, not measured here.")
+st.caption(
+    _("FLOPs = 2 × MACs at the native input size, batch 1; not counted: {what}.").format(what=_(NOT_COUNTED))
+    + " "
+    + _("Top-1/top-5 are published figures, not measured here.")
+)
 if measured:
     memory = "; ".join(sorted({r.memory_note for r in rows if r.memory_note}))
     st.caption(
-        "Latency: median of the timed runs at batch 1 after warm-up (p10–p90 beside it); throughput and "
-        "TFLOP/s at the chosen batch; % of peak against the GPU's peak dense TFLOP/s where the GPU is known. "
-        f"Memory: {memory}."
+        _(
+            "Latency: median of the timed runs at batch 1 after warm-up (p10–p90 beside it); throughput and "
+            "TFLOP/s at the chosen batch; the share of peak is against the GPU's peak dense TFLOP/s where the GPU is "
+            "known. Memory: {memory}."
+        ).format(memory=memory)
     )
 for r in rows:
     if r.note:
@@ -172,45 +196,61 @@ writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
 writer.writeheader()
 writer.writerows(records)
 st.download_button(
-    "Download the table (CSV)", buffer.getvalue(), "cvviz-compare.csv", "text/csv", key="compare.download"
+    _("Download the table (CSV)"), buffer.getvalue(), "cvviz-compare.csv", "text/csv", key="compare.download"
 )
 
-tabs = st.tabs(["Accuracy vs FLOPs", "Latency vs accuracy", "Parameters over the years"])
+tabs = st.tabs([_("Accuracy vs FLOPs"), _("Latency vs accuracy"), _("Parameters over the years")])
 with tabs[0]:
     st.plotly_chart(accuracy_flops_figure(rows, family_names()), key="compare.acc_flops")
-    st.caption("The dashed line is the Pareto front: no other model here is both cheaper and more accurate.")
+    st.caption(
+        _("The dashed line is the Pareto front: no other model here is both cheaper and more accurate.")
+    )
 with tabs[1]:
     if any(r.latency_ms is not None for r in rows):
         st.plotly_chart(latency_accuracy_figure(rows, family_names()), key="compare.latency")
     else:
-        st.info("Measure latency above to fill this chart.")
+        st.info(_("Measure latency above to fill this chart."))
 with tabs[2]:
     st.plotly_chart(params_years_figure(rows, family_names()), key="compare.params_years")
 
-st.subheader("Live accuracy on your own labelled images")
+st.subheader(_("Live accuracy on your own labelled images"))
 roots = data_roots()
 folders_open = bool(roots) and not kiosk_settings().enabled
 st.markdown(
-    "Upload a zip of labelled images (`class_name/image.jpg`)"
-    + (" or give a folder on this server" if folders_open else "")
-    + f": {ACCEPTED_LAYOUTS}. Images are preprocessed as in the published evaluation."
+    (
+        _("Upload a zip of labelled images (`class_name/image.jpg`) or give a folder on this server")
+        if folders_open
+        else _("Upload a zip of labelled images (`class_name/image.jpg`)")
+    )
+    + ": "
+    + _(ACCEPTED_LAYOUTS)
+    + ". "
+    + _("Images are preprocessed as in the published evaluation.")
 )
 if kiosk_settings().enabled:
     # A public screen must not let visitors browse the server's folders.
-    st.info("Reading folders of this server is switched off in kiosk mode; upload a zip instead.")
+    st.info(_("Reading folders of this server is switched off in kiosk mode; upload a zip instead."))
 elif not roots:
     st.info(
-        f"No folder of this server is open to this page: to open some, start the app with {DATA_ROOTS_ENV} "
-        f"listing them, separated by '{os.pathsep}' (e.g. `{DATA_ROOTS_ENV}=/data/imagenet streamlit run "
-        "app.py`); until then, upload a zip."
+        _(
+            "No folder of this server is open to this page: to open some, start the app with {variable} "
+            "listing them, separated by '{separator}' (e.g. `{variable}=/data/imagenet streamlit run app.py`); "
+            "until then, upload a zip."
+        ).format(variable=DATA_ROOTS_ENV, separator=os.pathsep)
     )
 from_zip = not folders_open or (
-    st.radio("Images from", ["a zip", "a folder on this server"], key="compare.eval_source", horizontal=True)
+    st.radio(
+        _("Images from"),
+        [N_("a zip"), N_("a folder on this server")],
+        key="compare.eval_source",
+        horizontal=True,
+        format_func=_,
+    )
     == "a zip"
 )
 folder, shown_as, within = None, "", None
 if from_zip:
-    upload = st.file_uploader("Zip of labelled images", type=["zip"], key="compare.eval_zip")
+    upload = st.file_uploader(_("Zip of labelled images"), type=["zip"], key="compare.eval_zip")
     try:
         archive = unpacked_zip(upload, "compare.eval_zip_refused")
     except CvvizError as exc:
@@ -218,31 +258,44 @@ if from_zip:
     else:
         if archive is not None:
             folder, shown_as = archive.root, upload.name
-            st.caption(f"{upload.name}: {archive.files} files unpacked for this session only.")
+            st.caption(
+                _("{name}: {files} files unpacked for this session only.").format(
+                    name=upload.name, files=archive.files
+                )
+            )
 else:
     discard_unpacked()
     typed = st.text_input(
-        "Folder of labelled images", key="compare.eval_folder", placeholder=f"{roots[0]}/imagenet/val"
+        _("Folder of labelled images"), key="compare.eval_folder", placeholder=f"{roots[0]}/imagenet/val"
     )
-    st.caption("Folders open to this page: " + ", ".join(f"`{root}`" for root in roots) + ".")
+    st.caption(
+        _("Folders open to this page: {folders}.").format(folders=", ".join(f"`{root}`" for root in roots))
+    )
     if typed.strip():
         try:
             folder, shown_as, within = resolve_in_roots(typed, roots), typed.strip(), roots
         except CvvizError as exc:
             st.error(str(exc))
-count = st.number_input("Images to use (a seeded random choice)", 1, 50000, 100, key="compare.eval_count")
+count = st.number_input(_("Images to use (a seeded random choice)"), 1, 50000, 100, key="compare.eval_count")
 imagenet = [n for n in names if get_spec(n).categories == get_spec("efficientnet_lite0").categories]
 ready = [n for n in imagenet if available_weights(get_spec(n)) == "pretrained"]
 skipped = [get_spec(n).title for n in names if n not in ready]
 if skipped:
     st.caption(
-        "Not evaluated (not ImageNet classifiers, or no trained weights on disk): " + ", ".join(skipped) + "."
+        _("Not evaluated (not ImageNet classifiers, or no trained weights on disk): {models}.").format(
+            models=", ".join(skipped)
+        )
     )
-if st.button("Evaluate", key="compare.evaluate", disabled=not folder or not ready):
-    bar = st.progress(0.0, text="Reading the folder…")
+if st.button(_("Evaluate"), key="compare.evaluate", disabled=not folder or not ready):
+    bar = st.progress(0.0, text=_("Reading the folder…"))
 
     def eval_progress(done: int, total: int, name: str) -> None:
-        bar.progress(done / total, text=f"{get_spec(name).title}: {done}/{total} images")
+        bar.progress(
+            done / total,
+            text=_("{model}: {done}/{total} images").format(
+                model=get_spec(name).title, done=done, total=total
+            ),
+        )
 
     try:
         dataset = scan_image_folder(folder, get_spec(ready[0]).categories, limit=int(count), within=within)
@@ -256,20 +309,22 @@ if st.button("Evaluate", key="compare.evaluate", disabled=not folder or not read
 if ACCURACY_KEY in st.session_state:
     dataset, results, shown_as = st.session_state[ACCURACY_KEY]
     st.caption(
-        f"{len(dataset.items)} of {dataset.found} images from {shown_as}, folders read as {dataset.layout}."
+        _("{used} of {found} images from {source}, folders read as {layout}.").format(
+            used=len(dataset.items), found=dataset.found, source=shown_as, layout=dataset.layout
+        )
     )
     table(
         [
             {
-                "model": r.title,
-                "images": r.images,
-                "top-1 % (measured)": None if r.top1 is None else round(r.top1, 2),
-                "top-5 % (measured)": None if r.top5 is None else round(r.top5, 2),
-                "top-1 % (published)": get_spec(r.model).published.top1
+                _("model"): r.title,
+                _("images"): r.images,
+                _("top-1 % (measured)"): None if r.top1 is None else round(r.top1, 2),
+                _("top-5 % (measured)"): None if r.top5 is None else round(r.top5, 2),
+                _("top-1 % (published)"): get_spec(r.model).published.top1
                 if get_spec(r.model).published
                 else None,
-                "unreadable images skipped": r.skipped,
-                "error": r.error,
+                _("unreadable images skipped"): r.skipped,
+                _("error"): r.error,
             }
             for r in results
         ],

@@ -6,10 +6,14 @@ before torch has loaded; the prediction follows once the model is ready.
 
 import streamlit as st
 
-st.title("From LeNet to Swin: why vision backbones look the way they do")
+from cvviz.i18n import _
+
+st.title(_("From LeNet to Swin: why vision backbones look the way they do"))
 st.markdown(
-    "Pick a model and an image in the sidebar; every page shows that real model at work. "
-    "Click a point on the timeline to switch models."
+    _(
+        "Pick a model and an image in the sidebar; every page shows that real model at work. "
+        "Click a point on the timeline to switch models."
+    )
 )
 
 # Imported after the title on purpose: plotly and pandas take a moment, and the words can show first.
@@ -21,14 +25,14 @@ from ui.tables import table  # noqa: E402
 left, right = st.columns([3, 2], gap="large")
 
 with left:
-    st.subheader("The timeline")
+    st.subheader(_("The timeline"))
     y_axis = (
         st.segmented_control(
-            "Height shows",
+            _("Height shows"),
             ["params", "acc1"],
             key="home.y_axis",
             default="params",
-            format_func={"params": "parameters", "acc1": "ImageNet top-1"}.get,
+            format_func={"params": _("parameters"), "acc1": _("ImageNet top-1")}.get,
         )
         or "params"
     )
@@ -51,15 +55,15 @@ with left:
     table(
         [
             {
-                "year": r.year,
-                "model": r.title,
-                "family": r.family,
-                "key idea": r.key_idea,
-                "params (M)": round(r.params / 1e6, 2),
+                _("year"): r.year,
+                _("model"): r.title,
+                _("family"): r.family,
+                _("key idea"): _(r.key_idea),
+                _("params (M)"): round(r.params / 1e6, 2),
                 "GFLOPs": round(r.flops / 1e9, 2),
-                "top-1 %": r.acc1,
-                "top-5 %": r.acc5,
-                "accuracy source": r.accuracy_source or "—",
+                _("top-1 %"): r.acc1,
+                _("top-5 %"): r.acc5,
+                _("accuracy source"): r.accuracy_source or "—",
             }
             for r in rows
         ],
@@ -68,9 +72,11 @@ with left:
         height=320,
     )
     st.caption(
-        "Parameters and FLOPs are counted from each model as built here (inference-time, no auxiliary heads, "
-        "at its native input size). Accuracies are the published ImageNet-1K validation figures named in the "
-        "last column."
+        _(
+            "Parameters and FLOPs are counted from each model as built here (inference-time, no auxiliary "
+            "heads, at its native input size). Accuracies are the published ImageNet-1K validation figures "
+            "named in the last column."
+        )
     )
 
 selection = current_selection()
@@ -78,15 +84,15 @@ with right:
     from cvviz.errors import CvvizError
     from cvviz.models.inference import to_display_image
     from cvviz.plotting.story import prediction_figure
-    from ui.messages import untrained_banner
+    from ui.messages import CHOOSE_IMAGE, untrained_banner
     from ui.resources import predictions
 
     loaded = selection.model
     spec = loaded.spec
-    st.subheader(f"{spec.title} sees…")
+    st.subheader(_("{model} sees…").format(model=spec.title))
     untrained_banner(loaded)
     if selection.image is None:
-        st.info("Choose a sample, upload a photo or take one with the camera (sidebar).")
+        st.info(_(CHOOSE_IMAGE))
     else:
         try:
             top = predictions(loaded, selection.image).top
@@ -95,11 +101,11 @@ with right:
             st.stop()
         st.image(
             to_display_image(selection.image.image, spec),
-            caption=f"the {spec.input_size}×{spec.input_size} crop the model sees",
+            caption=_("the {size}×{size} crop the model sees").format(size=spec.input_size),
             width=260,
         )
         st.plotly_chart(prediction_figure(top, untrained=not loaded.trained), key="home.prediction")
         st.caption(
-            f"{spec.title}: {spec.key_idea} — {spec.paper.authors}, [{spec.paper.title}]({spec.paper.url}), "
+            f"{spec.title}: {_(spec.key_idea)} — {spec.paper.authors}, [{spec.paper.title}]({spec.paper.url}), "
             f"{spec.year}."
         )

@@ -2,6 +2,9 @@
 
 Commands live in :mod:`cvviz.commands`, one module each. Errors exit with status 2 and print one line,
 ``error: <sentence>``, on stderr; never a traceback (set ``CVVIZ_DEBUG=1`` to see one).
+
+``--lang ko|en`` (before or after the command; default ``CVVIZ_LANG``, else English) sets the language of
+the human-readable output and of error sentences; JSON keys and the ``error:`` prefix never change.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from typing import NoReturn
 import cvviz.commands
 from cvviz.commands._output import EXIT_ERROR
 from cvviz.errors import CvvizError
+from cvviz.i18n import LANGUAGES, normalize_language, use_language
+
+LANG_ENV = "CVVIZ_LANG"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,13 +44,38 @@ def _command_modules() -> list:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m cvviz", description="Explore computer-vision backbones.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    language = {
+        "choices": sorted(LANGUAGES),
+        "help": f"language of the human-readable output (default: ${LANG_ENV}, else en)",
+    }
+    parser.add_argument("--lang", default=None, **language)
     for module in _command_modules():
         module.register(commands)
+    _accept_after_command(commands, language)
     return parser
+
+
+def _accept_after_command(commands: argparse._SubParsersAction, language: dict) -> None:
+    """``--lang`` after any command or sub-command too (``weights list --lang ko``)."""
+    for command in commands.choices.values():
+        command.add_argument("--lang", default=argparse.SUPPRESS, **language)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_after_command(action, language)
+
+
+def cli_language(asked: str | None) -> str:
+    """``--lang`` if given, else ``$CVVIZ_LANG`` when it names a language cvviz has, else English."""
+    return normalize_language(asked) or normalize_language(os.environ.get(LANG_ENV)) or "en"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with use_language(cli_language(args.lang)):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.run(args)
     except CvvizError as exc:

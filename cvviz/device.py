@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from cvviz.i18n import _
+
 
 def default_device() -> torch.device:
     """CUDA when available, otherwise the CPU."""
@@ -18,7 +20,7 @@ def resolve_device(name: str | torch.device | None = None) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         from cvviz.errors import DeviceError
 
-        raise DeviceError("CUDA was requested but no GPU is available on this machine.")
+        raise DeviceError(_("CUDA was requested but no GPU is available on this machine."))
     return device
 
 

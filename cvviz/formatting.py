@@ -1,18 +1,42 @@
-"""Numbers and missing values as a reader sees them: thousands separators, and "—" for what was not
-measured (never "None")."""
+"""Numbers and missing values as a reader sees them: the reader's locale's separators (Babel), and "—" for
+what was not measured (never "None")."""
 
 from __future__ import annotations
 
 import math
 
+from babel.numbers import format_decimal as _babel_decimal
+from babel.numbers import format_percent as _babel_percent
+
+from cvviz.i18n import _, current_language
+
 MISSING = "—"
+# The locale whose number conventions each language follows.
+LOCALES = {"en": "en_US", "ko": "ko_KR"}
+
+
+def number_locale() -> str:
+    """The Babel locale for numbers in the current language."""
+    return LOCALES.get(current_language(), "en_US")
 
 
 def format_number(value: float) -> str:
-    """``value`` written out in full with thousands separators: 1000 → "1,000", 0.05 → "0.05"."""
+    """``value`` written out in full with the locale's separators: 1000 → "1,000", 0.05 → "0.05"."""
     if float(value).is_integer():
-        return f"{round(value):,}"
-    return f"{value:,.10f}".rstrip("0").rstrip(".")
+        return _babel_decimal(round(value), locale=number_locale())
+    return _babel_decimal(value, format="#,##0.##########", locale=number_locale())
+
+
+def format_decimal(value: float, digits: int = 2) -> str:
+    """``value`` with exactly ``digits`` decimals and the locale's separators: 1234.5 → "1,234.50"."""
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return _babel_decimal(value, format=pattern, locale=number_locale(), decimal_quantization=True)
+
+
+def format_percent(fraction: float, digits: int = 1) -> str:
+    """A fraction as a percentage in the locale's style: 0.123 → "12.3%"."""
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
+    return _babel_percent(fraction, format=pattern, locale=number_locale())
 
 
 def display_value(value: object) -> str:
@@ -20,7 +44,7 @@ def display_value(value: object) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, (int, float)):
         return format_number(value)
     return str(value)

@@ -15,6 +15,7 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 
 
 class UnknownLayerError(CvvizError, ValueError):
@@ -27,7 +28,7 @@ def resolve_layers(model: nn.Module, names: Iterable[str]) -> dict[str, nn.Modul
     resolved = {}
     for name in names:
         if name not in modules:
-            raise UnknownLayerError(f"The model has no layer called {name!r}.")
+            raise UnknownLayerError(_("The model has no layer called {name!r}.").format(name=name))
         resolved[name] = modules[name]
     return resolved
 

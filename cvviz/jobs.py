@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 
 T = TypeVar("T")
 JobState = Literal["waiting", "queued", "running", "done", "failed", "cancelled"]
@@ -64,7 +65,7 @@ class Reporter:
     def check(self) -> None:
         """Raise :class:`Cancelled` if the job has been cancelled."""
         if self._cancelled.is_set():
-            raise Cancelled("Stopped on request.")
+            raise Cancelled(_("Stopped on request."))
 
 
 class JobSlots:
@@ -294,7 +295,7 @@ def describe_seconds(seconds: float | None) -> str:
     if seconds is None:
         return ""
     if seconds < 1.5:
-        return "about a second"
+        return _("about a second")
     if seconds < 90:
-        return f"about {round(seconds)} s"
-    return f"about {round(seconds / 60)} min"
+        return _("about {seconds} s").format(seconds=round(seconds))
+    return _("about {minutes} min").format(minutes=round(seconds / 60))

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from cvviz.errors import CvvizError
+from cvviz.i18n import N_, _
 
 LayoutKind = Literal["conv", "nhwc", "tokens", "tokens+cls", "vector", "other"]
 
@@ -25,7 +26,7 @@ def tokens_to_grid(tokens: torch.Tensor) -> torch.Tensor:
     patches = tokens[:, 1:]
     side = math.isqrt(patches.shape[1])
     if side * side != patches.shape[1]:
-        raise CvvizError(f"{patches.shape[1]} patch tokens do not form a square grid.")
+        raise CvvizError(_("{value} patch tokens do not form a square grid.").format(value=patches.shape[1]))
     return patches.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], side, side)
 
 
@@ -119,7 +120,7 @@ def to_chw(output: torch.Tensor) -> tuple[torch.Tensor, LayoutKind]:
     return chw, kind
 
 
-SHAPE_CONVENTION = (
+SHAPE_CONVENTION = N_(
     "Shapes are for one image, channels first: C×H×W. Outputs the model keeps channels-last (Swin and "
     "ConvNeXt blocks compute N×H×W×C) are shown as C×H×W too and marked “channels-last”; a ViT's "
     "outputs are tokens × width (class token included)."
@@ -128,12 +129,14 @@ SHAPE_CONVENTION = (
 
 LAYOUT_NOTES: dict[str, str] = {
     "conv": "",
-    "nhwc": "The model keeps this output channels-last (N×H×W×C); it is shown channels first.",
-    "tokens": "Tokens: laid back on their square grid of patches, one map per channel of the width.",
-    "tokens+cls": "Tokens: the class token is left out and the patch tokens are laid back on their grid, "
-    "one map per channel of the width.",
-    "vector": "A vector: each channel is a single value (a 1×1 map).",
-    "other": "An unusual layout: read as one row of positions.",
+    "nhwc": N_("The model keeps this output channels-last (N×H×W×C); it is shown channels first."),
+    "tokens": N_("Tokens: laid back on their square grid of patches, one map per channel of the width."),
+    "tokens+cls": N_(
+        "Tokens: the class token is left out and the patch tokens are laid back on their grid, one map per "
+        "channel of the width."
+    ),
+    "vector": N_("A vector: each channel is a single value (a 1×1 map)."),
+    "other": N_("An unusual layout: read as one row of positions."),
 }
 """For each layout, how the feature-map views turn it into C×H×W maps (empty when nothing changes)."""
 

@@ -17,7 +17,9 @@ from typing import Any
 
 import streamlit as st
 
+from cvviz.i18n import _
 from cvviz.jobs import SHARED_SLOTS, Job, describe_seconds
+from ui.language import apply_language
 
 POLL_S = 0.5
 ACTIVE = "jobs.active"
@@ -70,9 +72,9 @@ def long_run(
     running = job is not None and not job.status().finished
     if not running:
         when = describe_seconds(estimate_s)
-        text = f"{label} ({when})" if when else label
+        text = _("{action} ({duration})").format(action=label, duration=when) if when else label
         if job is not None and job.status().state == "done":
-            text = f"{label} again"
+            text = _("{action} again").format(action=label)
         button = st.empty()  # replaced by the progress once clicked
         if button.button(text, key=f"{key}.start", disabled=disabled):
             button.empty()
@@ -93,7 +95,11 @@ def long_run(
     if status.state == "failed":
         st.error(status.error)
     elif status.state == "cancelled":
-        st.info(f"Stopped after {describe_seconds(status.elapsed_s)}; nothing was kept.")
+        st.info(
+            _("Stopped after {duration}; nothing was kept.").format(
+                duration=describe_seconds(status.elapsed_s)
+            )
+        )
     return job.result
 
 
@@ -131,18 +137,19 @@ def live_run(
 def _progress(key: str, job: Job, live: Callable[[], None] | None = None) -> None:
     @st.fragment(run_every=POLL_S)
     def progress() -> None:
+        apply_language()  # a fragment rerun does not run the entry point, which sets it
         status = job.status()
         if status.finished:
             st.rerun(scope="app")
         if status.state == "queued":
             place = status.queue_position or 1
-            text = f"Waiting for a free worker: number {place} in the queue."
+            text = _("Waiting for a free worker: number {place} in the queue.").format(place=place)
         else:
             left = describe_seconds(status.seconds_left)
-            text = status.message or f"{job.title}…"
-            text = f"{text} — {left} left" if left else text
+            text = status.message or _("{task}…").format(task=job.title)
+            text = _("{task} — {duration} left").format(task=text, duration=left) if left else text
         st.progress(status.fraction, text=text)
-        if st.button("Stop", key=f"{key}.stop", icon=":material/stop_circle:"):
+        if st.button(_("Stop"), key=f"{key}.stop", icon=":material/stop_circle:"):
             job.cancel()
         if live is not None:
             live()

@@ -18,6 +18,8 @@ import streamlit as st
 
 from cvviz.catalog.registry import DEFAULT_MODEL
 from cvviz.data.images import sample_images
+from cvviz.i18n import _, ngettext
+from ui.language import apply_language
 from ui.resources import model_choices
 from ui.sidebar import request_selection
 
@@ -99,10 +101,16 @@ def tour_caption(models: list[str], trained: bool, samples: int, pages: int) -> 
 
     titles = ", ".join(get_spec(name).title for name in models)
     if trained:
-        count = f"{len(models)} model{'s' if len(models) != 1 else ''} with trained weights on this machine"
+        count = ngettext(
+            "{n} model with trained weights on this machine",
+            "{n} models with trained weights on this machine",
+            len(models),
+        ).format(n=len(models))
     else:
-        count = "no trained weights on this machine, so an untrained model"
-    return f"Guided tour: {count} ({titles}), {samples} sample photos, {pages} pages."
+        count = _("no trained weights on this machine, so an untrained model")
+    return _("Guided tour: {models} ({titles}), {samples} sample photos, {pages} pages.").format(
+        models=count, titles=titles, samples=samples, pages=pages
+    )
 
 
 def start(settings: KioskSettings) -> None:
@@ -152,7 +160,7 @@ def attract_loop(settings: KioskSettings, pages: list) -> None:
 
     if st.session_state.get(TOURING_KEY):
         if st.button(
-            "Touch here to explore on your own",
+            _("Touch here to explore on your own"),
             key="kiosk.explore",
             type="primary",
             icon=":material/touch_app:",
@@ -166,6 +174,7 @@ def attract_loop(settings: KioskSettings, pages: list) -> None:
 
     @st.fragment(run_every=min(5.0, settings.step_seconds))
     def watch() -> None:
+        apply_language()  # a fragment rerun does not run the entry point, which sets it
         now = time.monotonic()
         if not st.session_state.get(TOURING_KEY):
             if now - st.session_state.get(LAST_TOUCH_KEY, now) >= settings.idle_seconds:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from cvviz.data.images import LoadedImage, load_image
+from cvviz.formatting import format_decimal
+from cvviz.i18n import _
 from cvviz.measure.catalog_figures import ModelSummary, catalog_summaries, persisted_summaries
 
 if TYPE_CHECKING:
@@ -39,14 +41,18 @@ def _download_failures() -> tuple[dict[str, tuple[float, str]], threading.Lock]:
     return {}, threading.Lock()
 
 
-@st.cache_resource(show_spinner="Counting every model's parameters and multiplications (once)…")
+@st.cache_resource(show_spinner=False)
 def _computed_summaries() -> list[ModelSummary]:
     return catalog_summaries()
 
 
 def summaries() -> list[ModelSummary]:
     """Every catalog model's row, from the persisted figures when they are current (no torch needed)."""
-    return persisted_summaries() or _computed_summaries()
+    rows = persisted_summaries()
+    if rows is not None:
+        return rows
+    with st.spinner(_("Counting every model's parameters and multiplications (once)…")):
+        return _computed_summaries()
 
 
 @dataclass(frozen=True)
@@ -104,25 +110,35 @@ def load_model(
     spec = get_spec(name)
     if weights == "pretrained" and not spec.pretrained_available:
         return bench.get(name, "random"), Fallback(
-            f"{spec.title} has no published weights: showing random weights.", "The catalog lists none."
+            _("{model} has no published weights: showing random weights.").format(model=spec.title),
+            _("The catalog lists none."),
         )
     if weights != "pretrained" or spec.packaged_weights is not None or cached_weights_path(spec) is not None:
         return bench.get(name, weights, user_weights=user_weights), None
     failures, lock = _download_failures()
     with lock:
         failed_at, reason = failures.get(name, (0.0, ""))
-    where = "offline" if downloads_disabled() else "could not download them"
+    where = _("offline") if downloads_disabled() else _("could not download them")
     fallback = Fallback(
-        f"No trained weights for {spec.title} here ({where}): showing random weights.", reason
+        _("No trained weights for {model} here ({reason}): showing random weights.").format(
+            model=spec.title, reason=where
+        ),
+        reason,
     )
     if time.monotonic() - failed_at < RETRY_DOWNLOAD_AFTER_S:
         return bench.get(name, "random"), fallback
-    bar = st.progress(0.0, text=f"Downloading {spec.title} weights…")
+    bar = st.progress(0.0, text=_("Downloading {model} weights…").format(model=spec.title))
 
     def progress(done: int, total: int | None) -> None:
         fraction = min(done / total, 1.0) if total else 0.0
-        total_text = f" of {total / 2**20:.0f} MB" if total else ""
-        bar.progress(fraction, text=f"Downloading {spec.title} weights: {done / 2**20:.0f} MB{total_text}")
+        done_mb = format_decimal(done / 2**20, 0)
+        if total:
+            text = _("Downloading {model} weights: {done} MB of {total} MB").format(
+                model=spec.title, done=done_mb, total=format_decimal(total / 2**20, 0)
+            )
+        else:
+            text = _("Downloading {model} weights: {done} MB").format(model=spec.title, done=done_mb)
+        bar.progress(fraction, text=text)
 
     try:
         return bench.get(name, "pretrained", progress=progress), None

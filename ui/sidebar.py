@@ -17,6 +17,8 @@ import streamlit as st
 from cvviz.catalog.registry import DEFAULT_MODEL
 from cvviz.data.images import LoadedImage, load_sample, sample_images
 from cvviz.errors import CvvizError
+from cvviz.i18n import N_, _
+from ui.language import language_switch
 from ui.resources import decode_image, load_model, model_choices
 
 if TYPE_CHECKING:
@@ -34,10 +36,23 @@ NOTICE_KEY = "global.notice"
 SELECTION_KEY = "global.selection"
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
-# Radio options are the raw values (lower-case words read fine as labels; no format_func keeps widget
-# state plain strings, which AppTest handles).
+# Radio options are the raw values, shown translated (the widget state stays a plain English word, which
+# AppTest and a change of language both keep).
 WEIGHTS_CHOICES = ("pretrained", "random", "user")
 SOURCES = ("sample", "upload", "camera")
+CHOICE_LABELS = {
+    "pretrained": N_("pretrained"),
+    "random": N_("random"),
+    "user": N_("user"),
+    "sample": N_("sample"),
+    "upload": N_("upload"),
+    "camera": N_("camera"),
+}
+
+
+def choice_label(value: str) -> str:
+    """A radio option's label in the visitor's language."""
+    return _(CHOICE_LABELS[value])
 
 
 @dataclass(eq=False)
@@ -72,7 +87,7 @@ class Selection:
         if status is not None:
             with status:
                 _weights_status(loaded)
-                st.caption(f"Device: **{runtime_summary(loaded.device)}**")
+                st.caption(_("Device: **{device}**").format(device=runtime_summary(loaded.device)))
         return loaded
 
 
@@ -80,9 +95,11 @@ def _weights_status(loaded: LoadedModel) -> None:
     if loaded.note:
         st.warning(loaded.note)
     if loaded.trained:
-        st.success(f"Weights: {loaded.weights.description}", icon=":material/check_circle:")
+        st.success(
+            _("Weights: {weights}").format(weights=loaded.weights.description), icon=":material/check_circle:"
+        )
     else:
-        st.warning("Weights: random — **untrained**", icon=":material/warning:")
+        st.warning(_("Weights: random — **untrained**"), icon=":material/warning:")
 
 
 _this_run = threading.local()
@@ -159,18 +176,18 @@ def _choose_model() -> tuple[str, str, bytes | None]:
     choices = {choice.label: choice for choice in model_choices()}
     if st.session_state.get(MODEL_KEY) not in choices:
         st.session_state[MODEL_KEY] = model_label(DEFAULT_MODEL)
-    label = st.selectbox("Model", list(choices), key=MODEL_KEY, help="Every backbone in the catalog.")
+    label = st.selectbox(_("Model"), list(choices), key=MODEL_KEY, help=_("Every backbone in the catalog."))
     choice = choices[label]
     options = list(WEIGHTS_CHOICES) if choice.pretrained_available else ["random", "user"]
     if st.session_state[WEIGHTS_KEY] not in options:
         st.session_state[WEIGHTS_KEY] = options[0]
-    weights = st.radio("Weights", options, key=WEIGHTS_KEY, horizontal=True)
+    weights = st.radio(_("Weights"), options, key=WEIGHTS_KEY, horizontal=True, format_func=choice_label)
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice is not None:
         sentence, detail = notice
         st.info(sentence, icon=":material/cloud_off:")
         if detail:
-            with st.expander("Why"):
+            with st.expander(_("Why")):
                 st.caption(detail)
     user_bytes = None
     if weights == "user":
@@ -178,10 +195,10 @@ def _choose_model() -> tuple[str, str, bytes | None]:
             "state_dict (.pth)",
             type=["pth", "pt"],
             key=WEIGHTS_FILE_KEY,
-            help="Loaded with torch.load(weights_only=True): a file that would run code is refused.",
+            help=_("Loaded with torch.load(weights_only=True): a file that would run code is refused."),
         )
         if upload is None:
-            st.info("Upload a state_dict for this model; until then it runs with random weights.")
+            st.info(_("Upload a state_dict for this model; until then it runs with random weights."))
             weights = "random"
         else:
             user_bytes = upload.getvalue()
@@ -189,20 +206,20 @@ def _choose_model() -> tuple[str, str, bytes | None]:
 
 
 def _choose_image() -> LoadedImage | None:
-    source = st.radio("Image", SOURCES, key=IMAGE_SOURCE_KEY, horizontal=True)
+    source = st.radio(_("Image"), SOURCES, key=IMAGE_SOURCE_KEY, horizontal=True, format_func=choice_label)
     try:
         if source == "sample":
             samples = {sample.title: sample for sample in sample_images()}
-            title = st.selectbox("Sample photo", list(samples), key=SAMPLE_KEY)
+            title = st.selectbox(_("Sample photo"), list(samples), key=SAMPLE_KEY, format_func=_)
             st.caption(samples[title].credit)
             image = load_sample(samples[title].name)
         elif source == "upload":
-            upload = st.file_uploader("Upload an image", type=IMAGE_TYPES, key=UPLOAD_KEY)
+            upload = st.file_uploader(_("Upload an image"), type=IMAGE_TYPES, key=UPLOAD_KEY)
             if upload is None:
                 return None
             image = decode_image(upload.getvalue())
         else:
-            shot = st.camera_input("Take a photo", key=CAMERA_KEY)
+            shot = st.camera_input(_("Take a photo"), key=CAMERA_KEY)
             if shot is None:
                 return None
             image = decode_image(shot.getvalue())
@@ -210,7 +227,7 @@ def _choose_image() -> LoadedImage | None:
         st.error(str(exc))
         return None
     for note in image.notes:
-        st.caption(note)
+        st.caption(_(note))
     st.image(image.image, width="stretch")
     return image
 
@@ -219,6 +236,9 @@ def render_sidebar() -> Selection:
     """Draw the sidebar and return the current selection (the model loads when a page first needs it)."""
     _init_state()
     with st.sidebar:
+        from ui.kiosk import kiosk_settings  # here: the kiosk module imports this one
+
+        language_switch(large=kiosk_settings().enabled)
         name, weights, user_bytes = _choose_model()
         status = st.container()
         image = _choose_image()

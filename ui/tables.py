@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import streamlit as st
 
 from cvviz.formatting import display_value
+from cvviz.i18n import N_, _
 
 # Numbers that are names, not amounts: written without separators ("2014", not "2,014").
-PLAIN = ("year",)
+PLAIN = (N_("year"),)
 
 
 def _is_number(value: object) -> bool:
@@ -23,6 +24,7 @@ def readable(rows: Sequence[dict], plain: Sequence[str] = PLAIN) -> tuple[list[d
     (``plain`` columns without); a column with gaps (None) is written out as text, numbers with
     separators and the gaps as "—".
     """
+    plain = {*plain, *(_(name) for name in plain)}  # the column's name as shown, in the visitor's language
     rows = [dict(row) for row in rows]
     columns = list(dict.fromkeys(key for row in rows for key in row))
     config = {}

@@ -16,10 +16,11 @@ import streamlit as st
 
 from cvviz.data.archives import ArchiveError, UnpackedArchive, unpack_zip
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 
 
 @st.cache_resource(
-    scope="session", max_entries=1, on_release=UnpackedArchive.cleanup, show_spinner="Unpacking the zip…"
+    scope="session", max_entries=1, on_release=UnpackedArchive.cleanup, show_spinner=_("Unpacking the zip…")
 )
 def _unpacked(upload_id: str, _upload: BinaryIO) -> UnpackedArchive:
     return unpack_zip(_upload)

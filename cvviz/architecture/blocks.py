@@ -13,6 +13,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from cvviz.i18n import _
 from cvviz.measure.complexity import LayerCost, measure_complexity
 
 BlockKind = Literal["standard", "stack3x3", "reduce", "bottleneck", "separable", "fire", "grouped"]
@@ -168,9 +169,17 @@ def build_block(choice: BlockChoice, c_in: int, c_out: int) -> nn.Module:
         return _Fire(c_in, c_out, mid, bias)
     if choice.kind == "grouped":
         if c_in % choice.groups or c_out % choice.groups:
-            raise ValueError(f"{choice.groups} groups must divide C_in={c_in} and C_out={c_out}.")
+            raise ValueError(
+                _("{groups} groups must divide C_in={c_in} and C_out={c_out}.").format(
+                    groups=choice.groups, c_in=c_in, c_out=c_out
+                )
+            )
         return nn.Conv2d(c_in, c_out, k, padding=k // 2, groups=choice.groups, bias=bias)
-    raise ValueError(f"Unknown block kind {choice.kind!r}; expected one of {', '.join(BLOCK_KINDS)}.")
+    raise ValueError(
+        _("Unknown block kind {kind!r}; expected one of {value}.").format(
+            kind=choice.kind, value=", ".join(BLOCK_KINDS)
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cvviz.catalog.schema import ModelSpec
+from cvviz.i18n import _
 from cvviz.layouts import layout_of, normalised_shape
 from cvviz.measure.complexity import Complexity, LayerCost
 
@@ -155,8 +156,8 @@ def network_profile(
     and width after the patch embedding). Swin's channels-last outputs are read as NHWC.
     """
     shapes = {row.name: row.output_shape for row in complexity.layers}
-    _, c, h, w = complexity.input_shape
-    points = [ProfilePoint("input", c, h, w, None, "image", "input")]
+    _batch, c, h, w = complexity.input_shape
+    points = [ProfilePoint(_("input"), c, h, w, None, "image", "input")]
     names = dict(zip(spec.stages, labels))
     for stage in spec.stages:
         shape = shapes.get(stage)

@@ -14,6 +14,7 @@ from torch import nn
 
 from cvviz.architecture.layers import group_layers
 from cvviz.catalog.schema import ModelSpec
+from cvviz.i18n import N_
 from cvviz.measure.complexity import Complexity
 
 
@@ -76,9 +77,13 @@ def generic_signature(spec: ModelSpec, model: nn.Module, complexity: Complexity)
     top = max((g for g in group_layers(complexity, 0) if g.name != "(model)"), key=lambda g: g.macs)
     conv_name, conv = conv_layers(model)[0]
     facts = (
-        Fact("first conv", f"{conv.kernel_size[0]}×{conv.kernel_size[1]} stride {conv.stride[0]}", conv_name),
-        Fact("first conv weights", conv.weight.numel(), "weight.numel()"),
-        Fact("heaviest top-level module", top.name, "largest MACs at depth 0"),
-        Fact("its params", top.params, "sum of its modules' numel()"),
+        Fact(
+            N_("first conv"),
+            f"{conv.kernel_size[0]}×{conv.kernel_size[1]} stride {conv.stride[0]}",
+            conv_name,
+        ),
+        Fact(N_("first conv weights"), conv.weight.numel(), "weight.numel()"),
+        Fact(N_("heaviest top-level module"), top.name, "largest MACs at depth 0"),
+        Fact(N_("its params"), top.params, "sum of its modules' numel()"),
     )
     return SignatureBlock(spec.title, top.name, spec.key_idea, facts)

@@ -1,6 +1,7 @@
 """The papers that introduced each architecture, and the idea each is remembered for: prose kept as data.
 
-Family modules cite these by key; the app, CLI and docs show them with every model of the family.
+Family modules cite these by key; the app, CLI and docs show them with every model of the family. The key
+ideas are marked for translation (``N_``): show them as ``_(spec.key_idea)``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from cvviz.catalog.schema import Paper
+from cvviz.i18n import N_
 
 PAPERS: Mapping[str, Paper] = MappingProxyType(
     {
@@ -17,182 +19,222 @@ PAPERS: Mapping[str, Paper] = MappingProxyType(
             "LeCun, Bottou, Bengio, Haffner",
             1998,
             "http://yann.lecun.com/exdb/publis/pdf/lecun-98.pdf",
-            "Convolutions with shared weights and subsampling learn features from raw pixels end to end.",
+            N_("Convolutions with shared weights and subsampling learn features from raw pixels end to end."),
         ),
         "alexnet": Paper(
             "ImageNet Classification with Deep Convolutional Neural Networks",
             "Krizhevsky, Sutskever, Hinton",
             2012,
             "https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html",
-            "A deep CNN with ReLU, dropout and large 11×11 first filters, trained on GPUs, wins ImageNet.",
+            N_(
+                "A deep CNN with ReLU, dropout and large 11×11 first filters, trained on GPUs, wins ImageNet.",
+            ),
         ),
         "vgg": Paper(
             "Very Deep Convolutional Networks for Large-Scale Image Recognition",
             "Simonyan, Zisserman",
             2014,
             "https://arxiv.org/abs/1409.1556",
-            "Stacks of 3×3 convolutions: two 3×3s see as far as one 5×5 with fewer weights and more ReLUs.",
+            N_(
+                "Stacks of 3×3 convolutions: two 3×3s see as far as one 5×5 with fewer weights and more ReLUs.",
+            ),
         ),
         "googlenet": Paper(
             "Going Deeper with Convolutions",
             "Szegedy et al.",
             2014,
             "https://arxiv.org/abs/1409.4842",
-            "Inception modules run 1×1, 3×3, 5×5 and pooling branches in parallel, with 1×1 convs to cut "
-            "channels first.",
+            N_(
+                "Inception modules run 1×1, 3×3, 5×5 and pooling branches in parallel, with 1×1 convs to cut "
+                "channels first."
+            ),
         ),
         "inception_v3": Paper(
             "Rethinking the Inception Architecture for Computer Vision",
             "Szegedy et al.",
             2015,
             "https://arxiv.org/abs/1512.00567",
-            "Factorised convolutions (n×1 then 1×n) and efficient grid reduction make Inception deeper "
-            "for the same cost.",
+            N_(
+                "Factorised convolutions (n×1 then 1×n) and efficient grid reduction make Inception deeper "
+                "for the same cost."
+            ),
         ),
         "resnet": Paper(
             "Deep Residual Learning for Image Recognition",
             "He, Zhang, Ren, Sun",
             2015,
             "https://arxiv.org/abs/1512.03385",
-            "Skip connections let each block learn a residual, so 100+ layer networks train; 1×1→3×3→1×1 "
-            "bottlenecks keep them cheap.",
+            N_(
+                "Skip connections let each block learn a residual, so 100+ layer networks train; 1×1→3×3→1×1 "
+                "bottlenecks keep them cheap."
+            ),
         ),
         "resnext": Paper(
             "Aggregated Residual Transformations for Deep Neural Networks",
             "Xie, Girshick, Dollár, Tu, He",
             2016,
             "https://arxiv.org/abs/1611.05431",
-            "Grouped convolutions add cardinality: many thin parallel paths inside each bottleneck.",
+            N_("Grouped convolutions add cardinality: many thin parallel paths inside each bottleneck."),
         ),
         "wide_resnet": Paper(
             "Wide Residual Networks",
             "Zagoruyko, Komodakis",
             2016,
             "https://arxiv.org/abs/1605.07146",
-            "Wider residual blocks instead of ever more depth: fewer layers, more channels, faster to train.",
+            N_(
+                "Wider residual blocks instead of ever more depth: fewer layers, more channels, faster to train."
+            ),
         ),
         "densenet": Paper(
             "Densely Connected Convolutional Networks",
             "Huang, Liu, van der Maaten, Weinberger",
             2016,
             "https://arxiv.org/abs/1608.06993",
-            "Each layer receives the concatenated maps of all earlier layers in its block; transition "
-            "layers compress between blocks.",
+            N_(
+                "Each layer receives the concatenated maps of all earlier layers in its block; transition "
+                "layers compress between blocks."
+            ),
         ),
         "squeezenet": Paper(
             "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size",
             "Iandola et al.",
             2016,
             "https://arxiv.org/abs/1602.07360",
-            "Fire modules squeeze channels with 1×1 convs, then expand with parallel 1×1 and 3×3 convs.",
+            N_(
+                "Fire modules squeeze channels with 1×1 convs, then expand with parallel 1×1 and 3×3 convs.",
+            ),
         ),
         "mobilenet_v1": Paper(
             "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications",
             "Howard et al.",
             2017,
             "https://arxiv.org/abs/1704.04861",
-            "Depthwise-separable convolutions: a per-channel 3×3 then a 1×1 mix, about 8–9× fewer "
-            "multiplications than a full 3×3.",
+            N_(
+                "Depthwise-separable convolutions: a per-channel 3×3 then a 1×1 mix, about 8–9× fewer "
+                "multiplications than a full 3×3.",
+            ),
         ),
         "mobilenet_v2": Paper(
             "MobileNetV2: Inverted Residuals and Linear Bottlenecks",
             "Sandler, Howard, Zhu, Zhmoginov, Chen",
             2018,
             "https://arxiv.org/abs/1801.04381",
-            "Inverted residuals: expand with a 1×1, filter depthwise, project back to a thin linear "
-            "bottleneck joined by a skip connection.",
+            N_(
+                "Inverted residuals: expand with a 1×1, filter depthwise, project back to a thin linear "
+                "bottleneck joined by a skip connection."
+            ),
         ),
         "mobilenet_v3": Paper(
             "Searching for MobileNetV3",
             "Howard et al.",
             2019,
             "https://arxiv.org/abs/1905.02244",
-            "Architecture search plus squeeze-and-excitation and hard-swish on top of inverted residuals.",
+            N_(
+                "Architecture search plus squeeze-and-excitation and hard-swish on top of inverted residuals."
+            ),
         ),
         "shufflenet_v2": Paper(
             "ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design",
             "Ma, Zhang, Zheng, Sun",
             2018,
             "https://arxiv.org/abs/1807.11164",
-            "Channel split and channel shuffle let cheap branches exchange information between groups.",
+            N_("Channel split and channel shuffle let cheap branches exchange information between groups."),
         ),
         "mnasnet": Paper(
             "MnasNet: Platform-Aware Neural Architecture Search for Mobile",
             "Tan et al.",
             2018,
             "https://arxiv.org/abs/1807.11626",
-            "Architecture search that optimises accuracy and measured phone latency together.",
+            N_("Architecture search that optimises accuracy and measured phone latency together."),
         ),
         "efficientnet": Paper(
             "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks",
             "Tan, Le",
             2019,
             "https://arxiv.org/abs/1905.11946",
-            "Compound scaling: grow depth, width and input resolution together by fixed ratios from a "
-            "searched MBConv baseline (B0 → B7).",
+            N_(
+                "Compound scaling: grow depth, width and input resolution together by fixed ratios from a "
+                "searched MBConv baseline (B0 → B7).",
+            ),
         ),
         "efficientnet_lite": Paper(
             "EfficientNet-Lite (TensorFlow TPU models)",
             "Google (Tan, Le et al.)",
             2020,
             "https://github.com/tensorflow/tpu/tree/master/models/official/efficientnet/lite",
-            "EfficientNet without squeeze-and-excitation and with ReLU6, so it quantises and runs well on "
-            "mobile accelerators.",
+            N_(
+                "EfficientNet without squeeze-and-excitation and with ReLU6, so it quantises and runs well on "
+                "mobile accelerators."
+            ),
         ),
         "efficientnet_v2": Paper(
             "EfficientNetV2: Smaller Models and Faster Training",
             "Tan, Le",
             2021,
             "https://arxiv.org/abs/2104.00298",
-            "Fused-MBConv blocks in the early stages and training-aware search make training much faster.",
+            N_(
+                "Fused-MBConv blocks in the early stages and training-aware search make training much faster."
+            ),
         ),
         "regnet": Paper(
             "Designing Network Design Spaces",
             "Radosavovic, Kosaraju, Girshick, He, Dollár",
             2020,
             "https://arxiv.org/abs/2003.13678",
-            "Stage widths and depths follow a simple quantised linear rule found by studying whole design "
-            "spaces of networks.",
+            N_(
+                "Stage widths and depths follow a simple quantised linear rule found by studying whole design "
+                "spaces of networks."
+            ),
         ),
         "vit": Paper(
             "An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale",
             "Dosovitskiy et al.",
             2020,
             "https://arxiv.org/abs/2010.11929",
-            "Patch embedding turns an image into a sequence of tokens plus a class token, processed by a "
-            "plain Transformer with global self-attention.",
+            N_(
+                "Patch embedding turns an image into a sequence of tokens plus a class token, processed by a "
+                "plain Transformer with global self-attention."
+            ),
         ),
         "swin": Paper(
             "Swin Transformer: Hierarchical Vision Transformer using Shifted Windows",
             "Liu et al.",
             2021,
             "https://arxiv.org/abs/2103.14030",
-            "Self-attention inside local windows that shift between layers, with patch merging building a "
-            "CNN-like pyramid.",
+            N_(
+                "Self-attention inside local windows that shift between layers, with patch merging building a "
+                "CNN-like pyramid."
+            ),
         ),
         "swin_v2": Paper(
             "Swin Transformer V2: Scaling Up Capacity and Resolution",
             "Liu et al.",
             2021,
             "https://arxiv.org/abs/2111.09883",
-            "Scaled cosine attention, a log-spaced continuous position bias and post-norm stabilise larger "
-            "Swins.",
+            N_(
+                "Scaled cosine attention, a log-spaced continuous position bias and post-norm stabilise larger "
+                "Swins."
+            ),
         ),
         "convnext": Paper(
             "A ConvNet for the 2020s",
             "Liu, Mao, Wu, Feichtenhofer, Darrell, Xie",
             2022,
             "https://arxiv.org/abs/2201.03545",
-            "A ResNet modernised step by step with Transformer design choices (7×7 depthwise convs, "
-            "LayerNorm, inverted bottlenecks) matches Swin.",
+            N_(
+                "A ResNet modernised step by step with Transformer design choices (7×7 depthwise convs, "
+                "LayerNorm, inverted bottlenecks) matches Swin."
+            ),
         ),
         "maxvit": Paper(
             "MaxViT: Multi-Axis Vision Transformer",
             "Tu et al.",
             2022,
             "https://arxiv.org/abs/2204.01697",
-            "Local block attention plus dilated grid attention give global interaction at linear cost, "
-            "interleaved with MBConv.",
+            N_(
+                "Local block attention plus dilated grid attention give global interaction at linear cost, "
+                "interleaved with MBConv."
+            ),
         ),
     }
 )

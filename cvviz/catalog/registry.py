@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from cvviz.catalog.schema import ModelSpec
 from cvviz.errors import UnknownModelError
+from cvviz.i18n import _
 
 if TYPE_CHECKING:
     from cvviz.families.base import Family
@@ -35,10 +36,12 @@ def _loaded() -> tuple[dict[str, ModelSpec], dict[str, Family]]:
                 for family in FAMILIES:
                     for spec in family.entries():
                         if spec.name in specs:
-                            raise ValueError(f"Duplicate catalog entry {spec.name!r}")
+                            raise ValueError(_("Duplicate catalog entry {name!r}").format(name=spec.name))
                         if spec.family != family.name:
                             raise ValueError(
-                                f"{spec.name!r} is listed by {family.name} but names {spec.family!r}"
+                                _("{name!r} is listed by {name2} but names {family!r}").format(
+                                    name=spec.name, name2=family.name, family=spec.family
+                                )
                             )
                         specs[spec.name] = spec
                 _specs.update(specs)
@@ -72,7 +75,11 @@ def get_family(name_or_spec: str | ModelSpec) -> Family:
     name = name_or_spec.family if isinstance(name_or_spec, ModelSpec) else name_or_spec
     families = _loaded()[1]
     if name not in families:
-        raise UnknownModelError(f"Unknown model family {name!r}; families: {', '.join(families)}.")
+        raise UnknownModelError(
+            _("Unknown model family {name!r}; families: {value}.").format(
+                name=name, value=", ".join(families)
+            )
+        )
     return families[name]
 
 
@@ -91,5 +98,7 @@ def get_spec(name: str) -> ModelSpec:
         close = difflib.get_close_matches(str(name), specs.keys(), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UnknownModelError(
-            f"Unknown model {name!r}{hint}; `python -m cvviz models` lists the catalog."
+            _("Unknown model {name!r}{hint}; `python -m cvviz models` lists the catalog.").format(
+                name=name, hint=hint
+            )
         ) from None

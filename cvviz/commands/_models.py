@@ -8,6 +8,7 @@ import sys
 from cvviz.catalog.schema import ModelSpec
 from cvviz.commands._output import terminal_progress
 from cvviz.errors import WeightsError
+from cvviz.i18n import _
 from cvviz.models.workbench import LoadedModel, Workbench
 
 
@@ -30,12 +31,17 @@ def load_for_command(spec: ModelSpec, args: argparse.Namespace, shows: str) -> L
                 user_weights = handle.read()
         except OSError as exc:
             raise WeightsError(
-                f"Could not read the weights file {args.weights}: {exc.strerror or exc}."
+                _("Could not read the weights file {path}: {reason}.").format(
+                    path=args.weights, reason=exc.strerror or exc
+                )
             ) from exc
         return cache.get(spec.name, "user", device=args.device, user_weights=user_weights)
     if args.untrained or not spec.pretrained_available:
         print(
-            f"warning: {spec.title} has random weights (untrained); its {shows} mean nothing.",
+            "warning: "
+            + _("{model} has random weights (untrained); its {shows} mean nothing.").format(
+                model=spec.title, shows=_(shows)
+            ),
             file=sys.stderr,
         )
         return cache.get(spec.name, "random", device=args.device)
@@ -44,10 +50,11 @@ def load_for_command(spec: ModelSpec, args: argparse.Namespace, shows: str) -> L
             spec.name,
             "pretrained",
             device=args.device,
-            progress=terminal_progress(f"Downloading {spec.name}"),
+            progress=terminal_progress(_("Downloading {model}").format(model=spec.name)),
         )
     except WeightsError as exc:
         raise WeightsError(
-            f"{exc} Fetch them while online with `python -m cvviz weights fetch {spec.name}`, "
-            "pass --weights PATH, or --untrained for random weights."
+            _(
+                "{exc} Fetch them while online with `python -m cvviz weights fetch {name}`, pass --weights PATH, or --untrained for random weights."
+            ).format(exc=exc, name=spec.name)
         ) from exc

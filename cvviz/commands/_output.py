@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 
 EXIT_ERROR = 2
@@ -14,11 +15,19 @@ def print_json(data: object) -> None:
     sys.stdout.write("\n")
 
 
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: Hangul and other wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
+
+
 def print_table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> None:
+    """Aligned columns (by terminal width, so Korean headers line up too)."""
     cells = [[str(c) for c in header]] + [[("" if c is None else str(c)) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    widths = [max(display_width(row[i]) for row in cells) for i in range(len(header))]
     for row in cells:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print(
+            "  ".join(cell + " " * (width - display_width(cell)) for cell, width in zip(row, widths)).rstrip()
+        )
 
 
 def terminal_progress(label: str) -> Callable[[int, int | None], None]:

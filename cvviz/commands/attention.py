@@ -15,6 +15,7 @@ import numpy as np
 from cvviz.catalog import get_family, get_spec
 from cvviz.commands._models import add_weights_arguments, load_for_command
 from cvviz.errors import CvvizError
+from cvviz.i18n import N_, _
 
 ORDER = 40
 
@@ -38,17 +39,20 @@ def run(args: argparse.Namespace) -> int:
     view = get_family(spec).attention
     if view is None:
         raise NotATransformerError(
-            f"{spec.title} is not a ViT or Swin model, so it has no attention maps to save; "
-            "choose e.g. vit_b_16 or swin_t."
+            _(
+                "{title} is not a ViT or Swin model, so it has no attention maps to save; choose e.g. vit_b_16 or swin_t."
+            ).format(title=spec.title)
         )
     if args.layer and view != "windows":
-        raise CvvizError("--layer applies to Swin models only; a ViT writes every layer.")
+        raise CvvizError(_("--layer applies to Swin models only; a ViT writes every layer."))
     if args.layer and args.layer not in spec.attention_layers:
         raise CvvizError(
-            f"{spec.title} has no attention block {args.layer!r}; its first is {spec.attention_layers[0]!r}."
+            _("{title} has no attention block {layer!r}; its first is {value!r}.").format(
+                title=spec.title, layer=args.layer, value=spec.attention_layers[0]
+            )
         )
     image = load_image(args.image)
-    loaded = load_for_command(spec, args, "attention maps")
+    loaded = load_for_command(spec, args, N_("attention maps"))
     batch = preprocess(image.image, spec).to(loaded.device)
     with loaded.exclusive() as model:
         if view == "global":
@@ -61,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             }
             shape = maps.attn.shape
         else:
-            window, _ = swin_attention_for(spec, model, batch, args.layer)
+            window, _layouts = swin_attention_for(spec, model, batch, args.layer)
             layout = window.layout
             arrays = {
                 "attn": window.attn,
@@ -76,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         np.savez_compressed(args.out, **arrays)
     except OSError as exc:
-        raise CvvizError(f"Could not write {args.out}: {exc.strerror or exc}.") from exc
+        raise CvvizError(
+            _("Could not write {out}: {value}.").format(out=args.out, value=exc.strerror or exc)
+        ) from exc
     print(f"wrote {args.out}: attn {tuple(shape)}")
     return 0

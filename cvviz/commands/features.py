@@ -7,6 +7,7 @@ import argparse
 from cvviz.catalog import DEFAULT_MODEL, get_spec
 from cvviz.commands._models import add_weights_arguments, load_for_command
 from cvviz.commands._output import print_table
+from cvviz.i18n import N_
 
 ORDER = 40
 
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     spec = get_spec(args.model)
     layer = args.layer or spec.stages[-1]
     loaded_image = load_image(args.image)
-    loaded = load_for_command(spec, args, "features")
+    loaded = load_for_command(spec, args, N_("features"))
     feature = extract_features(loaded, preprocess(loaded_image.image, spec), [layer])[layer]
     maps = feature.maps
     if args.out:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from cvviz.commands._output import print_json, print_table
+from cvviz.formatting import format_number
+from cvviz.i18n import _
 
 ORDER = 30
 
@@ -47,12 +49,16 @@ def run(args: argparse.Namespace) -> int:
                     r["name"],
                     r["type"],
                     "×".join(map(str, r["output_shape"] or [])) or "-",
-                    f"{r['params']:,}",
-                    f"{r['macs']:,}",
+                    format_number(r["params"]),
+                    format_number(r["macs"]),
                 )
                 for r in rows
             ],
-            ("name", "type", "output", "params", "MACs"),
+            (_("name"), _("type"), _("output"), _("params"), "MACs"),
         )
-        print(f"total: {complexity.params:,} parameters, {complexity.macs:,} MACs")
+        print(
+            _("total: {params} parameters, {macs} MACs").format(
+                params=format_number(complexity.params), macs=format_number(complexity.macs)
+            )
+        )
     return 0

@@ -6,6 +6,8 @@ import argparse
 import dataclasses
 
 from cvviz.commands._output import print_json, print_table
+from cvviz.formatting import format_decimal
+from cvviz.i18n import _
 
 ORDER = 10
 
@@ -29,13 +31,13 @@ def run(args: argparse.Namespace) -> int:
                     r["name"],
                     r["family"],
                     r["year"],
-                    f"{r['params'] / 1e6:.1f}M",
+                    f"{format_decimal(r['params'] / 1e6, 1)}M",
                     r["input_size"],
                     r["acc1"] or "-",
-                    "yes" if r["pretrained_available"] else "no",
+                    _("yes") if r["pretrained_available"] else _("no"),
                 )
                 for r in rows
             ],
-            ("name", "family", "year", "params", "input", "top-1 %", "pretrained"),
+            (_("name"), _("family"), _("year"), _("params"), _("input"), _("top-1 %"), _("pretrained")),
         )
     return 0

@@ -7,6 +7,8 @@ import argparse
 from cvviz.catalog import DEFAULT_MODEL, get_spec
 from cvviz.commands._models import add_weights_arguments, load_for_command
 from cvviz.commands._output import print_json, print_table
+from cvviz.formatting import format_percent
+from cvviz.i18n import N_, _
 
 ORDER = 20
 
@@ -27,12 +29,13 @@ def run(args: argparse.Namespace) -> int:
 
     spec = get_spec(args.model)
     loaded_image = load_image(args.image)
-    loaded = load_for_command(spec, args, "predictions")
+    loaded = load_for_command(spec, args, N_("predictions"))
     predictions = predict(loaded, loaded_image.image, topk=args.topk)
     if args.json:
         print_json([{"index": p.index, "label": p.label, "prob": p.prob} for p in predictions])
     else:
         print_table(
-            [(p.index, p.label, f"{100 * p.prob:.2f}%") for p in predictions], ("index", "label", "prob")
+            [(p.index, p.label, format_percent(p.prob, 2)) for p in predictions],
+            (_("index"), _("label"), _("probability")),
         )
     return 0

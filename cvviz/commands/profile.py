@@ -9,6 +9,7 @@ import sys
 from cvviz.catalog import get_spec, list_models
 from cvviz.commands._output import print_json, print_table
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 
 ORDER = 30
 
@@ -50,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.names:
         names = [get_spec(name).name for name in args.names]
     else:
-        raise CvvizError("Name at least one model, or pass --all.")
+        raise CvvizError(_("Name at least one model, or pass --all."))
     if args.batch < 1 or args.runs < 1:
-        raise CvvizError("--batch and --runs must be at least 1.")
+        raise CvvizError(_("--batch and --runs must be at least 1."))
     measure = not args.no_latency
     device = resolve_device(args.device)  # refuse an absent GPU even when only counting
     rows = profile_models(

@@ -6,6 +6,7 @@ import argparse
 
 from cvviz.catalog import get_spec
 from cvviz.commands._output import print_json, print_table
+from cvviz.i18n import _
 
 ORDER = 40
 
@@ -41,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
         print_json(rows)
     else:
         print_table(
-            [(r["layer"], r["size"], r["stride"], r["padding"], "yes" if r["exact"] else "no") for r in rows],
-            ("layer", "size", "stride", "padding", "exact"),
+            [
+                (r["layer"], r["size"], r["stride"], r["padding"], _("yes") if r["exact"] else _("no"))
+                for r in rows
+            ],
+            (_("layer"), _("size"), _("stride"), _("padding"), _("exact")),
         )
     return 0

@@ -6,6 +6,7 @@ import argparse
 
 from cvviz.catalog import DEFAULT_MODEL, get_spec
 from cvviz.commands._models import add_weights_arguments, load_for_command
+from cvviz.i18n import N_
 
 ORDER = 40
 
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     get_method(args.method)
     spec = get_spec(args.model)
     loaded_image = load_image(args.image)
-    loaded = load_for_command(spec, args, "saliency maps")
+    loaded = load_for_command(spec, args, N_("saliency maps"))
     target = args.target
     if target is None:
         target = predict(loaded, loaded_image.image, topk=1)[0].index

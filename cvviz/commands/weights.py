@@ -8,6 +8,8 @@ import sys
 from cvviz.catalog import get_spec, list_models
 from cvviz.commands._output import EXIT_ERROR, print_json, print_table, terminal_progress
 from cvviz.errors import CvvizError, WeightsError
+from cvviz.formatting import format_decimal
+from cvviz.i18n import _
 
 ORDER = 90
 
@@ -46,17 +48,21 @@ def run_list(args: argparse.Namespace) -> int:
         [
             (
                 r.model,
-                "yes" if r.cached else "no",
-                f"{r.size_bytes / 2**20:.1f} MB" if r.size_bytes else "",
+                _("yes") if r.cached else _("no"),
+                f"{format_decimal(r.size_bytes / 2**20, 1)} MB" if r.size_bytes else "",
                 r.filename,
             )
             for r in rows
         ],
-        ("model", "cached", "size", "file"),
+        (_("model"), _("cached"), _("size"), _("file")),
     )
     cached = [r for r in rows if r.cached]
     total = sum(r.size_bytes or 0 for r in cached)
-    print(f"{len(cached)} of {len(rows)} cached, {total / 2**30:.2f} GB")
+    print(
+        _("{cached} of {total} cached, {gigabytes} GB").format(
+            cached=len(cached), total=len(rows), gigabytes=format_decimal(total / 2**30, 2)
+        )
+    )
     return 0
 
 
@@ -68,14 +74,14 @@ def run_fetch(args: argparse.Namespace) -> int:
     elif args.names:
         specs = [get_spec(name) for name in args.names]
     else:
-        raise CvvizError("Name at least one model, or pass --all.")
+        raise CvvizError(_("Name at least one model, or pass --all."))
     failures = 0
     for spec in specs:
         if spec.packaged_weights:
-            print(f"{spec.name}: weights ship with the installed package")
+            print(_("{model}: weights ship with the installed package").format(model=spec.name))
             continue
         if spec.torchvision_weights is None:
-            print(f"{spec.name}: no pretrained weights exist", file=sys.stderr)
+            print(_("{model}: no pretrained weights exist").format(model=spec.name), file=sys.stderr)
             continue
         try:
             path = download_weights(spec, progress=terminal_progress(spec.name))

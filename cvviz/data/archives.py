@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 
 __all__ = [
     "ENTRIES_PER_FILE",
@@ -141,7 +142,7 @@ def unpack_zip(
     should :meth:`~UnpackedArchive.cleanup` it when done.
     """
     if max_files < 1 or max_bytes < 1:
-        raise ValueError("max_files and max_bytes must be positive")
+        raise ValueError(_("max_files and max_bytes must be positive"))
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _unpack(io.BytesIO(bytes(source)), max_files, max_bytes, parent)
     if isinstance(source, (str, os.PathLike)):
@@ -149,7 +150,9 @@ def unpack_zip(
             with open(source, "rb") as stream:
                 return _unpack(stream, max_files, max_bytes, parent)
         except OSError as exc:
-            raise ArchiveError(f"The zip '{os.fspath(source)}' cannot be opened.") from exc
+            raise ArchiveError(
+                _("The zip '{path}' cannot be opened.").format(path=os.fspath(source))
+            ) from exc
     source.seek(0)
     return _unpack(source, max_files, max_bytes, parent)
 
@@ -221,27 +224,37 @@ def _plan(infos: list[zipfile.ZipInfo], max_files: int, max_bytes: int, max_entr
         shown = _shown(name)
         path = name.replace("\\", "/")
         if path.startswith("/") or _WINDOWS_DRIVE.match(path):
-            raise ArchiveError(f"The zip entry '{shown}' is an absolute path, so the zip was refused.")
+            raise ArchiveError(
+                _("The zip entry '{shown}' is an absolute path, so the zip was refused.").format(shown=shown)
+            )
         parts = tuple(part for part in path.split("/") if part not in ("", "."))
         if ".." in parts:
             raise ArchiveError(
-                f"The zip entry '{shown}' leads outside the zip's folder, so the zip was refused."
+                _("The zip entry '{shown}' leads outside the zip's folder, so the zip was refused.").format(
+                    shown=shown
+                )
             )
         kind = stat.S_IFMT(info.external_attr >> 16)
         if kind == stat.S_IFLNK:
-            raise ArchiveError(f"The zip entry '{shown}' is a symbolic link, so the zip was refused.")
+            raise ArchiveError(
+                _("The zip entry '{shown}' is a symbolic link, so the zip was refused.").format(shown=shown)
+            )
         if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise ArchiveError(
-                f"The zip entry '{shown}' is neither a file nor a folder (a device, pipe or socket), "
-                "so the zip was refused."
+                _(
+                    "The zip entry '{shown}' is neither a file nor a folder (a device, pipe or socket), so the zip was refused."
+                ).format(shown=shown)
             )
         is_dir = info.is_dir() or kind == stat.S_IFDIR
         if not is_dir and info.flag_bits & 0x1:
-            raise ArchiveError(f"The zip entry '{shown}' is encrypted, which cvviz cannot unpack.")
+            raise ArchiveError(
+                _("The zip entry '{shown}' is encrypted, which cvviz cannot unpack.").format(shown=shown)
+            )
         if not is_dir and info.compress_type not in _UNPACKED_METHODS:
             raise ArchiveError(
-                f"The zip entry '{shown}' is compressed with a method cvviz does not unpack (only 'stored' "
-                "and 'deflate', what zip tools write by default)."
+                _(
+                    "The zip entry '{shown}' is compressed with a method cvviz does not unpack (only 'stored' and 'deflate', what zip tools write by default)."
+                ).format(shown=shown)
             )
         if not parts or parts[0] == "__MACOSX" or parts[-1].startswith("._"):
             continue  # the zip's own folder, or macOS metadata: checked above, not unpacked
@@ -249,12 +262,14 @@ def _plan(infos: list[zipfile.ZipInfo], max_files: int, max_bytes: int, max_entr
             files += 1
             declared += info.file_size
             if files > max_files:
-                raise ArchiveError(f"The zip holds more files than the {max_files:,} accepted.")
+                raise ArchiveError(
+                    _("The zip holds more files than the {max_files:,} accepted.").format(max_files=max_files)
+                )
         plan.append(_Entry(info, parts, is_dir))
     if declared > max_bytes:
         raise ArchiveError(_too_large(max_bytes, declared))
     if files == 0:
-        raise ArchiveError("The zip holds no files.")
+        raise ArchiveError(_("The zip holds no files."))
     return plan
 
 
@@ -277,7 +292,9 @@ def _extract(
         # Checked above already; this guards the guarantee itself against any name the checks missed.
         if not Path(os.path.abspath(target)).is_relative_to(folder):
             raise ArchiveError(
-                f"The zip entry '{_shown(entry.info.filename)}' leads outside the zip's folder."
+                _("The zip entry '{entry}' leads outside the zip's folder.").format(
+                    entry=_shown(entry.info.filename)
+                )
             )
         try:
             if entry.is_dir:
@@ -296,17 +313,24 @@ def _extract(
             raise
         except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
             raise ArchiveError(
-                f"The zip holds '{_shown(entry.info.filename)}' twice, or as both a file and a folder, "
-                "so it was refused."
+                _("The zip holds '{entry}' twice, or as both a file and a folder, so it was refused.").format(
+                    entry=_shown(entry.info.filename)
+                )
             ) from exc
         except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error) as exc:
             raise ArchiveError(
-                f"The zip is truncated or corrupt (its entry '{_shown(entry.info.filename)}' does not unpack)."
+                _("The zip is truncated or corrupt (its entry '{entry}' does not unpack).").format(
+                    entry=_shown(entry.info.filename)
+                )
             ) from exc
         except OSError as exc:
             raise ArchiveError(
-                f"The zip entry '{_shown(entry.info.filename)}' could not be written here ({exc.strerror or exc})."
+                _("The zip entry '{entry}' could not be written here ({reason}).").format(
+                    entry=_shown(entry.info.filename), reason=exc.strerror or exc
+                )
             ) from exc
         except (NotImplementedError, RuntimeError) as exc:
-            raise ArchiveError(f"The zip entry '{_shown(entry.info.filename)}' cannot be unpacked.") from exc
+            raise ArchiveError(
+                _("The zip entry '{entry}' cannot be unpacked.").format(entry=_shown(entry.info.filename))
+            ) from exc
     return files, written

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from cvviz.errors import ImageError
+from cvviz.i18n import _
 
 BOX = 20
 """The digit's longer side after fitting, in pixels."""
@@ -56,7 +57,7 @@ def ink_on_black(image: Image.Image | np.ndarray) -> tuple[np.ndarray, bool]:
     else:
         pixels = np.asarray(image, dtype=np.float64)
         if pixels.ndim != 2:
-            raise ImageError("A digit image must have one channel (height × width).")
+            raise ImageError(_("A digit image must have one channel (height × width)."))
         top = pixels.max()
         pixels = pixels / top if top > 1.0 else pixels
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])

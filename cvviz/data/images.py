@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from cvviz.errors import ImageError
+from cvviz.i18n import N_, _
 
 __all__ = [
     "ACCEPTED_FORMATS",
@@ -55,8 +56,8 @@ MAX_ASPECT_RATIO = 20
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
 """Pillow plugins :func:`load_image` may use (JPEG includes MPO); other, riskier decoders such as EPS never run."""
 
-_NOT_AN_IMAGE = "The file is not an image cvviz can read (JPEG, PNG, WebP, BMP, GIF or TIFF)."
-_CORRUPT = "The image data is truncated or corrupt."
+_NOT_AN_IMAGE = N_("The file is not an image cvviz can read (JPEG, PNG, WebP, BMP, GIF or TIFF).")
+_CORRUPT = N_("The image data is truncated or corrupt.")
 
 # Everything Pillow's decoders are known to raise on hostile or damaged input.
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, struct.error, EOFError, IndexError, TypeError, KeyError)
@@ -107,7 +108,7 @@ def _read_source(source: bytes | str | os.PathLike[str], max_bytes: int) -> byte
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data:
-            raise ImageError("The image is empty (0 bytes).")
+            raise ImageError(_("The image is empty (0 bytes)."))
         if len(data) > max_bytes:
             raise ImageError(_too_many_bytes_message(len(data), max_bytes))
         return data
@@ -117,12 +118,12 @@ def _read_source(source: bytes | str | os.PathLike[str], max_bytes: int) -> byte
     path = pathlib.Path(source)
     try:
         if not path.exists():
-            raise ImageError(f"The file '{path}' does not exist.")
+            raise ImageError(_("The file '{path}' does not exist.").format(path=path))
         if not path.is_file():
-            raise ImageError(f"'{path}' is not a file.")
+            raise ImageError(_("'{path}' is not a file.").format(path=path))
         size = path.stat().st_size
         if size == 0:
-            raise ImageError(f"The file '{path}' is empty (0 bytes).")
+            raise ImageError(_("The file '{path}' is empty (0 bytes).").format(path=path))
         if size > max_bytes:
             raise ImageError(_too_many_bytes_message(size, max_bytes))
         with path.open("rb") as file:
@@ -130,11 +131,11 @@ def _read_source(source: bytes | str | os.PathLike[str], max_bytes: int) -> byte
     except ImageError:
         raise
     except (OSError, ValueError) as exc:  # ValueError: e.g. a NUL byte in the path
-        raise ImageError(f"The file '{path}' could not be read.") from exc
+        raise ImageError(_("The file '{path}' could not be read.").format(path=path)) from exc
     if len(data) > max_bytes:
         raise ImageError(_too_many_bytes_message(len(data), max_bytes))
     if not data:
-        raise ImageError(f"The file '{path}' is empty (0 bytes).")
+        raise ImageError(_("The file '{path}' is empty (0 bytes).").format(path=path))
     return data
 
 
@@ -147,7 +148,7 @@ def _decode(data: bytes, max_pixels: int) -> LoadedImage:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(_bomb_message(str(exc), max_pixels)) from exc
     except _DECODE_ERRORS as exc:  # includes UnidentifiedImageError
-        raise ImageError(_NOT_AN_IMAGE) from exc
+        raise ImageError(_(_NOT_AN_IMAGE)) from exc
 
     with opened as image:
         source_format = image.format or "unknown"
@@ -165,12 +166,12 @@ def _decode(data: bytes, max_pixels: int) -> LoadedImage:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageError(_bomb_message(str(exc), max_pixels)) from exc
         except MemoryError as exc:
-            raise ImageError("There is not enough memory to decode this image.") from exc
+            raise ImageError(_("There is not enough memory to decode this image.")) from exc
         except _DECODE_ERRORS as exc:
-            raise ImageError(_CORRUPT) from exc
+            raise ImageError(_(_CORRUPT)) from exc
 
     if sixteen_bit_colour:
-        notes.append("Reduced 16-bit colour samples to 8-bit.")
+        notes.append(N_("Reduced 16-bit colour samples to 8-bit."))
     if rgb is image:  # never hand back the object tied to the (now closed) file
         rgb = rgb.copy()
     return LoadedImage(
@@ -183,16 +184,24 @@ def _check_dimensions(width: int, height: int, *, max_pixels: int) -> None:
     pixels = width * height
     if pixels > max_pixels:
         raise ImageError(
-            f"The image is {width}×{height} pixels ({_megapixels(pixels)} megapixels); "
-            f"cvviz accepts up to {_megapixels(max_pixels)} megapixels."
+            _(
+                "The image is {width}×{height} pixels ({megapixels} megapixels); cvviz accepts up to {limit} "
+                "megapixels."
+            ).format(
+                width=width, height=height, megapixels=_megapixels(pixels), limit=_megapixels(max_pixels)
+            )
         )
     if min(width, height) < MIN_SIDE:
         raise ImageError(
-            f"The image is {width}×{height} pixels; cvviz needs at least {MIN_SIDE} pixels on each side."
+            _(
+                "The image is {width}×{height} pixels; cvviz needs at least {side} pixels on each side."
+            ).format(width=width, height=height, side=MIN_SIDE)
         )
     if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
         raise ImageError(
-            f"The image is {width}×{height} pixels; cvviz accepts aspect ratios up to {MAX_ASPECT_RATIO}:1."
+            _("The image is {width}×{height} pixels; cvviz accepts aspect ratios up to {ratio}:1.").format(
+                width=width, height=height, ratio=MAX_ASPECT_RATIO
+            )
         )
 
 
@@ -218,9 +227,9 @@ def _select_first_frame(image: Image.Image, notes: list[str]) -> None:
     if image.tell() != 0 or frame_count is None:
         image.seek(0)
     if frame_count is None:
-        notes.append("Used the first frame; later frames could not be read.")
+        notes.append(N_("Used the first frame; later frames could not be read."))
     elif frame_count > 1:
-        notes.append(f"Used frame 1 of {frame_count}.")
+        notes.append(_("Used frame 1 of {count}.").format(count=frame_count))
 
 
 def _raw_mode(image: Image.Image) -> str:
@@ -244,11 +253,11 @@ def _apply_exif_orientation(image: Image.Image, notes: list[str]) -> Image.Image
             return image
         transposed = ImageOps.exif_transpose(image)
     except (*_DECODE_ERRORS, ZeroDivisionError):
-        notes.append("Ignored an unreadable EXIF orientation tag.")
+        notes.append(N_("Ignored an unreadable EXIF orientation tag."))
         return image
     if transposed is None or transposed is image:
         return image
-    notes.append("Applied EXIF rotation.")
+    notes.append(N_("Applied EXIF rotation."))
     return transposed
 
 
@@ -258,12 +267,12 @@ def _to_rgb(image: Image.Image, notes: list[str]) -> Image.Image:
     if mode == "RGB":
         return image
     if mode in _SIXTEEN_BIT_GRAY_MODES:
-        notes.append("Scaled 16-bit samples to 8-bit.")
+        notes.append(N_("Scaled 16-bit samples to 8-bit."))
         return _gray_array_to_rgb(_scale_16_bit(np.asarray(image)))
     if mode == "I":
         return _gray_array_to_rgb(_scale_32_bit_int(np.asarray(image), notes))
     if mode == "F":
-        notes.append("Scaled floating-point samples to 8-bit.")
+        notes.append(N_("Scaled floating-point samples to 8-bit."))
         return _gray_array_to_rgb(_scale_float(np.asarray(image)))
     if mode == "La":
         image = _unpremultiply_la(image)
@@ -275,9 +284,9 @@ def _to_rgb(image: Image.Image, notes: list[str]) -> Image.Image:
 
 def _composite_over_white(rgba: Image.Image, notes: list[str]) -> Image.Image:
     """Blend ``rgba`` over an opaque white background so transparent areas show white, not stored junk."""
-    lowest_alpha, _ = rgba.getchannel("A").getextrema()
+    lowest_alpha, _highest = rgba.getchannel("A").getextrema()
     if lowest_alpha < 255:
-        notes.append("Composited transparency over white.")
+        notes.append(N_("Composited transparency over white."))
     background = Image.new("RGBA", rgba.size, _WHITE)
     return Image.alpha_composite(background, rgba).convert("RGB")
 
@@ -304,9 +313,13 @@ def _scale_32_bit_int(samples: np.ndarray, notes: list[str]) -> np.ndarray:
     if lowest >= 0 and highest <= 255:
         return samples.astype(np.uint8)
     if lowest >= 0 and highest <= 65535:
-        notes.append("Scaled 16-bit samples to 8-bit.")
+        notes.append(N_("Scaled 16-bit samples to 8-bit."))
         return _scale_16_bit(samples)
-    notes.append(f"Stretched 32-bit integer samples ({lowest} to {highest}) to 8-bit.")
+    notes.append(
+        _("Stretched 32-bit integer samples ({lowest} to {highest}) to 8-bit.").format(
+            lowest=lowest, highest=highest
+        )
+    )
     return _stretch(samples.astype(np.float64), float(lowest), float(highest))
 
 
@@ -337,7 +350,9 @@ def _gray_array_to_rgb(gray: np.ndarray) -> Image.Image:
 
 
 def _too_many_bytes_message(size: int, max_bytes: int) -> str:
-    return f"The file is {_megabytes(size)} MB; cvviz accepts files up to {_megabytes(max_bytes)} MB."
+    return _("The file is {size} MB; cvviz accepts files up to {limit} MB.").format(
+        size=_megabytes(size), limit=_megabytes(max_bytes)
+    )
 
 
 def _bomb_message(pillow_message: str, max_pixels: int) -> str:
@@ -346,8 +361,12 @@ def _bomb_message(pillow_message: str, max_pixels: int) -> str:
     match = re.search(r"\((\d+) pixels\)", pillow_message)
     if match:
         pixels = int(match.group(1))
-        return f"The image has {_megapixels(pixels)} megapixels; cvviz accepts up to {_megapixels(limit)} megapixels."
-    return f"The image has more pixels than cvviz accepts (up to {_megapixels(limit)} megapixels)."
+        return _("The image has {megapixels} megapixels; cvviz accepts up to {limit} megapixels.").format(
+            megapixels=_megapixels(pixels), limit=_megapixels(limit)
+        )
+    return _("The image has more pixels than cvviz accepts (up to {limit} megapixels).").format(
+        limit=_megapixels(limit)
+    )
 
 
 def _megapixels(pixels: int) -> str:
@@ -377,7 +396,7 @@ class SampleImage:
     name: str
     """Short identifier used by :func:`load_sample`, e.g. ``"cat"``."""
     title: str
-    """Human title, e.g. ``"Cat (Chelsea)"``."""
+    """Human title, e.g. ``"Cat (Chelsea)"`` (marked for translation: show it as ``_(title)``)."""
     path: pathlib.Path
     """Absolute path of the bundled file."""
     credit: str
@@ -387,25 +406,25 @@ class SampleImage:
 _SAMPLES = (
     SampleImage(
         name="cat",
-        title="Cat (Chelsea)",
+        title=N_("Cat (Chelsea)"),
         path=SAMPLES_DIR / "cat.png",
         credit="Stefan van der Walt, CC0 (via scikit-image).",
     ),
     SampleImage(
         name="coffee",
-        title="Coffee cup",
+        title=N_("Coffee cup"),
         path=SAMPLES_DIR / "coffee.png",
         credit="Rachel Michetti, courtesy of Pikolo Espresso Bar, CC0 (via scikit-image).",
     ),
     SampleImage(
         name="rocket",
-        title="Rocket launch (Falcon 9, DSCOVR)",
+        title=N_("Rocket launch (Falcon 9, DSCOVR)"),
         path=SAMPLES_DIR / "rocket.jpg",
         credit="SpaceX, public domain (via scikit-image).",
     ),
     SampleImage(
         name="astronaut",
-        title="Astronaut (Eileen Collins)",
+        title=N_("Astronaut (Eileen Collins)"),
         path=SAMPLES_DIR / "astronaut.png",
         credit="NASA, public domain (via scikit-image).",
     ),
@@ -423,7 +442,9 @@ def load_sample(name: str) -> LoadedImage:
         if sample.name == name:
             return load_image(sample.path)
     valid = ", ".join(sample.name for sample in _SAMPLES)
-    raise ImageError(f"There is no sample image called '{name}'; choose one of: {valid}.")
+    raise ImageError(
+        _("There is no sample image called '{name}'; choose one of: {valid}.").format(name=name, valid=valid)
+    )
 
 
 def image_fingerprint(image: Image.Image) -> str:

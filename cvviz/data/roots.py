@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 
 __all__ = ["DATA_ROOTS_ENV", "FolderNotAllowedError", "data_roots", "is_within", "resolve_in_roots"]
 
@@ -51,7 +52,9 @@ def resolve_in_roots(path: str | os.PathLike[str], roots: Sequence[str | os.Path
     """
     if not roots:
         raise FolderNotAllowedError(
-            f"No folder of this server is open to the app; the operator can list some in {DATA_ROOTS_ENV}."
+            _(
+                "No folder of this server is open to the app; the operator can list some in {DATA_ROOTS_ENV}."
+            ).format(DATA_ROOTS_ENV=DATA_ROOTS_ENV)
         )
     text = os.fspath(path).strip()
     candidate = Path(text)
@@ -59,5 +62,7 @@ def resolve_in_roots(path: str | os.PathLike[str], roots: Sequence[str | os.Path
     inside = [Path(os.path.realpath(c)) for c in candidates if text and is_within(c, roots)]
     if not inside:
         shown = ", ".join(str(root) for root in roots)
-        raise FolderNotAllowedError(f"'{text}' is outside the folders this server shares ({shown}).")
+        raise FolderNotAllowedError(
+            _("'{text}' is outside the folders this server shares ({shown}).").format(text=text, shown=shown)
+        )
     return next((real for real in inside if real.exists()), inside[0])

@@ -23,6 +23,7 @@ from torch import nn
 
 from cvviz.errors import CvvizError
 from cvviz.hooks import capture_outputs, resolve_layers
+from cvviz.i18n import _
 from cvviz.layouts import LayoutKind, to_chw
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def capture_chw(
     result = {}
     for name in names:
         if name not in captured:
-            raise CvvizError(f"Layer {name!r} produced no tensor output for this image.")
+            raise CvvizError(_("Layer {name!r} produced no tensor output for this image.").format(name=name))
         output = captured[name]
         chw, kind = to_chw(output)
         result[name] = (chw, kind, tuple(output.shape))
@@ -95,7 +96,11 @@ def channel_statistic(maps: np.ndarray, statistic: Statistic) -> np.ndarray:
         return flat.max(axis=1)
     if statistic == "variance":
         return flat.var(axis=1)
-    raise ValueError(f"Unknown statistic {statistic!r}; expected one of {', '.join(STATISTICS)}.")
+    raise ValueError(
+        _("Unknown statistic {statistic!r}; expected one of {value}.").format(
+            statistic=statistic, value=", ".join(STATISTICS)
+        )
+    )
 
 
 def channel_order(maps: np.ndarray, statistic: Statistic) -> np.ndarray:
@@ -134,7 +139,11 @@ def journey(
     activation is highest, or the average over channels. ``labels`` name the stages for a reader (e.g.
     the family's ``stage_labels(spec)``), one per layer."""
     if mode not in JOURNEY_MODES:
-        raise ValueError(f"Unknown journey mode {mode!r}; expected one of {', '.join(JOURNEY_MODES)}.")
+        raise ValueError(
+            _("Unknown journey mode {mode!r}; expected one of {value}.").format(
+                mode=mode, value=", ".join(JOURNEY_MODES)
+            )
+        )
     steps = []
     layers = list(layers)
     names = [*labels, *[""] * len(layers)][: len(layers)]
@@ -164,7 +173,7 @@ def first_conv_name(model: nn.Module) -> str:
     for name, module in model.named_modules():
         if isinstance(module, nn.Conv2d):
             return name
-    raise CvvizError("The model has no convolution to show filters of.")
+    raise CvvizError(_("The model has no convolution to show filters of."))
 
 
 def first_layer_filters(model: nn.Module) -> FirstLayerFilters:

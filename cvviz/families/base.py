@@ -13,6 +13,7 @@ from torch import nn
 
 from cvviz.architecture.signature import SignatureBlock, generic_signature
 from cvviz.catalog.schema import ModelSpec
+from cvviz.i18n import _
 from cvviz.layouts import GridLayout
 from cvviz.measure.complexity import Complexity
 
@@ -49,7 +50,7 @@ class Family:
     def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
         """What a reader calls each of ``spec.stages`` on a chart ("stem", "stage 1", …), in order; the
         module names stay in the hover. A plain CNN: the stem, then its numbered stages."""
-        return ("stem", *(f"stage {i}" for i in range(1, len(spec.stages))))
+        return (_("stem"), *(_("stage {n}").format(n=i) for i in range(1, len(spec.stages))))
 
     def grid_layout(self, spec: ModelSpec, layer: str) -> GridLayout | None:
         """How ``layer``'s output becomes an (N, C, H, W) grid, or None when it already is one."""

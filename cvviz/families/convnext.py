@@ -8,6 +8,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, conv_layers, firs
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_
 from cvviz.measure.complexity import Complexity
 
 STAGES = ("features.0", "features.1", "features.3", "features.5", "features.7")
@@ -31,25 +32,27 @@ class ConvNeXt(Family):
         c = depthwise.in_channels
         facts = (
             Fact(
-                "depthwise kernel",
+                N_("depthwise kernel"),
                 f"{depthwise.kernel_size[0]}×{depthwise.kernel_size[1]}",
                 "block.0.kernel_size",
             ),
-            Fact("channels", c, "block.0.in_channels"),
-            Fact("expansion", linears[0].out_features // c, "first Linear out_features / channels"),
-            Fact("norm", type(block.block[2]).__name__, "block.2"),
-            Fact("params", numel(block), "numel() over the block"),
+            Fact(N_("channels"), c, "block.0.in_channels"),
+            Fact(N_("expansion"), linears[0].out_features // c, "first Linear out_features / channels"),
+            Fact(N_("norm"), type(block.block[2]).__name__, "block.2"),
+            Fact(N_("params"), numel(block), "numel() over the block"),
             Fact(
-                "depthwise weights",
+                N_("depthwise weights"),
                 depthwise.weight.numel(),
                 f"{depthwise.kernel_size[0]}·{depthwise.kernel_size[1]}·{c}",
             ),
         )
         return SignatureBlock(
-            "ConvNeXt block: a ResNet modernised",
+            N_("ConvNeXt block: a ResNet modernised"),
             name,
-            "A 7×7 depthwise conv, LayerNorm, then an inverted bottleneck of two pointwise layers (×4 with "
-            "GELU) — Transformer choices in a pure CNN.",
+            N_(
+                "A 7×7 depthwise conv, LayerNorm, then an inverted bottleneck of two pointwise layers (×4 with "
+                "GELU) — Transformer choices in a pure CNN."
+            ),
             facts,
         )
 

@@ -8,6 +8,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_
 from cvviz.measure.complexity import Complexity
 
 STAGES = (
@@ -42,24 +43,26 @@ class DenseNet(Family):
             ("block output", widths[-1]),
         )
         facts = (
-            Fact("growth rate k", growth, "conv2.out_channels of each dense layer"),
-            Fact("layers in block 1", len(layers), "children of denseblock1"),
-            Fact("input channels", c0, "norm1.num_features of the first layer"),
-            Fact("block output channels", widths[-1], "input + k × layers (concatenation)"),
-            Fact("bottleneck width", layers[0].conv1.out_channels, "conv1.out_channels (4k)"),
+            Fact(N_("growth rate k"), growth, "conv2.out_channels of each dense layer"),
+            Fact(N_("layers in block 1"), len(layers), "children of denseblock1"),
+            Fact(N_("input channels"), c0, "norm1.num_features of the first layer"),
+            Fact(N_("block output channels"), widths[-1], "input + k × layers (concatenation)"),
+            Fact(N_("bottleneck width"), layers[0].conv1.out_channels, "conv1.out_channels (4k)"),
             Fact(
-                "transition compression",
+                N_("transition compression"),
                 round(transition.out_channels / transition.in_channels, 4),
                 "transition1.conv out/in channels",
             ),
         )
         return SignatureBlock(
-            "Dense block: every layer sees all earlier maps",
+            N_("Dense block: every layer sees all earlier maps"),
             "features.denseblock1",
-            "Each layer adds k new channels and passes on the concatenation of everything before it; a "
-            "transition layer halves the channels between blocks.",
+            N_(
+                "Each layer adds k new channels and passes on the concatenation of everything before it; a "
+                "transition layer halves the channels between blocks."
+            ),
             facts,
-            ("where", "channels"),
+            (N_("where"), N_("channels")),
             table,
         )
 

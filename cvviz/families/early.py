@@ -6,6 +6,7 @@ from torch import nn
 
 from cvviz.architecture.signature import Fact, SignatureBlock, conv_layers
 from cvviz.catalog.schema import ModelSpec
+from cvviz.i18n import N_
 
 
 def large_first_filters(spec: ModelSpec, model: nn.Module) -> SignatureBlock:
@@ -13,21 +14,23 @@ def large_first_filters(spec: ModelSpec, model: nn.Module) -> SignatureBlock:
     name, conv = conv_layers(model)[0]
     k, stride = conv.kernel_size[0], conv.stride[0]
     facts = (
-        Fact("kernel", f"{k}×{k}", f"{name}.kernel_size"),
-        Fact("stride", stride, f"{name}.stride"),
-        Fact("filters", conv.out_channels, f"{name}.out_channels"),
-        Fact("input channels", conv.in_channels, f"{name}.in_channels"),
-        Fact("weights", conv.weight.numel(), f"{k}·{k}·{conv.in_channels}·{conv.out_channels}"),
+        Fact(N_("kernel"), f"{k}×{k}", f"{name}.kernel_size"),
+        Fact(N_("stride"), stride, f"{name}.stride"),
+        Fact(N_("filters"), conv.out_channels, f"{name}.out_channels"),
+        Fact(N_("input channels"), conv.in_channels, f"{name}.in_channels"),
+        Fact(N_("weights"), conv.weight.numel(), f"{k}·{k}·{conv.in_channels}·{conv.out_channels}"),
         Fact(
-            "stacked 3×3 layers for the same view",
+            N_("stacked 3×3 layers for the same view"),
             (k - 1) // 2,
             f"n 3×3 convs see 1 + 2n pixels; 1 + 2n = {k}",
         ),
     )
     return SignatureBlock(
-        "Large first-layer filters",
+        N_("Large first-layer filters"),
         name,
-        "Early CNNs looked at the image through large kernels with a big stride; later designs replace "
-        "them with stacks of small ones.",
+        N_(
+            "Early CNNs looked at the image through large kernels with a big stride; later designs replace "
+            "them with stacks of small ones."
+        ),
         facts,
     )

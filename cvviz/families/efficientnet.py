@@ -12,6 +12,7 @@ from cvviz.catalog.papers import PAPERS
 from cvviz.catalog.schema import ModelSpec, PackagedWeights, Preprocessing, PublishedAccuracy
 from cvviz.catalog.torchvision_meta import IMAGENET_CATEGORIES, torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_, _
 from cvviz.measure.complexity import Complexity
 from cvviz.models.architectures.efficientnet_lite import (
     LITE_VARIANTS,
@@ -108,7 +109,7 @@ class EfficientNet(Family):
 
     def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
         """The ends of stages 1, 2, 3 and 5 (of the paper's 1–7), then the 1×1 head convolution."""
-        return ("stage 1", "stage 2", "stage 3", "stage 5", "head")
+        return (*(_("stage {n}").format(n=n) for n in (1, 2, 3, 5)), _("head"))
 
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
@@ -121,10 +122,14 @@ class EfficientNet(Family):
         depthwise = next(c for c in convs if c.groups > 1)
         has_se = any(type(m).__name__ == "SqueezeExcitation" for m in block.modules())
         facts = (
-            Fact("expand ratio", round(expand.out_channels / expand.in_channels, 4), "1×1 expand out/in"),
-            Fact("depthwise kernel", f"{depthwise.kernel_size[0]}×{depthwise.kernel_size[1]}", "kernel_size"),
-            Fact("squeeze-excitation", has_se, "has SE"),
-            Fact("params", numel(block), "numel() over the block"),
+            Fact(N_("expand ratio"), round(expand.out_channels / expand.in_channels, 4), "1×1 expand out/in"),
+            Fact(
+                N_("depthwise kernel"),
+                f"{depthwise.kernel_size[0]}×{depthwise.kernel_size[1]}",
+                "kernel_size",
+            ),
+            Fact(N_("squeeze-excitation"), has_se, "has SE"),
+            Fact(N_("params"), numel(block), "numel() over the block"),
         )
         table: tuple[tuple[object, ...], ...] = ()
         if spec.name.startswith("efficientnet_b"):
@@ -133,7 +138,7 @@ class EfficientNet(Family):
             table = compound_scaling_table(tuple(f"efficientnet_lite{v}" for v in sorted(LITE_VARIANTS)))
         what = "with squeeze-and-excitation" if has_se else "without squeeze-and-excitation (Lite)"
         return SignatureBlock(
-            "MBConv and compound scaling",
+            N_("MBConv and compound scaling"),
             name,
             f"An inverted residual {what}; larger variants grow width, depth and input resolution together.",
             facts,

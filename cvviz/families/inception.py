@@ -10,6 +10,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, conv_layers, firs
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_
 from cvviz.measure.complexity import Complexity
 
 # Built without the auxiliary classifiers, which only help training; inputs transformed as torchvision does.
@@ -68,10 +69,12 @@ class Inception(Family):
             if len(convs := conv_layers(sub)) > 1 and convs[0][1].kernel_size == (1, 1)
         ]
         facts = [
-            Fact("branches", len(table), "children of the module"),
-            Fact("output channels", sum(int(r[4]) for r in table), "sum of the branches' output channels"),
-            Fact("params", numel(block), "sum of numel() over the module"),
-            Fact("MACs", sum(int(r[3]) for r in table), "FLOP counter on the meta device"),
+            Fact(N_("branches"), len(table), "children of the module"),
+            Fact(
+                N_("output channels"), sum(int(r[4]) for r in table), "sum of the branches' output channels"
+            ),
+            Fact(N_("params"), numel(block), "sum of numel() over the module"),
+            Fact(N_("MACs"), sum(int(r[3]) for r in table), "FLOP counter on the meta device"),
         ]
         for child, conv in reductions:
             facts.append(
@@ -82,12 +85,14 @@ class Inception(Family):
                 )
             )
         return SignatureBlock(
-            "Inception module: parallel branches with 1×1 reductions",
+            N_("Inception module: parallel branches with 1×1 reductions"),
             name,
-            "1×1, 3×3, 5×5 (or factorised) and pooling branches run side by side and are concatenated; 1×1 "
-            "convs cut the channels before the expensive kernels.",
+            N_(
+                "1×1, 3×3, 5×5 (or factorised) and pooling branches run side by side and are concatenated; 1×1 "
+                "convs cut the channels before the expensive kernels."
+            ),
             tuple(facts),
-            ("branch", "convs", "params", "MACs", "out channels"),
+            (N_("branch"), N_("convs"), N_("params"), N_("MACs"), N_("out channels")),
             table,
         )
 

@@ -8,6 +8,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, first_of_type, nu
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_, _
 from cvviz.measure.complexity import Complexity
 
 
@@ -34,25 +35,29 @@ class MaxViT(Family):
         window = layer.layers.window_attention
         grid = layer.layers.grid_attention
         facts = (
-            Fact("block attention window", f"{window.p}×{window.p}", "window_attention.p (local windows)"),
-            Fact("grid attention grid", f"{grid.g}×{grid.g}", "grid_attention.g (dilated, global)"),
-            Fact("MBConv first", type(layer.layers[0]).__name__, "layers[0]"),
-            Fact("heads", window.n_heads, "window_attention.n_heads"),
-            Fact("params", numel(layer), "numel() over the layer"),
+            Fact(
+                N_("block attention window"), f"{window.p}×{window.p}", "window_attention.p (local windows)"
+            ),
+            Fact(N_("grid attention grid"), f"{grid.g}×{grid.g}", "grid_attention.g (dilated, global)"),
+            Fact(N_("MBConv first"), type(layer.layers[0]).__name__, "layers[0]"),
+            Fact(N_("heads"), window.n_heads, "window_attention.n_heads"),
+            Fact(N_("params"), numel(layer), "numel() over the layer"),
         )
         return SignatureBlock(
-            "MaxViT layer: MBConv, block attention, grid attention",
+            N_("MaxViT layer: MBConv, block attention, grid attention"),
             layer_name,
-            "Attention within local windows and across a sparse global grid gives global interaction at linear "
-            "cost; an MBConv runs first.",
+            N_(
+                "Attention within local windows and across a sparse global grid gives global interaction at linear "
+                "cost; an MBConv runs first."
+            ),
             facts,
         )
 
     def receptive_field_reason(self, spec: ModelSpec) -> str:
-        return (
-            f"{spec.title} mixes convolutions with self-attention, whose field is a window or the whole image, "
+        return _(
+            "{model} mixes convolutions with self-attention, whose field is a window or the whole image, "
             "so a convolutional receptive field does not describe it."
-        )
+        ).format(model=spec.title)
 
 
 FAMILY = MaxViT()

@@ -10,6 +10,7 @@ from cvviz.catalog.papers import PAPERS
 from cvviz.catalog.schema import ModelSpec, Preprocessing
 from cvviz.catalog.torchvision_meta import IMAGENET_CATEGORIES, torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_
 from cvviz.measure.complexity import Complexity
 from cvviz.models.architectures.mobilenet_v1 import mobilenet_v1
 
@@ -80,16 +81,22 @@ class MobileNet(Family):
         separable = depthwise.weight.numel() + pointwise.weight.numel()
         standard = k * k * c_in * c_out
         facts = [
-            Fact("depthwise kernel", f"{k}×{k} on {c_in} channels", "the conv with groups == in_channels"),
-            Fact("depthwise + pointwise weights", separable, "weight.numel() of both convs"),
+            Fact(
+                N_("depthwise kernel"), f"{k}×{k} on {c_in} channels", "the conv with groups == in_channels"
+            ),
+            Fact(N_("depthwise + pointwise weights"), separable, "weight.numel() of both convs"),
             Fact(f"standard {k}×{k} {c_in}→{c_out} weights", standard, f"{k}·{k}·{c_in}·{c_out}"),
-            Fact("cost ratio", round(separable / standard, 4), f"= 1/{c_out} + 1/{k * k}"),
+            Fact(N_("cost ratio"), round(separable / standard, 4), f"= 1/{c_out} + 1/{k * k}"),
         ]
         if found is not None:
             expand = convs[0]
             facts.insert(
                 0,
-                Fact("expand ratio", round(expand.out_channels / expand.in_channels, 4), "1×1 expand out/in"),
+                Fact(
+                    N_("expand ratio"),
+                    round(expand.out_channels / expand.in_channels, 4),
+                    "1×1 expand out/in",
+                ),
             )
         return SignatureBlock(title, name, description, tuple(facts))
 

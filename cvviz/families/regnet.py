@@ -20,6 +20,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_
 from cvviz.measure.complexity import Complexity
 
 STAGES = ("stem", "trunk_output.block1", "trunk_output.block2", "trunk_output.block3", "trunk_output.block4")
@@ -101,23 +102,27 @@ class RegNetFamily(Family):
         )
         stage = model.trunk_output.block1
         facts = (
-            Fact("depth d", design.depth, "blocks in all stages"),
-            Fact("initial width w₀", design.w_0, "the design space's w_0"),
-            Fact("slope wₐ", design.w_a, "width grows by wₐ per block before quantising"),
-            Fact("width multiplier wₘ", design.w_m, "widths are snapped to w₀·wₘᵏ"),
-            Fact("group width g", design.group_width, "channels per group of the 3×3 convs"),
-            Fact("squeeze-and-excitation", design.se_ratio is not None, "RegNetY adds SE"),
+            Fact(N_("depth d"), design.depth, "blocks in all stages"),
+            Fact(N_("initial width w₀"), design.w_0, "the design space's w_0"),
+            Fact(N_("slope wₐ"), design.w_a, "width grows by wₐ per block before quantising"),
+            Fact(N_("width multiplier wₘ"), design.w_m, "widths are snapped to w₀·wₘᵏ"),
+            Fact(N_("group width g"), design.group_width, "channels per group of the 3×3 convs"),
+            Fact(N_("squeeze-and-excitation"), design.se_ratio is not None, "RegNetY adds SE"),
             Fact(
-                "stage 1 blocks in the model", len(list(stage.children())), "children of trunk_output.block1"
+                N_("stage 1 blocks in the model"),
+                len(list(stage.children())),
+                "children of trunk_output.block1",
             ),
         )
         return SignatureBlock(
-            "A design space, not a hand-made network",
+            N_("A design space, not a hand-made network"),
             "trunk_output",
-            "Block j's width is wₐ·j + w₀, quantised to powers of wₘ; blocks of equal width form a stage. "
-            "The table is computed from the five numbers on the left, and matches the built model.",
+            N_(
+                "Block j's width is wₐ·j + w₀, quantised to powers of wₘ; blocks of equal width form a stage. "
+                "The table is computed from the five numbers on the left, and matches the built model."
+            ),
             facts,
-            ("stage", "width", "blocks", "group width", "stride"),
+            (N_("stage"), N_("width"), N_("blocks"), N_("group width"), N_("stride")),
             rows,
         )
 

@@ -10,6 +10,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, conv_layers, firs
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_
 from cvviz.measure.complexity import Complexity
 
 STAGES = ("relu", "layer1", "layer2", "layer3", "layer4")
@@ -41,7 +42,7 @@ class ResNet(Family):
     ) -> SignatureBlock:
         name, block = first_of_type(model, ("Bottleneck", "BasicBlock"))
         convs = [m for _, m in conv_layers(block) if "downsample" not in _]
-        facts = [Fact("block type", type(block).__name__, "type of layer1.0")]
+        facts = [Fact(N_("block type"), type(block).__name__, "type of layer1.0")]
         for i, conv in enumerate(convs, 1):
             k = conv.kernel_size[0]
             facts.append(
@@ -52,20 +53,24 @@ class ResNet(Family):
                 )
             )
         block_convs = sum(c.weight.numel() for c in convs)
-        facts.append(Fact("block conv weights", block_convs, "sum of the convs' weight.numel()"))
-        facts.append(Fact("has projection shortcut", block.downsample is not None, "block.downsample is set"))
+        facts.append(Fact(N_("block conv weights"), block_convs, "sum of the convs' weight.numel()"))
+        facts.append(
+            Fact(N_("has projection shortcut"), block.downsample is not None, "block.downsample is set")
+        )
         # The paper's comparison at 256 channels: the bottleneck vs two plain 3×3s (built and counted).
         bottleneck = block_cost(BlockChoice("bottleneck", mid=64), 56, 56, 256, 256)
         plain = block_cost(BlockChoice("stack3x3", n=2), 56, 56, 256, 256)
         facts.append(
-            Fact("bottleneck 1×1→3×3→1×1 at 256 ch", bottleneck.params, "built from nn.Conv2d, numel")
+            Fact(N_("bottleneck 1×1→3×3→1×1 at 256 ch"), bottleneck.params, "built from nn.Conv2d, numel")
         )
-        facts.append(Fact("two 3×3 at 256 ch", plain.params, "built from nn.Conv2d, numel"))
+        facts.append(Fact(N_("two 3×3 at 256 ch"), plain.params, "built from nn.Conv2d, numel"))
         return SignatureBlock(
             f"Residual {type(block).__name__} with a skip connection",
             name,
-            "The block learns F(x) and outputs F(x) + x, so the identity is always one step away; the "
-            "bottleneck's 1×1 convs shrink and restore channels around the 3×3.",
+            N_(
+                "The block learns F(x) and outputs F(x) + x, so the identity is always one step away; the "
+                "bottleneck's 1×1 convs shrink and restore channels around the 3×3."
+            ),
             tuple(facts),
         )
 

@@ -9,6 +9,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, first_of_type, nu
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_, _
 from cvviz.measure.complexity import Complexity
 
 STAGES = ("conv1", "stage2", "stage3", "stage4", "conv5")
@@ -31,7 +32,7 @@ class ShuffleNet(Family):
 
     def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
         """The paper's own names: conv1, stages 2–4 and conv5 (Ma et al. 2018, Table 5)."""
-        return ("conv1", "stage 2", "stage 3", "stage 4", "conv5")
+        return ("conv1", *(_("stage {n}").format(n=n) for n in (2, 3, 4)), "conv5")
 
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
@@ -43,18 +44,20 @@ class ShuffleNet(Family):
         permutation = order.tolist()
         shown = ", ".join(str(i) for i in permutation[:12])
         facts = (
-            Fact("output channels", channels, "2 × branch2[0].out_channels (two branches concatenated)"),
-            Fact("groups shuffled", groups, "torchvision channel_shuffle(x, 2)"),
-            Fact("shuffle permutation (first 12)", shown, "reshape (2, C/2) → transpose → flatten"),
-            Fact("params", numel(block), "numel() over the unit"),
+            Fact(N_("output channels"), channels, "2 × branch2[0].out_channels (two branches concatenated)"),
+            Fact(N_("groups shuffled"), groups, "torchvision channel_shuffle(x, 2)"),
+            Fact(N_("shuffle permutation (first 12)"), shown, "reshape (2, C/2) → transpose → flatten"),
+            Fact(N_("params"), numel(block), "numel() over the unit"),
         )
         return SignatureBlock(
-            "Channel split and channel shuffle",
+            N_("Channel split and channel shuffle"),
             name,
-            "Half the channels pass through, half go through a cheap branch; a shuffle then interleaves the two "
-            "halves so the next unit's split mixes information from both.",
+            N_(
+                "Half the channels pass through, half go through a cheap branch; a shuffle then interleaves the two "
+                "halves so the next unit's split mixes information from both."
+            ),
             facts,
-            ("output position", "comes from channel"),
+            (N_("output position"), N_("comes from channel")),
             tuple((i, p) for i, p in enumerate(permutation)),
         )
 

@@ -8,6 +8,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, first_of_type, nu
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_
 from cvviz.measure.complexity import Complexity
 
 
@@ -37,27 +38,29 @@ class SqueezeNet(Family):
     ) -> SignatureBlock:
         name, fire = first_of_type(model, ("Fire",))
         facts = (
-            Fact("input channels", fire.squeeze.in_channels, "squeeze.in_channels"),
-            Fact("squeeze 1×1", fire.squeeze.out_channels, "squeeze.out_channels"),
-            Fact("expand 1×1", fire.expand1x1.out_channels, "expand1x1.out_channels"),
-            Fact("expand 3×3", fire.expand3x3.out_channels, "expand3x3.out_channels"),
+            Fact(N_("input channels"), fire.squeeze.in_channels, "squeeze.in_channels"),
+            Fact(N_("squeeze 1×1"), fire.squeeze.out_channels, "squeeze.out_channels"),
+            Fact(N_("expand 1×1"), fire.expand1x1.out_channels, "expand1x1.out_channels"),
+            Fact(N_("expand 3×3"), fire.expand3x3.out_channels, "expand3x3.out_channels"),
             Fact(
-                "output channels",
+                N_("output channels"),
                 fire.expand1x1.out_channels + fire.expand3x3.out_channels,
                 "1×1 + 3×3 expands",
             ),
-            Fact("params", numel(fire), "numel() over the module"),
+            Fact(N_("params"), numel(fire), "numel() over the module"),
             Fact(
-                "params of a plain 3×3 in→out",
+                N_("params of a plain 3×3 in→out"),
                 9 * fire.squeeze.in_channels * (fire.expand1x1.out_channels + fire.expand3x3.out_channels),
                 "3·3·C_in·C_out",
             ),
         )
         return SignatureBlock(
-            "Fire module: squeeze, then expand",
+            N_("Fire module: squeeze, then expand"),
             name,
-            "A 1×1 squeeze layer cuts the channels, then 1×1 and 3×3 expand layers run in parallel and are "
-            "concatenated: AlexNet accuracy with 50× fewer parameters.",
+            N_(
+                "A 1×1 squeeze layer cuts the channels, then 1×1 and 3×3 expand layers run in parallel and are "
+                "concatenated: AlexNet accuracy with 50× fewer parameters."
+            ),
             facts,
         )
 

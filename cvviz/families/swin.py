@@ -9,6 +9,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, first_of_type, nu
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_, _
 from cvviz.layouts import CHANNELS_LAST, GridLayout
 from cvviz.measure.complexity import Complexity
 
@@ -48,38 +49,46 @@ class Swin(Family):
         patch = model.features[0][0]
         shifts = [tuple(m.shift_size) for m in model.modules() if hasattr(m, "shift_size")][:2]
         facts = (
-            Fact("patch size", f"{patch.kernel_size[0]}×{patch.kernel_size[1]}", "features.0.0 kernel_size"),
-            Fact("window size", f"{attention.window_size[0]}×{attention.window_size[1]}", "attn.window_size"),
-            Fact("shift of alternate blocks", str(shifts[-1]), "shift_size of the second block"),
             Fact(
-                "merge input (4C)",
+                N_("patch size"), f"{patch.kernel_size[0]}×{patch.kernel_size[1]}", "features.0.0 kernel_size"
+            ),
+            Fact(
+                N_("window size"),
+                f"{attention.window_size[0]}×{attention.window_size[1]}",
+                "attn.window_size",
+            ),
+            Fact(N_("shift of alternate blocks"), str(shifts[-1]), "shift_size of the second block"),
+            Fact(
+                N_("merge input (4C)"),
                 merge.reduction.in_features,
                 "reduction.in_features: 2×2 neighbours concatenated",
             ),
-            Fact("merge output (2C)", merge.reduction.out_features, "reduction.out_features"),
-            Fact("merge params", numel(merge), "numel() (linear + norm)"),
+            Fact(N_("merge output (2C)"), merge.reduction.out_features, "reduction.out_features"),
+            Fact(N_("merge params"), numel(merge), "numel() (linear + norm)"),
         )
         return SignatureBlock(
-            "Shifted windows and patch merging",
+            N_("Shifted windows and patch merging"),
             name,
-            "Attention runs inside local windows that shift by half a window in alternate blocks; patch merging "
-            "concatenates 2×2 neighbours (4C) and projects to 2C, halving the resolution like a CNN stage.",
+            N_(
+                "Attention runs inside local windows that shift by half a window in alternate blocks; patch merging "
+                "concatenates 2×2 neighbours (4C) and projects to 2C, halving the resolution like a CNN stage."
+            ),
             facts,
         )
 
     def stage_labels(self, spec: ModelSpec) -> tuple[str, ...]:
         """The patch embedding, then the four stages."""
-        return ("patch embedding", *(f"stage {i}" for i in range(1, len(spec.stages))))
+        return (_("patch embedding"), *(_("stage {n}").format(n=i) for i in range(1, len(spec.stages))))
 
     def grid_layout(self, spec: ModelSpec, layer: str) -> GridLayout | None:
         return CHANNELS_LAST if layer.startswith("features.") else None
 
     def receptive_field_reason(self, spec: ModelSpec) -> str:
-        return (
-            f"{spec.title} attends inside local windows; each stage's window, in input pixels, is the window "
+        return _(
+            "{model} attends inside local windows; each stage's window, in input pixels, is the window "
             "size in tokens times that stage's token stride. Shifted windows between blocks let fields grow "
             "beyond it."
-        )
+        ).format(model=spec.title)
 
 
 FAMILY = Swin()

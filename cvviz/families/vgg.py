@@ -11,6 +11,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_
 from cvviz.measure.complexity import Complexity
 
 
@@ -76,18 +77,20 @@ class VGG(Family):
         two = second.weight.numel() * 2
         five = 5 * 5 * c_in * c_out
         facts = (
-            Fact("convs in the stage", len(stage), "Conv2d modules before the stage's max-pool"),
-            Fact("channels", c_out, "out_channels of the stage's convs"),
-            Fact("receptive field of two 3×3", 5, "1 + 2·(3 − 1)"),
-            Fact("weights of two 3×3", two, f"2 × weight.numel() of a 3×3 {c_in}→{c_out} conv"),
-            Fact("weights of one 5×5", five, f"5·5·{c_in}·{c_out}"),
-            Fact("saving", round(1 - two / five, 4), "1 − (2·3·3)/(5·5)"),
-            Fact("first conv weights", first.weight.numel(), "weight.numel()"),
+            Fact(N_("convs in the stage"), len(stage), "Conv2d modules before the stage's max-pool"),
+            Fact(N_("channels"), c_out, "out_channels of the stage's convs"),
+            Fact(N_("receptive field of two 3×3"), 5, "1 + 2·(3 − 1)"),
+            Fact(N_("weights of two 3×3"), two, f"2 × weight.numel() of a 3×3 {c_in}→{c_out} conv"),
+            Fact(N_("weights of one 5×5"), five, f"5·5·{c_in}·{c_out}"),
+            Fact(N_("saving"), round(1 - two / five, 4), "1 − (2·3·3)/(5·5)"),
+            Fact(N_("first conv weights"), first.weight.numel(), "weight.numel()"),
         )
         return SignatureBlock(
-            "A stage of stacked 3×3 convolutions",
+            N_("A stage of stacked 3×3 convolutions"),
             f"features.{start}",
-            "Two 3×3 convolutions see a 5×5 window with 18C² weights instead of 25C², and add a ReLU between.",
+            N_(
+                "Two 3×3 convolutions see a 5×5 window with 18C² weights instead of 25C², and add a ReLU between."
+            ),
             facts,
         )
 

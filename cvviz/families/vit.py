@@ -8,6 +8,7 @@ from cvviz.architecture.signature import Fact, SignatureBlock, numel
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_spec
 from cvviz.families.base import Family
+from cvviz.i18n import N_, _
 from cvviz.layouts import TOKENS_WITH_CLASS, GridLayout
 from cvviz.measure.complexity import Complexity
 
@@ -38,7 +39,7 @@ class ViT(Family):
     name = "ViT"
     attention = "global"
     receptive_field = "global"
-    shape_note = (
+    shape_note = N_(
         "A ViT is a flat column: after the patch embedding every layer keeps the same tokens and width."
     )
 
@@ -60,21 +61,29 @@ class ViT(Family):
         size = spec.input_size
         patches = (size // patch) ** 2
         facts = (
-            Fact("patch size", f"{patch}×{patch}", "conv_proj.kernel_size (stride equal)"),
-            Fact("patches", patches, f"({size}/{patch})²"),
-            Fact("embedding width", conv.out_channels, "conv_proj.out_channels"),
-            Fact("patch embedding params", numel(conv), f"{patch}·{patch}·3·D + D"),
-            Fact("class token", tuple(model.class_token.shape)[-1], "class_token width (one extra token)"),
+            Fact(N_("patch size"), f"{patch}×{patch}", "conv_proj.kernel_size (stride equal)"),
+            Fact(N_("patches"), patches, f"({size}/{patch})²"),
+            Fact(N_("embedding width"), conv.out_channels, "conv_proj.out_channels"),
+            Fact(N_("patch embedding params"), numel(conv), f"{patch}·{patch}·3·D + D"),
             Fact(
-                "tokens", model.encoder.pos_embedding.shape[1], "encoder.pos_embedding.shape[1] = patches + 1"
+                N_("class token"), tuple(model.class_token.shape)[-1], "class_token width (one extra token)"
             ),
-            Fact("position embedding params", model.encoder.pos_embedding.numel(), "pos_embedding.numel()"),
+            Fact(
+                N_("tokens"),
+                model.encoder.pos_embedding.shape[1],
+                "encoder.pos_embedding.shape[1] = patches + 1",
+            ),
+            Fact(
+                N_("position embedding params"), model.encoder.pos_embedding.numel(), "pos_embedding.numel()"
+            ),
         )
         return SignatureBlock(
-            "Patch embedding",
+            N_("Patch embedding"),
             "conv_proj",
-            "The image is cut into patches, each linearly embedded (a strided conv), a learned class token is "
-            "prepended and position embeddings added; the Transformer sees a sequence of tokens.",
+            N_(
+                "The image is cut into patches, each linearly embedded (a strided conv), a learned class token is "
+                "prepended and position embeddings added; the Transformer sees a sequence of tokens."
+            ),
             facts,
         )
 
@@ -91,10 +100,10 @@ class ViT(Family):
         return TOKENS_WITH_CLASS if layer.startswith("encoder.layers") else None
 
     def receptive_field_reason(self, spec: ModelSpec) -> str:
-        return (
-            f"{spec.title} is a Vision Transformer: after its first self-attention every token attends to every "
+        return _(
+            "{model} is a Vision Transformer: after its first self-attention every token attends to every "
             "patch, so its receptive field is global, the whole image."
-        )
+        ).format(model=spec.title)
 
 
 FAMILY = ViT()

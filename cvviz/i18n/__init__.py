@@ -72,7 +72,9 @@ def translations(language: str) -> _gettext.NullTranslations:
 
 
 def gettext(message: str) -> str:
-    """``message`` in the current language (itself when untranslated)."""
+    """``message`` in the current language (itself when untranslated; "" stays "", not the catalog's header)."""
+    if not message:
+        return message
     return translations(_language.get()).gettext(message)
 
 

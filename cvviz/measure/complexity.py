@@ -20,9 +20,10 @@ from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
 from cvviz.catalog.schema import ModelSpec
 from cvviz.hooks import hooks_removed_on_exit
+from cvviz.i18n import N_
 from cvviz.models.build import build_on_meta
 
-NOT_COUNTED = "element-wise operations (activations, normalisation, additions, softmax) and pooling"
+NOT_COUNTED = N_("element-wise operations (activations, normalisation, additions, softmax) and pooling")
 
 
 @dataclass(frozen=True)

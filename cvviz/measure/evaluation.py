@@ -25,11 +25,12 @@ from cvviz.catalog import get_spec
 from cvviz.data.images import load_image
 from cvviz.data.roots import FolderNotAllowedError, is_within
 from cvviz.errors import CvvizError, ImageError
+from cvviz.i18n import N_, _
 from cvviz.models.inference import preprocess
 
 MAPPING_FILES = ("LOC_synset_mapping.txt", "synset_mapping.txt", "synsets.txt")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
-ACCEPTED_LAYOUTS = (
+ACCEPTED_LAYOUTS = N_(
     "one sub-folder per class, named by WordNet id (n01440764) with a LOC_synset_mapping.txt file beside "
     "them, by class index (0–999), or by class name as the model lists it (e.g. 'tabby')"
 )
@@ -122,9 +123,15 @@ def scan_image_folder(
     """
     path = Path(root)
     if within is not None and not is_within(path, within):
-        raise FolderNotAllowedError(f"'{path}' is outside the folders this server shares.")
+        raise FolderNotAllowedError(
+            _("'{path}' is outside the folders this server shares.").format(path=path)
+        )
     if not path.is_dir():
-        raise DatasetError(f"'{path}' is not a folder; expected {ACCEPTED_LAYOUTS}.")
+        raise DatasetError(
+            _("'{path}' is not a folder; expected {ACCEPTED_LAYOUTS}.").format(
+                path=path, ACCEPTED_LAYOUTS=ACCEPTED_LAYOUTS
+            )
+        )
     mapping_file = next(
         (
             path / name
@@ -141,7 +148,11 @@ def scan_image_folder(
         if child.is_dir() and not child.name.startswith(".") and (within is None or is_within(child, within))
     )
     if not folders:
-        raise DatasetError(f"'{path}' has no class sub-folders; expected {ACCEPTED_LAYOUTS}.")
+        raise DatasetError(
+            _("'{path}' has no class sub-folders; expected {ACCEPTED_LAYOUTS}.").format(
+                path=path, ACCEPTED_LAYOUTS=ACCEPTED_LAYOUTS
+            )
+        )
     items, layouts = [], set()
     for folder in folders:
         found = _class_index(folder.name, categories, wnids, by_name)
@@ -151,7 +162,11 @@ def scan_image_folder(
                 if _WNID.match(folder.name) and wnids is None
                 else ""
             )
-            raise DatasetError(f"Cannot tell which class the sub-folder '{folder.name}' holds.{hint}")
+            raise DatasetError(
+                _("Cannot tell which class the sub-folder '{name}' holds.{hint}").format(
+                    name=folder.name, hint=hint
+                )
+            )
         index, layout = found
         layouts.add(layout)
         images = sorted(
@@ -161,7 +176,11 @@ def scan_image_folder(
         )
         items += [(str(image), index) for image in images]
     if not items:
-        raise DatasetError(f"No images ({', '.join(sorted(IMAGE_SUFFIXES))}) were found under '{path}'.")
+        raise DatasetError(
+            _("No images ({value}) were found under '{path}'.").format(
+                value=", ".join(sorted(IMAGE_SUFFIXES)), path=path
+            )
+        )
     chosen = items
     if limit is not None and limit < len(items):
         picked = sorted(random.Random(seed).sample(range(len(items)), limit))
@@ -185,7 +204,9 @@ def evaluate_accuracy(
     """
     spec = loaded.spec
     if tuple(spec.categories) != dataset.categories:
-        raise DatasetError(f"{spec.title} does not predict the classes this folder is labelled with.")
+        raise DatasetError(
+            _("{title} does not predict the classes this folder is labelled with.").format(title=spec.title)
+        )
     correct1 = correct5 = skipped = seen = 0
     total = len(dataset.items)
     k = min(5, spec.num_classes)

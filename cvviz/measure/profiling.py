@@ -24,6 +24,7 @@ from cvviz.catalog.registry import get_spec
 from cvviz.catalog.schema import ModelSpec
 from cvviz.device import describe_device, resolve_device
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 from cvviz.measure.catalog_figures import persisted_summaries
 from cvviz.measure.complexity import NOT_COUNTED, count_totals
 from cvviz.measure.timing import Dtype, measure_model
@@ -169,9 +170,9 @@ def profile_models(
     memory, say) is recorded in that row's ``error`` and the run goes on.
     """
     if dtype not in ("fp32", "bf16"):
-        raise CvvizError(f"Unknown dtype {dtype!r}; choose fp32 or bf16.")
+        raise CvvizError(_("Unknown dtype {dtype!r}; choose fp32 or bf16.").format(dtype=dtype))
     if batch < 1 or runs < 1:
-        raise CvvizError("Batch size and number of runs must be at least 1.")
+        raise CvvizError(_("Batch size and number of runs must be at least 1."))
     names = list(names)
     target = resolve_device(device) if measure else None
     if measure and cache is None:

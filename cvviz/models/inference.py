@@ -13,6 +13,7 @@ from torchvision.transforms.v2 import functional as F
 from cvviz.catalog.schema import ModelSpec
 from cvviz.data.digits import centre_digit_image
 from cvviz.errors import DeviceError
+from cvviz.i18n import _
 
 if TYPE_CHECKING:
     from cvviz.models.workbench import LoadedModel
@@ -57,7 +58,9 @@ def predict(loaded: LoadedModel, image: Image.Image, topk: int = 5) -> list[Pred
         with loaded.exclusive() as model, torch.inference_mode():
             logits = model(batch)
     except torch.cuda.OutOfMemoryError as exc:
-        raise DeviceError(f"The GPU ran out of memory running {spec.title}; try the CPU.") from exc
+        raise DeviceError(
+            _("The GPU ran out of memory running {title}; try the CPU.").format(title=spec.title)
+        ) from exc
     probs = logits.float().softmax(dim=-1)[0].cpu()
     k = max(1, min(topk, probs.numel()))
     values, indices = probs.topk(k)

@@ -11,6 +11,7 @@ from torch import nn
 
 from cvviz.catalog.schema import ModelSpec
 from cvviz.errors import WeightsError
+from cvviz.i18n import _
 from cvviz.models.build import build_architecture
 from cvviz.models.weights import (
     ProgressCallback,
@@ -45,7 +46,11 @@ def pretrained_state_dict(spec: ModelSpec, progress: ProgressCallback | None = N
     if spec.packaged_weights is not None:
         return spec.packaged_weights.load()
     if spec.torchvision_weights is None:
-        raise WeightsError(f"{spec.title} has no pretrained weights; choose random weights or supply a file.")
+        raise WeightsError(
+            _("{title} has no pretrained weights; choose random weights or supply a file.").format(
+                title=spec.title
+            )
+        )
     path = download_weights(spec, progress=progress)
     return adapt_torchvision_state_dict(spec, load_state_dict_file(path))
 
@@ -59,7 +64,11 @@ def build_model(
 ) -> tuple[nn.Module, WeightsInfo]:
     """Build ``spec`` on the CPU with the chosen weights, in eval mode with gradients off."""
     if weights not in ("pretrained", "random", "user"):
-        raise ValueError(f"Unknown weights choice {weights!r}; expected pretrained, random or user.")
+        raise ValueError(
+            _("Unknown weights choice {weights!r}; expected pretrained, random or user.").format(
+                weights=weights
+            )
+        )
     model = build_architecture(spec)
     if weights == "pretrained":
         fit_state_dict(model, pretrained_state_dict(spec, progress), spec.title)
@@ -67,7 +76,7 @@ def build_model(
         info = WeightsInfo("pretrained", name, f"pretrained:{name}")
     elif weights == "user":
         if user_weights is None:
-            raise WeightsError("No weights file was given.")
+            raise WeightsError(_("No weights file was given."))
         fit_state_dict(model, load_state_dict_file(user_weights), spec.title)
         digest = (
             hashlib.sha256(user_weights).hexdigest() if isinstance(user_weights, bytes) else str(user_weights)

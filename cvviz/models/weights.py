@@ -25,6 +25,7 @@ from torch import nn
 from cvviz.catalog.registry import list_models
 from cvviz.catalog.schema import ModelSpec
 from cvviz.errors import WeightsError, WeightsMismatchError
+from cvviz.i18n import _
 
 ProgressCallback = Callable[[int, "int | None"], None]
 """Called as ``progress(bytes_done, bytes_total_or_None)`` while a file downloads."""
@@ -52,7 +53,7 @@ def hub_checkpoint_dir() -> Path:
 def weights_url(spec: ModelSpec) -> str:
     """Where the spec's pretrained torchvision checkpoint is downloaded from (mirror-aware)."""
     if spec.torchvision_weights is None:
-        raise WeightsError(f"{spec.title} has no downloadable pretrained weights.")
+        raise WeightsError(_("{title} has no downloadable pretrained weights.").format(title=spec.title))
     url = spec.torchvision_weights.url
     mirror = os.environ.get(MIRROR_ENV)
     if mirror:
@@ -99,7 +100,11 @@ def download_file(
         response = urllib.request.urlopen(url, timeout=timeout)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise WeightsError(f"Could not download {name} ({reason}); is this machine offline?") from exc
+        raise WeightsError(
+            _("Could not download {name} ({reason}); is this machine offline?").format(
+                name=name, reason=reason
+            )
+        ) from exc
     digest = hashlib.sha256()
     handle, partial = tempfile.mkstemp(prefix=name + ".", suffix=".partial", dir=destination.parent)
     try:
@@ -116,12 +121,18 @@ def download_file(
                 if progress:
                     progress(done, total_bytes)
         if total_bytes is not None and done != total_bytes:
-            raise WeightsError(f"The download of {name} stopped after {done} of {total_bytes} bytes.")
+            raise WeightsError(
+                _("The download of {name} stopped after {done} of {total_bytes} bytes.").format(
+                    name=name, done=done, total_bytes=total_bytes
+                )
+            )
         if sha256_prefix and not digest.hexdigest().startswith(sha256_prefix):
-            raise WeightsError(f"The downloaded {name} failed its integrity check (SHA-256 mismatch).")
+            raise WeightsError(
+                _("The downloaded {name} failed its integrity check (SHA-256 mismatch).").format(name=name)
+            )
         os.replace(partial, destination)
     except (OSError, urllib.error.URLError) as exc:
-        raise WeightsError(f"The download of {name} failed ({exc}).") from exc
+        raise WeightsError(_("The download of {name} failed ({exc}).").format(name=name, exc=exc)) from exc
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
@@ -135,8 +146,9 @@ def download_weights(spec: ModelSpec, progress: ProgressCallback | None = None) 
         return cached
     if downloads_disabled():
         raise WeightsError(
-            f"The weights for {spec.name} are not cached and downloads are switched off; pre-fetch them "
-            f"with `python -m cvviz weights fetch {spec.name}`."
+            _(
+                "The weights for {name} are not cached and downloads are switched off; pre-fetch them with `python -m cvviz weights fetch {name}`."
+            ).format(name=spec.name)
         )
     url = weights_url(spec)
     name = url.rsplit("/", 1)[1]
@@ -191,27 +203,33 @@ def load_state_dict_file(source: str | os.PathLike | bytes | BinaryIO) -> dict[s
     label = "The weights file"
     if isinstance(source, bytes):
         if not source:
-            raise WeightsError("The weights file is empty.")
+            raise WeightsError(_("The weights file is empty."))
         source = io.BytesIO(source)
     elif isinstance(source, (str, os.PathLike)):
         label = Path(source).name
         if not Path(source).is_file():
-            raise WeightsError(f"No weights file at {source}.")
+            raise WeightsError(_("No weights file at {source}.").format(source=source))
     try:
         loaded = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:
         text = str(exc)
         if "weights_only" in text or "Unsupported global" in text or "GLOBAL" in text:
             raise WeightsError(
-                f"{label} is not a plain PyTorch state_dict: loading it would run code, so cvviz refuses it."
+                _(
+                    "{label} is not a plain PyTorch state_dict: loading it would run code, so cvviz refuses it."
+                ).format(label=label)
             ) from exc
-        raise WeightsError(f"{label} is not a PyTorch weights file cvviz can read.") from exc
+        raise WeightsError(
+            _("{label} is not a PyTorch weights file cvviz can read.").format(label=label)
+        ) from exc
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(loaded, Mapping) and isinstance(loaded.get(key), Mapping):
             loaded = loaded[key]
             break
     if not isinstance(loaded, Mapping) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
-        raise WeightsError(f"{label} does not hold a state_dict (a mapping of names to tensors).")
+        raise WeightsError(
+            _("{label} does not hold a state_dict (a mapping of names to tensors).").format(label=label)
+        )
     return {key.removeprefix("module."): value for key, value in loaded.items()}
 
 

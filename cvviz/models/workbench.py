@@ -30,6 +30,7 @@ from cvviz.catalog.registry import get_spec
 from cvviz.catalog.schema import ModelSpec
 from cvviz.device import resolve_device
 from cvviz.errors import DeviceError
+from cvviz.i18n import _
 from cvviz.models.loading import WeightsInfo, WeightsKind, build_model
 from cvviz.models.weights import ProgressCallback
 
@@ -234,7 +235,9 @@ class Workbench:
             try:
                 return model.to(device)
             except torch.cuda.OutOfMemoryError as exc:
-                raise DeviceError(f"The GPU does not have enough free memory for {spec.title}.") from exc
+                raise DeviceError(
+                    _("The GPU does not have enough free memory for {title}.").format(title=spec.title)
+                ) from exc
 
     def _evict(self) -> None:
         while len(self._entries) > 1 and self.total_bytes() > self.budget_bytes:

@@ -8,6 +8,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cvviz.architecture import BlockCost, ProfilePoint
+from cvviz.formatting import format_number
+from cvviz.i18n import _
 from cvviz.plotting.style import log_axis, wrap
 
 # Two calm colours for blocks A and B: neither reads as "good" or "bad".
@@ -20,8 +22,9 @@ def profile_figure(points: Sequence[ProfilePoint], title: str) -> go.Figure:
     The x axis names the stages as a reader would ("stem", "stage 1"); the hover adds the module."""
     labels = [p.title for p in points]
     hover = [
-        f"<b>{p.title}</b> ({p.name})<br>{p.channels:,} × {p.height:,} × {p.width:,}"
-        + (f" ({p.tokens:,} tokens)" if p.tokens else "")
+        f"<b>{p.title}</b> ({p.name})<br>"
+        + f"{format_number(p.channels)} × {format_number(p.height)} × {format_number(p.width)}"
+        + (" " + _("({tokens} tokens)").format(tokens=format_number(p.tokens)) if p.tokens else "")
         for p in points
     ]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
@@ -29,7 +32,7 @@ def profile_figure(points: Sequence[ProfilePoint], title: str) -> go.Figure:
         go.Bar(
             x=labels,
             y=[p.channels for p in points],
-            name="channels / width",
+            name=_("channels / width"),
             marker_color="#2E91E5",
             hovertext=hover,
             hoverinfo="text",
@@ -40,7 +43,7 @@ def profile_figure(points: Sequence[ProfilePoint], title: str) -> go.Figure:
         go.Scatter(
             x=labels,
             y=[p.height for p in points],
-            name="resolution (side)",
+            name=_("resolution (side)"),
             mode="lines+markers",
             marker_color="#E15F99",
             hovertext=hover,
@@ -49,10 +52,10 @@ def profile_figure(points: Sequence[ProfilePoint], title: str) -> go.Figure:
         secondary_y=True,
     )
     fig.update_yaxes(
-        title_text="channels (log scale)", secondary_y=False, **log_axis(p.channels for p in points)
+        title_text=_("channels (log scale)"), secondary_y=False, **log_axis(p.channels for p in points)
     )
     fig.update_yaxes(
-        title_text="height = width (log scale)",
+        title_text=_("height = width (log scale)"),
         secondary_y=True,
         showgrid=False,
         **log_axis(p.height for p in points),
@@ -68,14 +71,14 @@ def block_comparison_figure(costs: Sequence[BlockCost]) -> go.Figure:
     as many, each labelled with its count."""
     names = [f"{chr(ord('A') + i)}: {c.label}" for i, c in enumerate(costs)]
     colours = [BLOCK_COLOURS[i % len(BLOCK_COLOURS)] for i in range(len(costs))]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("weights (parameters)", "multiply-accumulates"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(_("weights (parameters)"), _("multiply-accumulates")))
     for col, values in ((1, [c.params for c in costs]), (2, [c.macs for c in costs])):
         fig.add_trace(
             go.Bar(
                 x=[wrap(name, 24) for name in names],
                 y=values,
                 marker_color=colours,
-                text=[f"{v:,}" for v in values],
+                text=[format_number(v) for v in values],
                 textposition="outside",
                 cliponaxis=False,
                 customdata=names,

@@ -11,6 +11,7 @@ from PIL import Image
 from plotly.subplots import make_subplots
 
 from cvviz.explain.attention import WindowLayout
+from cvviz.i18n import _
 from cvviz.plotting.style import DIVERGING, HEAT, colourbar, image_trace, square_pixels, wrap
 
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
@@ -54,8 +55,8 @@ def attention_overlay_figure(
             zmin=0.0,
             zmax=float(np.max(heat)) or 1.0,  # from zero: a nearly uniform map looks uniform
             opacity=opacity,
-            colorbar=colourbar("weight"),
-            hovertemplate="patch (%{y}, %{x})<br>weight %{z:.4f}<extra></extra>",
+            colorbar=colourbar(_("weight")),
+            hovertemplate=_("patch (%{y}, %{x})<br>weight %{z:.4f}") + "<extra></extra>",
         )
     )
     if marker is not None:
@@ -95,8 +96,10 @@ def head_grid_figure(maps: np.ndarray, title: str) -> go.Figure:
                     z=thumb / peak if peak > 0 else np.zeros_like(thumb),
                     customdata=thumb,
                     coloraxis="coloraxis",
-                    hovertemplate=f"layer {i}, head {j}<br>patch (%{{y}}, %{{x}})<br>%{{customdata:.4f}}"
-                    "<extra></extra>",
+                    hovertemplate=_("layer {layer}, head {head}").format(layer=i, head=j)
+                    + "<br>"
+                    + _("patch (%{y}, %{x})")
+                    + "<br>%{customdata:.4f}<extra></extra>",
                 ),
                 row=i + 1,
                 col=j + 1,
@@ -110,7 +113,7 @@ def head_grid_figure(maps: np.ndarray, title: str) -> go.Figure:
             "colorscale": HEAT,
             "cmin": 0.0,
             "cmax": 1.0,
-            "colorbar": colourbar("share of the<br>head's largest<br>weight"),
+            "colorbar": colourbar(_("share of the<br>head's largest<br>weight")),
         },
         margin={**_MARGIN, "t": 70},
         height=max(300, 64 * layers + 80),
@@ -131,13 +134,13 @@ def attention_distance_figure(distance: np.ndarray, image_size: int) -> go.Figur
             mode="markers",
             marker={"size": 8, "color": head, "colorscale": "Viridis", "opacity": 0.8},
             customdata=head,
-            hovertemplate="layer %{x}, head %{customdata}<br>%{y:.1f} px<extra></extra>",
+            hovertemplate=_("layer %{x}, head %{customdata}<br>%{y:.1f} px") + "<extra></extra>",
         )
     )
-    figure.add_hline(y=image_size, line={"dash": "dot", "color": "grey"}, annotation_text="image width")
+    figure.add_hline(y=image_size, line={"dash": "dot", "color": "grey"}, annotation_text=_("image width"))
     figure.update_layout(
-        xaxis_title="layer (depth)",
-        yaxis_title="mean attention distance (pixels)",
+        xaxis_title=_("layer (depth)"),
+        yaxis_title=_("mean attention distance (pixels)"),
         yaxis_rangemode="tozero",
         margin=_MARGIN,
         height=380,
@@ -186,7 +189,7 @@ def window_attention_figure(attn: np.ndarray, bias: np.ndarray, title: str) -> g
     figure = make_subplots(
         rows=1,
         cols=2,
-        subplot_titles=("attention<br>(query row → key column)", "relative position bias<br>(signed)"),
+        subplot_titles=(_("attention<br>(query row → key column)"), _("relative position bias<br>(signed)")),
         horizontal_spacing=0.12,
     )
     under = {"orientation": "h", "y": -0.08, "yanchor": "top", "len": 0.42, "thickness": 10}
@@ -196,8 +199,8 @@ def window_attention_figure(attn: np.ndarray, bias: np.ndarray, title: str) -> g
             colorscale=HEAT,
             zmin=0.0,
             zmax=float(np.max(attn)) or 1.0,
-            colorbar=colourbar("attention weight", x=0.22, xanchor="center", side="bottom", **under),
-            hovertemplate="query %{y} → key %{x}<br>%{z:.4f}<extra></extra>",
+            colorbar=colourbar(_("attention weight"), x=0.22, xanchor="center", side="bottom", **under),
+            hovertemplate=_("query %{y} → key %{x}") + "<br>%{z:.4f}<extra></extra>",
         ),
         row=1,
         col=1,
@@ -210,9 +213,9 @@ def window_attention_figure(attn: np.ndarray, bias: np.ndarray, title: str) -> g
             zmin=-top,
             zmax=top,
             colorbar=colourbar(
-                "bias (added to the logits)", x=0.78, xanchor="center", side="bottom", **under
+                _("bias (added to the logits)"), x=0.78, xanchor="center", side="bottom", **under
             ),
-            hovertemplate="query %{y}, key %{x}<br>bias %{z:.3f}<extra></extra>",
+            hovertemplate=_("query %{y}, key %{x}<br>bias %{z:.3f}") + "<extra></extra>",
         ),
         row=1,
         col=2,

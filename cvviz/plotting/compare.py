@@ -8,18 +8,28 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from cvviz.formatting import format_decimal
+from cvviz.i18n import _
 from cvviz.measure.profiling import ProfileRow, pareto_front
 from cvviz.plotting.story import family_colours, family_order
 from cvviz.plotting.style import log_axis
 
-_LAYOUT = {"legend_title": "family", "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 460}
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 460}
 
 
 def _hover(row: ProfileRow) -> str:
-    acc = f"{row.acc1:.1f}% top-1 (published)" if row.acc1 is not None else "no ImageNet accuracy"
-    latency = f"<br>{row.latency_ms:.2f} ms at batch 1 ({row.device})" if row.latency_ms is not None else ""
+    if row.acc1 is not None:
+        acc = _("{accuracy}% top-1 (published)").format(accuracy=format_decimal(row.acc1, 1))
+    else:
+        acc = _("no ImageNet accuracy")
+    latency = ""
+    if row.latency_ms is not None:
+        latency = "<br>" + _("{ms} ms at batch 1 ({device})").format(
+            ms=format_decimal(row.latency_ms, 2), device=row.device
+        )
+    params = _("{millions}M params").format(millions=format_decimal(row.params / 1e6, 2))
     return (
-        f"<b>{row.title}</b> ({row.year})<br>{row.params / 1e6:.2f}M params · {row.flops / 1e9:.2f} GFLOPs"
+        f"<b>{row.title}</b> ({row.year})<br>{params} · {format_decimal(row.flops / 1e9, 2)} GFLOPs"
         f"<br>{acc}{latency}"
     )
 
@@ -73,7 +83,7 @@ def accuracy_flops_figure(rows: Sequence[ProfileRow], families: Sequence[str] | 
                 x=[r.flops / 1e9 for r in front],
                 y=[r.acc1 for r in front],
                 mode="lines+markers+text",
-                name="Pareto front",
+                name=_("Pareto front"),
                 line={"color": "black", "dash": "dash", "width": 1.5},
                 marker={"symbol": "circle-open", "size": 10, "color": "black"},
                 text=[r.title for r in front],
@@ -87,13 +97,14 @@ def accuracy_flops_figure(rows: Sequence[ProfileRow], families: Sequence[str] | 
     low, high = (min(accuracies), max(accuracies)) if accuracies else (0.0, 100.0)
     headroom = max(2.0, 0.08 * (high - low))
     figure.update_layout(
-        title="Accuracy against compute (bubble area ∝ parameters)",
+        title=_("Accuracy against compute (bubble area ∝ parameters)"),
         xaxis={
-            "title": "GFLOPs per image at the native input size (log scale)",
+            "title": _("GFLOPs per image at the native input size (log scale)"),
             **log_axis((r.flops / 1e9 for r in rated), padding=0.12),
         },
-        yaxis={"title": "ImageNet-1K top-1 (%), published", "range": [low - headroom, high + headroom]},
+        yaxis={"title": _("ImageNet-1K top-1 (%), published"), "range": [low - headroom, high + headroom]},
         **_LAYOUT,
+        legend_title=_("family"),
     )
     return figure
 
@@ -130,13 +141,14 @@ def latency_accuracy_figure(rows: Sequence[ProfileRow], families: Sequence[str] 
         )
     device = timed[0].device if timed else "—"
     figure.update_layout(
-        title=f"Latency against accuracy ({device})",
+        title=_("Latency against accuracy ({device})").format(device=device),
         xaxis={
-            "title": "latency at batch 1, median ms (bars: p10–p90; log scale)",
+            "title": _("latency at batch 1, median ms (bars: p10–p90; log scale)"),
             **log_axis([r.latency_p10_ms for r in timed] + [r.latency_p90_ms for r in timed]),
         },
-        yaxis_title="ImageNet-1K top-1 (%), published",
+        yaxis_title=_("ImageNet-1K top-1 (%), published"),
         **_LAYOUT,
+        legend_title=_("family"),
     )
     return figure
 
@@ -158,9 +170,10 @@ def params_years_figure(rows: Sequence[ProfileRow], families: Sequence[str] | No
             )
         )
     figure.update_layout(
-        title="Parameters over the years",
-        xaxis_title="year",
-        yaxis={"title": "parameters (millions, log scale)", **log_axis(r.params / 1e6 for r in rows)},
+        title=_("Parameters over the years"),
+        xaxis_title=_("year"),
+        yaxis={"title": _("parameters (millions, log scale)"), **log_axis(r.params / 1e6 for r in rows)},
         **_LAYOUT,
+        legend_title=_("family"),
     )
     return figure

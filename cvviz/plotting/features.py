@@ -12,15 +12,22 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cvviz.explain.features import FirstLayerFilters, JourneyStep
+from cvviz.formatting import format_number
+from cvviz.i18n import _
 from cvviz.plotting.style import ACTIVATION, colourbar, image_trace, square_pixels
 
+
 # The key of maps each scaled to their own range: 0 is a map's lowest value, 1 its highest.
-_OWN_RANGE = {
-    "colorscale": ACTIVATION,
-    "cmin": 0.0,
-    "cmax": 1.0,
-    "colorbar": colourbar("each map:<br>own range", tickvals=[0, 1], ticktext=["lowest", "highest"]),
-}
+def _own_range_axis() -> dict:
+    """The colour axis of maps each scaled to their own range, its key in the visitor's language."""
+    return {
+        "colorscale": ACTIVATION,
+        "cmin": 0.0,
+        "cmax": 1.0,
+        "colorbar": colourbar(
+            _("each map:<br>own range"), tickvals=[0, 1], ticktext=[_("lowest"), _("highest")]
+        ),
+    }
 
 
 def _own_range(channel_map: np.ndarray) -> np.ndarray:
@@ -55,8 +62,11 @@ def channel_grid_figure(maps: np.ndarray, channels: Sequence[int], columns: int 
                 z=_own_range(maps[channel]),
                 customdata=maps[channel],
                 coloraxis="coloraxis",
-                name=f"channel {channel}",
-                hovertemplate=f"channel {channel}<br>row %{{y}}, column %{{x}}<br>%{{customdata:.3g}}<extra></extra>",
+                name=_("channel {channel}").format(channel=channel),
+                hovertemplate=_("channel {channel}").format(channel=channel)
+                + "<br>"
+                + _("row %{y}, column %{x}")
+                + "<br>%{customdata:.3g}<extra></extra>",
             ),
             row=i // columns + 1,
             col=i % columns + 1,
@@ -64,7 +74,9 @@ def channel_grid_figure(maps: np.ndarray, channels: Sequence[int], columns: int 
     _image_axes(fig)
     fig.update_annotations(font_size=10)
     fig.update_layout(
-        coloraxis=_OWN_RANGE, height=max(160, 120 * rows + 20), margin={"t": 20, "b": 0, "l": 0, "r": 0}
+        coloraxis=_own_range_axis(),
+        height=max(160, 120 * rows + 20),
+        margin={"t": 20, "b": 0, "l": 0, "r": 0},
     )
     return fig
 
@@ -75,8 +87,8 @@ def channel_figure(channel_map: np.ndarray, title: str) -> go.Figure:
         go.Heatmap(
             z=channel_map,
             colorscale=ACTIVATION,
-            colorbar=colourbar("activation"),
-            hovertemplate="row %{y}, column %{x}<br>%{z:.3g}<extra></extra>",
+            colorbar=colourbar(_("activation")),
+            hovertemplate=_("row %{y}, column %{x}") + "<br>%{z:.3g}<extra></extra>",
         )
     )
     _image_axes(fig)
@@ -100,7 +112,7 @@ def channel_overlay_figure(crop: np.ndarray, channel_map: np.ndarray, title: str
             dy=height / rows,
             colorscale=ACTIVATION,
             opacity=opacity,
-            colorbar=colourbar("activation"),
+            colorbar=colourbar(_("activation")),
             hovertemplate="%{z:.3g}<extra></extra>",
         )
     )
@@ -146,8 +158,13 @@ def journey_figure(steps: Sequence[JourneyStep]) -> go.Figure:
         rows=1,
         cols=max(1, len(steps)),
         subplot_titles=[
-            f"<b>{s.title}</b><br>{'mean' if s.channel is None else f'#{s.channel}'} of {s.channels:,}, "
-            f"{s.map.shape[0]}×{s.map.shape[1]}"
+            f"<b>{s.title}</b><br>"
+            + _("{which} of {channels}, {height}×{width}").format(
+                which=_("mean") if s.channel is None else f"#{s.channel}",
+                channels=format_number(s.channels),
+                height=s.map.shape[0],
+                width=s.map.shape[1],
+            )
             for s in steps
         ],
         horizontal_spacing=0.02,
@@ -159,15 +176,16 @@ def journey_figure(steps: Sequence[JourneyStep]) -> go.Figure:
                 customdata=step.map,
                 coloraxis="coloraxis",
                 name=step.title,
-                hovertemplate=f"{step.title} ({step.layer})<br>row %{{y}}, column %{{x}}"
-                "<br>%{customdata:.3g}<extra></extra>",
+                hovertemplate=f"{step.title} ({step.layer})<br>"
+                + _("row %{y}, column %{x}")
+                + "<br>%{customdata:.3g}<extra></extra>",
             ),
             1,
             i + 1,
         )
     _image_axes(fig)
     fig.update_annotations(font_size=11)
-    fig.update_layout(coloraxis=_OWN_RANGE, height=280, margin={"t": 60, "b": 0, "l": 0, "r": 0})
+    fig.update_layout(coloraxis=_own_range_axis(), height=280, margin={"t": 60, "b": 0, "l": 0, "r": 0})
     return fig
 
 

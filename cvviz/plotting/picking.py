@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from cvviz.i18n import _
+
 
 def add_pick_grid(
     figure: go.Figure,
@@ -31,7 +33,7 @@ def add_pick_grid(
             mode="markers",
             marker={"size": marker_px, "color": "rgba(0,0,0,0)"},
             customdata=np.stack([rows.ravel(), cols.ravel()], axis=1),
-            hovertemplate=hover + "<extra>click to pick</extra>",
+            hovertemplate=hover + "<extra>" + _("click to pick") + "</extra>",
             showlegend=False,
             name="pick",
         )

@@ -12,6 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from cvviz.explain.receptive_field import LayerField, UnitBox
+from cvviz.formatting import format_number
+from cvviz.i18n import _
 from cvviz.plotting.style import HEAT, colourbar, image_trace, log_axis, square_pixels
 
 
@@ -33,14 +35,20 @@ def growth_figure(curves: Mapping[str, Sequence[LayerField]]) -> go.Figure:
                 y=[f.size[0] for f in fields],
                 mode="lines",
                 name=title,
-                customdata=[[f.layer, f"{f.size[0]:,}×{f.size[1]:,}", f.stride[0], f.exact] for f in fields],
-                hovertemplate="%{customdata[0]}<br>field %{customdata[1]} · stride %{customdata[2]}"
-                "<br>exact: %{customdata[3]}<extra>" + title + "</extra>",
+                customdata=[
+                    [f.layer, f"{format_number(f.size[0])}×{format_number(f.size[1])}", f.stride[0], f.exact]
+                    for f in fields
+                ],
+                hovertemplate="%{customdata[0]}<br>"
+                + _("field %{customdata[1]} · stride %{customdata[2]}<br>exact: %{customdata[3]}")
+                + "<extra>"
+                + title
+                + "</extra>",
             )
         )
     fig.update_layout(
-        xaxis_title="depth (operations in forward order)",
-        yaxis_title="receptive field (pixels, height; log scale)",
+        xaxis_title=_("depth (operations in forward order)"),
+        yaxis_title=_("receptive field (pixels, height; log scale)"),
         yaxis=log_axis(sizes),
         height=380,
         margin=dict(l=10, r=10, t=30, b=10),
@@ -70,8 +78,8 @@ def unit_box_figure(
                 zmin=0.0,
                 zmax=1.0,
                 opacity=0.6,
-                colorbar=colourbar("effective field<br>(share of its<br>largest value)"),
-                hovertemplate="row %{y}, column %{x}<br>%{z:.3f} of the largest<extra></extra>",
+                colorbar=colourbar(_("effective field<br>(share of its<br>largest value)")),
+                hovertemplate=_("row %{y}, column %{x}<br>%{z:.3f} of the largest") + "<extra></extra>",
             )
         )
     top, left, bottom, right = box.box
@@ -98,7 +106,7 @@ def heatmap_figure(heat: np.ndarray, box: UnitBox | None = None, title: str = ""
             zmin=0.0,
             zmax=float(np.max(heat)) or 1.0,
             colorbar=colourbar("|∂unit/∂pixel|"),
-            hovertemplate="row %{y}, column %{x}<br>%{z:.3g}<extra></extra>",
+            hovertemplate=_("row %{y}, column %{x}") + "<br>%{z:.3g}<extra></extra>",
         )
     )
     if box is not None and box.clipped is not None:

@@ -11,16 +11,18 @@ from plotly.subplots import make_subplots
 from cvviz.explain.saliency import METHODS, view
 from cvviz.explain.saliency.faithfulness import FaithfulnessCurve
 from cvviz.explain.saliency.sanity import SanityResult
+from cvviz.formatting import format_decimal
+from cvviz.i18n import N_, _
 from cvviz.plotting.style import CIVIDIS, DIVERGING, HEAT, MAGMA, colourbar, image_trace, square_pixels
 
 # Perceptually uniform and darkest at zero for the one-sided views; a diverging scale, white at zero,
 # only for the signed view.
 _SCALES = {"positive": MAGMA, "negative": CIVIDIS, "absolute": HEAT, "signed": DIVERGING}
 _KEYS = {
-    "positive": "positive attribution<br>(share of the<br>map's largest)",
-    "negative": "negative attribution<br>(share of the<br>map's largest)",
-    "absolute": "|attribution|<br>(share of the<br>map's largest)",
-    "signed": "attribution<br>(share of the map's<br>largest magnitude)",
+    "positive": N_("positive attribution<br>(share of the<br>map's largest)"),
+    "negative": N_("negative attribution<br>(share of the<br>map's largest)"),
+    "absolute": N_("|attribution|<br>(share of the<br>map's largest)"),
+    "signed": N_("attribution<br>(share of the map's<br>largest magnitude)"),
 }
 
 
@@ -30,7 +32,7 @@ def _coloraxis(kind: str) -> dict:
         "colorscale": _SCALES[kind],
         "cmin": -1.0 if kind == "signed" else 0.0,
         "cmax": 1.0,
-        "colorbar": colourbar(_KEYS[kind]),
+        "colorbar": colourbar(_(_KEYS[kind])),
     }
 
 
@@ -42,7 +44,7 @@ def _heatmap(attr_map: np.ndarray, kind: str, opacity: float) -> go.Heatmap:
         customdata=shown,
         coloraxis="coloraxis",
         opacity=opacity,
-        hovertemplate="x %{x}, y %{y}: %{customdata:.3g} (%{z:.0%} of the largest)<extra></extra>",
+        hovertemplate=_("x %{x}, y %{y}: %{customdata:.3g} (%{z:.0%} of the largest)") + "<extra></extra>",
     )
 
 
@@ -64,7 +66,7 @@ def saliency_grid_figure(
     columns = max(1, min(columns, len(maps)))
     rows = -(-len(maps) // columns)
     figure = make_subplots(rows=rows, cols=columns, subplot_titles=[title for title, _ in maps])
-    for i, (_, attr_map) in enumerate(maps):
+    for i, (_title, attr_map) in enumerate(maps):
         row, col = i // columns + 1, i % columns + 1
         figure.add_trace(image_trace(image), row=row, col=col)
         figure.add_trace(_heatmap(attr_map, kind, opacity), row=row, col=col)
@@ -93,20 +95,20 @@ def sanity_figure(results: Sequence[SanityResult], metric: str = "spearman") -> 
                 customdata=steps,
                 mode="lines+markers",
                 name=method_title(result.method),
-                hovertemplate="randomised down to %{customdata}<br>%{y:.2f}",
+                hovertemplate=_("randomised down to %{customdata}") + "<br>%{y:.2f}",
             )
         )
     figure.update_layout(
         xaxis={
-            "title": "randomised down to (cumulative, top first)",
+            "title": _("randomised down to (cumulative, top first)"),
             "tickmode": "array",
             "tickvals": list(range(len(names))),
             "ticktext": names,
         },
-        yaxis_title="Spearman rank correlation" if metric == "spearman" else "SSIM",
+        yaxis_title=_("Spearman rank correlation") if metric == "spearman" else "SSIM",
         yaxis_range=[-1.05, 1.05],
         showlegend=True,
-        legend_title="method",
+        legend_title=_("method"),
         height=380,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
     )
@@ -122,13 +124,13 @@ def curves_figure(curves: Sequence[tuple[str, FaithfulnessCurve]]) -> go.Figure:
                 x=curve.fractions,
                 y=curve.probs,
                 mode="lines",
-                name=f"{label} {curve.kind} (AUC {curve.auc:.3f})",
+                name=f"{label} {_(curve.kind)} (AUC {format_decimal(curve.auc, 3)})",
                 line={"dash": "solid" if curve.kind == "deletion" else "dot"},
             )
         )
     figure.update_layout(
-        xaxis_title="fraction of pixels deleted / inserted, most salient first",
-        yaxis_title="target probability",
+        xaxis_title=_("fraction of pixels deleted / inserted, most salient first"),
+        yaxis_title=_("target probability"),
         height=380,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
     )

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
+from cvviz.formatting import format_decimal, format_percent
+from cvviz.i18n import _
 from cvviz.measure.catalog_figures import ModelSummary
 from cvviz.plotting.style import log_axis
 
@@ -32,10 +34,16 @@ def family_colours(families: Sequence[str]) -> dict[str, str]:
 
 
 def _hover(row: ModelSummary) -> str:
-    acc = f"{row.acc1:.1f}% top-1 ({row.accuracy_source})" if row.acc1 is not None else "no ImageNet accuracy"
+    if row.acc1 is not None:
+        acc = _("{accuracy}% top-1 ({source})").format(
+            accuracy=format_decimal(row.acc1, 1), source=row.accuracy_source
+        )
+    else:
+        acc = _("no ImageNet accuracy")
+    params = _("{millions}M params").format(millions=format_decimal(row.params / 1e6, 2))
     return (
-        f"<b>{row.title}</b> ({row.year})<br>{row.family} · {row.params / 1e6:.2f}M params<br>{acc}"
-        f"<br><i>{_wrap(row.key_idea)}</i>"
+        f"<b>{row.title}</b> ({row.year})<br>{row.family} · {params}<br>{acc}"
+        f"<br><i>{_wrap(_(row.key_idea))}</i>"
     )
 
 
@@ -58,7 +66,7 @@ def timeline_figure(
     Each point's ``customdata`` is the model's catalog name, so a selection can choose the model.
     """
     if y not in ("params", "acc1"):
-        raise ValueError(f"y must be 'params' or 'acc1', not {y!r}")
+        raise ValueError(_("y must be 'params' or 'acc1', not {y!r}").format(y=y))
     families = family_order(rows)
     colours = family_colours(families)
     figure = go.Figure()
@@ -84,14 +92,14 @@ def timeline_figure(
             )
         )
     yaxis = (
-        {"title": "parameters (millions, log scale)", **log_axis(r.params / 1e6 for r in rows)}
+        {"title": _("parameters (millions, log scale)"), **log_axis(r.params / 1e6 for r in rows)}
         if y == "params"
-        else {"title": "ImageNet-1K top-1 (%), published", "type": "linear"}
+        else {"title": _("ImageNet-1K top-1 (%), published"), "type": "linear"}
     )
     figure.update_layout(
-        xaxis_title="year",
+        xaxis_title=_("year"),
         yaxis=yaxis,
-        legend_title="family",
+        legend_title=_("family"),
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         height=430,
         clickmode="event+select",
@@ -108,12 +116,14 @@ def prediction_figure(predictions: Sequence[Prediction], *, untrained: bool = Fa
             y=[f"{p.label} ({p.index})" for p in ordered],
             orientation="h",
             marker_color="#B0B0B0" if untrained else "#2E91E5",
-            text=[f"{100 * p.prob:.1f}%" for p in ordered],
+            text=[format_percent(p.prob, 1) for p in ordered],
             textposition="auto",
         )
     )
     figure.update_layout(
-        xaxis_title="probability (%)" + (" — untrained model, meaningless" if untrained else ""),
+        xaxis_title=_("probability (%) — untrained model, meaningless")
+        if untrained
+        else _("probability (%)"),
         xaxis_range=[0, 100],
         # Grow the margins to fit the category labels and the axis title: never clip them.
         xaxis_automargin=True,

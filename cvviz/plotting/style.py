@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from cvviz.formatting import format_number
+from cvviz.i18n import _
 
 
 def rgb_scale(name: str) -> list[list]:
@@ -55,7 +56,9 @@ def log_ticks(low: float, high: float) -> tuple[tuple[float, ...], tuple[str, ..
     """Tick values in [``low``, ``high``] (both > 0) at 1-2-5 steps (short ranges) or decades (long
     ranges; every second or third decade, counted from 1, past eight of them), and their full-number texts."""
     if not 0 < low <= high:
-        raise ValueError(f"log ticks need 0 < low <= high, not {low!r}, {high!r}")
+        raise ValueError(
+            _("log ticks need 0 < low <= high, not {low!r}, {high!r}").format(low=low, high=high)
+        )
     mantissas = _steps(low, high)
     first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
     decade_step = 1 if mantissas != (1,) else max(1, math.ceil((last - first + 1) / 8))

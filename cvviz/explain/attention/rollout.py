@@ -11,6 +11,8 @@ from typing import Literal
 
 import numpy as np
 
+from cvviz.i18n import _
+
 HeadFusion = Literal["mean", "max", "min"]
 FUSIONS: tuple[str, ...] = ("mean", "max", "min")
 
@@ -23,14 +25,18 @@ def fuse_heads(attn: np.ndarray, fusion: HeadFusion = "mean") -> np.ndarray:
         return attn.max(axis=1)
     if fusion == "min":
         return attn.min(axis=1)
-    raise ValueError(f"Unknown head fusion {fusion!r}; expected one of {', '.join(FUSIONS)}.")
+    raise ValueError(
+        _("Unknown head fusion {fusion!r}; expected one of {value}.").format(
+            fusion=fusion, value=", ".join(FUSIONS)
+        )
+    )
 
 
 def discard_lowest(layer: np.ndarray, ratio: float) -> np.ndarray:
     """Zero the lowest ``ratio`` fraction of one (T, T) map's weights, never the class token's attention
     to itself (entry [0, 0]), as in the reference rollout code (Gildenblat's vit-explain)."""
     if not 0.0 <= ratio < 1.0:
-        raise ValueError(f"Discard ratio must be in [0, 1), got {ratio}.")
+        raise ValueError(_("Discard ratio must be in [0, 1), got {ratio}.").format(ratio=ratio))
     out = layer.copy()
     count = int(out.size * ratio)
     if count == 0:

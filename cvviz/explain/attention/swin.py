@@ -18,6 +18,7 @@ from cvviz.catalog.schema import ModelSpec
 from cvviz.explain.attention.capture import capture_attention_inputs
 from cvviz.explain.attention.vit import require_attention
 from cvviz.hooks import resolve_layers
+from cvviz.i18n import _
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,11 @@ class WindowLayout:
         window's own row-major order. A shifted window wraps around the map (the cyclic shift)."""
         (pad_h, pad_w), (wh, ww), (sh, sw) = self.padded_size, self.window_size, self.shift_size
         if not 0 <= index < self.num_windows:
-            raise ValueError(f"Window {index} does not exist; there are {self.num_windows}.")
+            raise ValueError(
+                _("Window {index} does not exist; there are {num_windows}.").format(
+                    index=index, num_windows=self.num_windows
+                )
+            )
         top, left = (index // self.windows[1]) * wh, (index % self.windows[1]) * ww
         rows, cols = np.meshgrid(np.arange(top, top + wh), np.arange(left, left + ww), indexing="ij")
         return np.stack([(rows.ravel() + sh) % pad_h, (cols.ravel() + sw) % pad_w], axis=1)
@@ -193,7 +198,7 @@ def swin_attention(
     """Window attention of block ``layer`` for the first image of ``batch``, plus the window layout of
     every block in ``layer_names`` (one forward pass)."""
     if layer not in layer_names:
-        raise ValueError(f"{layer!r} is not one of the model's attention layers.")
+        raise ValueError(_("{layer!r} is not one of the model's attention layers.").format(layer=layer))
     modules = resolve_layers(model, layer_names)
     image_height = batch.shape[-2]
     with torch.inference_mode(), capture_attention_inputs(model, layer_names) as inputs:

@@ -23,6 +23,7 @@ from cvviz.catalog.registry import get_family
 from cvviz.catalog.schema import ModelSpec
 from cvviz.explain.attention.capture import NotATransformerError, capture_attention_inputs
 from cvviz.hooks import hooks_removed_on_exit, resolve_layers
+from cvviz.i18n import _
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class AttentionMaps:
 def _mha_projections(module: nn.MultiheadAttention, x: torch.Tensor):
     """Q, K, V of a self-attention call, each (batch, heads, tokens, head_dim)."""
     if not module._qkv_same_embed_dim or module.in_proj_weight is None:
-        raise ValueError("Only self-attention with a packed in_proj_weight is supported.")
+        raise ValueError(_("Only self-attention with a packed in_proj_weight is supported."))
     if not module.batch_first:
         x = x.transpose(0, 1)
     batch, tokens, dim = x.shape
@@ -109,13 +110,17 @@ def require_attention(spec: ModelSpec, view: str) -> None:
     family = get_family(spec)
     if family.attention is None or not spec.attention_layers:
         raise NotATransformerError(
-            f"{spec.title} has no self-attention cvviz can show; choose a ViT or Swin model."
+            _("{title} has no self-attention cvviz can show; choose a ViT or Swin model.").format(
+                title=spec.title
+            )
         )
     if family.attention != view:
         expected = (
             "a Vision Transformer (global attention)" if view == "global" else "a Swin Transformer (windows)"
         )
-        raise NotATransformerError(f"{spec.title} is not {expected}.")
+        raise NotATransformerError(
+            _("{title} is not {expected}.").format(title=spec.title, expected=expected)
+        )
 
 
 def vit_patch_size(model: nn.Module) -> int:

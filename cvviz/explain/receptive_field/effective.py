@@ -9,6 +9,7 @@ from torch import nn
 
 from cvviz.explain.receptive_field.field import ReceptiveFieldError
 from cvviz.hooks import capture_outputs, resolve_layers
+from cvviz.i18n import _
 
 
 def _unit_gradient(
@@ -21,11 +22,15 @@ def _unit_gradient(
         model(inputs)
         out = captured.get(layer)
         if out is None or out.dim() != 4:
-            raise ReceptiveFieldError(f"Layer {layer!r} does not output a (N, C, H, W) feature map.")
+            raise ReceptiveFieldError(
+                _("Layer {layer!r} does not output a (N, C, H, W) feature map.").format(layer=layer)
+            )
         i, j = position
         if not (0 <= i < out.shape[2] and 0 <= j < out.shape[3]):
             raise ReceptiveFieldError(
-                f"Unit ({i}, {j}) is outside layer {layer!r}'s {out.shape[2]}×{out.shape[3]} map."
+                _("Unit ({i}, {j}) is outside layer {layer!r}'s {value}×{value2} map.").format(
+                    i=i, j=j, layer=layer, value=out.shape[2], value2=out.shape[3]
+                )
             )
         (grad,) = torch.autograd.grad(out[:, :, i, j].sum(), inputs)
     return grad.abs().sum(dim=1)

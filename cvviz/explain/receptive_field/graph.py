@@ -9,6 +9,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from cvviz.explain.receptive_field.field import Field, ReceptiveFieldError
+from cvviz.i18n import _
 from cvviz.models.architectures.efficientnet_lite import Conv2dSame
 
 
@@ -45,8 +46,9 @@ def trace(model: nn.Module, input_size: tuple[int, int], channels: int, device) 
         graph = tracer.trace(model)
     except Exception as exc:
         raise ReceptiveFieldError(
-            f"{type(model).__name__} cannot be traced with torch.fx ({type(exc).__name__}), so its receptive "
-            "fields cannot be computed."
+            _(
+                "{model} cannot be traced with torch.fx ({error}), so its receptive fields cannot be computed."
+            ).format(model=type(model).__name__, error=type(exc).__name__)
         ) from exc
     gm = fx.GraphModule(tracer.root, graph)
     dtype = next((p.dtype for p in model.parameters()), torch.float32)

@@ -9,6 +9,7 @@ from torch import nn
 from cvviz.catalog.registry import get_family
 from cvviz.catalog.schema import ModelSpec
 from cvviz.explain.receptive_field.field import ReceptiveFieldError, pair
+from cvviz.i18n import _
 from cvviz.models.build import build_on_meta
 
 
@@ -29,7 +30,7 @@ def swin_window_fields(spec: ModelSpec) -> list[SwinWindow]:
     from torchvision.models.swin_transformer import PatchMerging, PatchMergingV2, SwinTransformerBlock
 
     if get_family(spec).receptive_field != "windows":
-        raise ReceptiveFieldError(f"{spec.title} is not a Swin Transformer.")
+        raise ReceptiveFieldError(_("{title} is not a Swin Transformer.").format(title=spec.title))
     model = build_on_meta(spec)
     stride, stage, windows = 1, 0, []
     for name, module in model.features.named_children():

@@ -15,6 +15,7 @@ from cvviz.catalog.schema import ModelSpec
 from cvviz.explain.saliency.base import Attribution, SaliencyError, SaliencyOptions
 from cvviz.explain.saliency.methods import get_method
 from cvviz.explain.saliency.private_model import SaliencyModel, private_copy
+from cvviz.i18n import _
 
 if TYPE_CHECKING:
     from cvviz.models.workbench import LoadedModel
@@ -55,17 +56,25 @@ def attribute(
     num_classes = spec.num_classes if spec is not None else None
     if not isinstance(target, (int, np.integer)) or target < 0 or (num_classes and target >= num_classes):
         limit = f" 0–{num_classes - 1}" if num_classes else " a non-negative index"
-        raise SaliencyError(f"Target class {target!r} is out of range; use{limit}.")
+        raise SaliencyError(
+            _("Target class {target!r} is out of range; use{limit}.").format(target=target, limit=limit)
+        )
     target = int(target)
     dtype = next(private.model.parameters()).dtype
     x = image_tensor.detach().to(private.device, dtype).clone().requires_grad_(True)
     if x.dim() != 4 or x.shape[0] != 1:
-        raise SaliencyError(f"Expected one image of shape (1, C, H, W), got {tuple(image_tensor.shape)}.")
+        raise SaliencyError(
+            _("Expected one image of shape (1, C, H, W), got {value}.").format(
+                value=tuple(image_tensor.shape)
+            )
+        )
     with torch.enable_grad(), _quiet():
         try:
             result, layer = chosen.run(private, x, target, options)
         except IndexError as exc:
-            raise SaliencyError(f"Target class {target} is out of range for this model.") from exc
+            raise SaliencyError(
+                _("Target class {target} is out of range for this model.").format(target=target)
+            ) from exc
     raw = result.detach()[0].float().cpu().numpy()
     return Attribution(
         map=raw.sum(axis=0).astype(np.float32),

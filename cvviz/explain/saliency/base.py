@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 
 if TYPE_CHECKING:
     from cvviz.explain.saliency.private_model import SaliencyModel
@@ -105,7 +106,9 @@ def view(attr_map: np.ndarray, kind: View = "absolute") -> np.ndarray:
         return np.abs(attr_map)
     if kind == "signed":
         return attr_map
-    raise SaliencyError(f"Unknown view {kind!r}; choose one of: {', '.join(VIEWS)}.")
+    raise SaliencyError(
+        _("Unknown view {kind!r}; choose one of: {value}.").format(kind=kind, value=", ".join(VIEWS))
+    )
 
 
 def input_spread(x: torch.Tensor, options: SaliencyOptions) -> float:

@@ -8,6 +8,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from cvviz.catalog.schema import ModelSpec
 from cvviz.explain.saliency.base import BASELINES, BaselineKind, SaliencyError
+from cvviz.i18n import _
 
 __all__ = ["BASELINES", "BaselineKind", "make_baseline"]
 
@@ -34,7 +35,11 @@ def make_baseline(x: torch.Tensor, kind: BaselineKind, spec: ModelSpec | None, s
         generator = torch.Generator(device="cpu").manual_seed(seed)
         pixels = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
     else:
-        raise SaliencyError(f"Unknown baseline {kind!r}; choose one of: {', '.join(BASELINES)}.")
+        raise SaliencyError(
+            _("Unknown baseline {kind!r}; choose one of: {value}.").format(
+                kind=kind, value=", ".join(BASELINES)
+            )
+        )
     if spec is None:
         return pixels if kind == "noise" else torch.zeros_like(x)
     return (pixels - mean[:, None, None]) / std[:, None, None]

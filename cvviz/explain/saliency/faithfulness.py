@@ -17,6 +17,7 @@ import torch
 
 from cvviz.explain.saliency.base import SaliencyError
 from cvviz.explain.saliency.baselines import BaselineKind, make_baseline
+from cvviz.i18n import _
 from cvviz.models.workbench import exclusive_module
 
 
@@ -50,11 +51,15 @@ def perturbation_curve(
     only, under ``inference_mode``; a shared model is used exclusively and only read.
     """
     if kind not in ("deletion", "insertion"):
-        raise SaliencyError(f"Unknown curve {kind!r}; choose deletion or insertion.")
+        raise SaliencyError(_("Unknown curve {kind!r}; choose deletion or insertion.").format(kind=kind))
     with exclusive_module(loaded_or_model) as (model, device):
         x = image_tensor.detach().to(device)
         if attr_map.shape != tuple(x.shape[-2:]):
-            raise SaliencyError(f"The map is {attr_map.shape} but the image is {tuple(x.shape[-2:])}.")
+            raise SaliencyError(
+                _("The map is {shape} but the image is {value}.").format(
+                    shape=attr_map.shape, value=tuple(x.shape[-2:])
+                )
+            )
         base = make_baseline(x, baseline or ("black" if kind == "deletion" else "blur"), spec)
         order = torch.as_tensor(np.argsort(-attr_map.ravel(), kind="stable").copy(), device=device)
         n_pixels = order.numel()

@@ -12,6 +12,7 @@ from cvviz.catalog.registry import get_family
 from cvviz.explain.saliency.base import AttributionMethod, SaliencyError, SaliencyOptions
 from cvviz.explain.saliency.private_model import SaliencyModel, set_submodule
 from cvviz.hooks import resolve_layers
+from cvviz.i18n import _
 from cvviz.layouts import GridLayout
 
 
@@ -38,7 +39,7 @@ def cam_layer(private: SaliencyModel, options: SaliencyOptions) -> str:
     if options.layer is not None:
         return options.layer
     if private.spec is None:
-        raise SaliencyError("Grad-CAM needs a layer for a model outside the catalog.")
+        raise SaliencyError(_("Grad-CAM needs a layer for a model outside the catalog."))
     return get_family(private.spec).cam_layer(private.spec)
 
 
@@ -63,7 +64,9 @@ def grad_cam_map(private: SaliencyModel, x: torch.Tensor, target: int, options: 
             set_submodule(private.model, layer_name, wrapper.inner)
     if cam.dim() != 4:
         raise SaliencyError(
-            f"Layer {layer_name!r} does not produce a spatial map; choose a convolutional one."
+            _("Layer {layer_name!r} does not produce a spatial map; choose a convolutional one.").format(
+                layer_name=layer_name
+            )
         )
     return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear"), layer_name
 

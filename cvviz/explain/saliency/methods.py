@@ -14,6 +14,7 @@ from cvviz.explain.saliency import (
     smoothgrad,
 )
 from cvviz.explain.saliency.base import AttributionMethod, SaliencyError
+from cvviz.i18n import _
 
 METHODS: dict[str, AttributionMethod] = {
     module.METHOD.name: module.METHOD
@@ -34,5 +35,9 @@ METHODS: dict[str, AttributionMethod] = {
 def get_method(name: str) -> AttributionMethod:
     """The method called ``name``; an unknown name raises one sentence listing the valid ones."""
     if name not in METHODS:
-        raise SaliencyError(f"Unknown saliency method {name!r}; choose one of: {', '.join(METHODS)}.")
+        raise SaliencyError(
+            _("Unknown saliency method {name!r}; choose one of: {value}.").format(
+                name=name, value=", ".join(METHODS)
+            )
+        )
     return METHODS[name]

