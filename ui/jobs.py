@@ -7,7 +7,8 @@ twice a second. The job and the inputs it was started with live in the session, 
 
 Every job shares the app's slots (:data:`cvviz.jobs.SHARED_SLOTS`: at most one running job per CPU core,
 the rest queued, their place shown), a browser session runs one job at a time (starting another stops
-the first), and a job is bound to its session's state, so it stops when the session ends.
+the first), and a job is bound to its session's state, so it stops when the session ends. In kiosk mode
+every job is capped in time (:attr:`ui.kiosk.KioskSettings.job_time_limit`), and its progress says so.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 
 import streamlit as st
 
+from cvviz.i18n import _
 from cvviz.jobs import SHARED_SLOTS, Job, describe_seconds
+from ui.kiosk import kiosk_settings
 
 POLL_S = 0.5
 ACTIVE = "jobs.active"
@@ -38,6 +41,9 @@ def _launch(job: Job) -> None:
         st.session_state[OWNER] = _SessionOwner()
     if job.slots is None:
         job.slots = SHARED_SLOTS
+    limit = kiosk_settings().job_time_limit
+    if limit is not None:
+        job.time_limit_s = limit if job.time_limit_s is None else min(job.time_limit_s, limit)
     job.bind_to(st.session_state[OWNER])
     job.start()
     st.session_state[ACTIVE] = job
@@ -70,6 +76,11 @@ def long_run(
     running = job is not None and not job.status().finished
     if not running:
         when = describe_seconds(estimate_s)
+        limit = kiosk_settings().job_time_limit
+        if when and limit is not None and estimate_s is not None and estimate_s > limit:
+            when = _("{estimate}; runs here stop after {seconds} s").format(
+                estimate=when, seconds=f"{limit:g}"
+            )
         text = f"{label} ({when})" if when else label
         if job is not None and job.status().state == "done":
             text = f"{label} again"
@@ -141,6 +152,10 @@ def _progress(key: str, job: Job, live: Callable[[], None] | None = None) -> Non
             left = describe_seconds(status.seconds_left)
             text = status.message or f"{job.title}…"
             text = f"{text} — {left} left" if left else text
+            if job.time_limit_s is not None:
+                text = _("{progress} (runs here stop after {seconds} s)").format(
+                    progress=text, seconds=f"{job.time_limit_s:g}"
+                )
         st.progress(status.fraction, text=text)
         if st.button("Stop", key=f"{key}.stop", icon=":material/stop_circle:"):
             job.cancel()
