@@ -1,6 +1,7 @@
 """Training lab: train a small network on handwritten digits, live on the CPU, and watch it learn."""
 
 import hashlib
+import time
 
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
@@ -78,6 +79,7 @@ SCHEDULE_TITLES = {
 # The drawing canvas's side: ten times MNIST's 28 pixels, so a finger-wide stroke is like a pen's in MNIST.
 CANVAS_PX = 280
 STROKE_PX = 22
+LIVE_CHART_S = 2.0
 
 
 @st.cache_resource(show_spinner="Preparing the images…")
@@ -366,10 +368,10 @@ def reading_panel(picture) -> None:
             st.info(_("Train a network (above) to see it read your digit; it reads it as it learns."))
             return
         digest = hashlib.sha1(steps.padded.tobytes()).hexdigest()
-        cached = st.session_state.get("train.reading")
+        cached = st.session_state.get("train.reading_cache")
         if cached is None or cached[0] != (who, digest):
             cached = ((who, digest), read_digit(network(), picture))
-            st.session_state["train.reading"] = cached
+            st.session_state["train.reading_cache"] = cached
         reading = cached[1]
         classes = data.info.classes if live else chosen_reader()["result"].progress.info.classes
         st.markdown(
@@ -379,7 +381,20 @@ def reading_panel(picture) -> None:
                 probability=f"{100 * reading.probabilities[reading.best]:.1f}%",
             )
         )
-        st.plotly_chart(probabilities_figure(reading.probabilities, classes), key="train.reading")
+        # A chart replaced on every poll never finishes drawing: while a run trains, its bars follow the
+        # reading every LIVE_CHART_S seconds (the sentence above follows it on every poll).
+        chart = st.session_state.get("train.reading_chart")
+        now = time.monotonic()
+        if (
+            chart is None
+            or chart[0] != digest
+            or chart[1] != live
+            or now - chart[2] >= LIVE_CHART_S
+            or not live
+        ):
+            chart = (digest, live, now, probabilities_figure(reading.probabilities, classes))
+            st.session_state["train.reading_chart"] = chart
+        st.plotly_chart(chart[3], key="train.reading")
 
     panel()
 
