@@ -417,7 +417,7 @@ def reader():
     if not runs:
         return None, ""
     run = chosen_reader()
-    return (lambda: run["result"]), _("{run}").format(run=run["label"]).capitalize()
+    return (lambda: run["result"]), run["label"].capitalize()
 
 
 def show_runs() -> None:
