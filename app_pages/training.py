@@ -495,13 +495,15 @@ def show_runs() -> None:
         )
     with filters:
         history = chosen.filter_history
-        epoch = st.slider(
-            "After epoch (0 = initialisation)",
-            0,
-            len(history) - 1,
-            len(history) - 1,
-            key="train.filter_epoch",
-        )
+        epoch = 0
+        if len(history) > 1:  # a run its time limit stopped before its first epoch ended has only one
+            epoch = st.slider(
+                "After epoch (0 = initialisation)",
+                0,
+                len(history) - 1,
+                len(history) - 1,
+                key="train.filter_epoch",
+            )
         st.plotly_chart(filters_figure(history[epoch]), key="train.filters")
     with histograms:
         st.plotly_chart(histograms_figure(progress.weight_histograms, "weights"), key="train.weight_hist")
