@@ -48,7 +48,7 @@ _CSS = """
   [data-testid="stSidebar"] [role="radiogroup"] label { padding: 0.4rem 0.8rem; }
   [data-testid="stMainBlockContainer"] { padding-top: 4.5rem; }  /* just below the (empty) header */
   .st-key-kiosk_nav a[data-testid="stPageLink-NavLink"] {
-    min-height: 56px; padding: 0 1rem; border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.6rem;
+    min-height: 56px; padding: 0 0.6rem; border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.6rem;
   }
   @media (orientation: portrait) {
     [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; }
