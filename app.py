@@ -31,13 +31,12 @@ PAGES = [
     st.Page("app_pages/attention.py", title=_("Attention"), icon=":material/center_focus_weak:"),
     st.Page("app_pages/saliency.py", title=_("Saliency"), icon=":material/highlight:"),
     st.Page("app_pages/compare.py", title=_("Compare backbones"), icon=":material/compare_arrows:"),
+    # On an unattended kiosk every run is capped in time (``CVVIZ_KIOSK_RUN_S``), so a walk-up visitor's
+    # run cannot hold a CPU core for long.
+    st.Page("app_pages/training.py", title=_("Training lab"), icon=":material/model_training:"),
 ]
-TRAINING = st.Page("app_pages/training.py", title=_("Training lab"), icon=":material/model_training:")
 
 settings = kiosk.kiosk_settings()
-# An unattended kiosk offers no training: a walk-up visitor's run would hold the CPU for everyone.
-if not settings.enabled:
-    PAGES.append(TRAINING)
 kiosk.start(settings)
 # Kiosk mode hides Streamlit's menus (and with them its top page menu) and draws touch-sized page links.
 navigation = st.navigation(PAGES, position="hidden" if settings.enabled else "sidebar")

@@ -1,14 +1,21 @@
 """Training lab: train a small network on handwritten digits, live on the CPU, and watch it learn."""
 
+import hashlib
+import time
+
 import streamlit as st
+from streamlit_drawable_canvas import st_canvas
 
 from cvviz.errors import CvvizError
-from cvviz.jobs import Job
+from cvviz.i18n import N_, _
+from cvviz.jobs import Job, describe_seconds
 from cvviz.models.architectures.options import ACTIVATIONS, NORMS
+from cvviz.plotting.picking import picked_cell
 from cvviz.plotting.training import (
     confusion_figure,
     curves_figure,
     depth_profile_figure,
+    digit_steps_figure,
     filters_figure,
     gradient_norms_figure,
     histograms_figure,
@@ -19,12 +26,30 @@ from cvviz.plotting.training import (
 from cvviz.training import DATASETS, INITS, MODELS, OPTIMIZERS, SCHEDULES, TrainingConfig, training_job
 from cvviz.training.crossval import cross_validate
 from cvviz.training.data import load_dataset
-from cvviz.training.experiments import gradient_depth_profile, shift_robustness
-from cvviz.training.loop import PROBE_IMAGES, SPLIT_SEED, confusion_examples, read_digit
+from cvviz.training.experiments import POSITIONS, gradient_depth_profile, shift_robustness
+from cvviz.training.loop import (
+    PROBE_IMAGES,
+    SPLIT_SEED,
+    confusion_examples,
+    digit_steps,
+    network_from_progress,
+    read_digit,
+)
 from cvviz.training.search import METHODS as SEARCH_METHODS
 from cvviz.training.search import search
-from ui.jobs import live_run, long_run
+from cvviz.training.timing import (
+    StepTiming,
+    cross_validation_seconds,
+    gradient_profile_seconds,
+    measure_step,
+    robustness_seconds,
+    run_seconds,
+    timing_config,
+)
+from ui.jobs import POLL_S, live_run, long_run
+from ui.kiosk import kiosk_settings
 from ui.resources import decode_image
+from ui.sidebar import TRAINED_LABEL, offer_trained_model, request_trained_model, trained_model
 
 RUNS = "train.runs"
 # Runs a session keeps (the oldest goes first): each holds its weights and its filters' history. (A bare
@@ -45,12 +70,33 @@ INIT_TITLES = {
     "default": "PyTorch default", "xavier": "Xavier/Glorot", "he": "He/Kaiming", "zeros": "zeros",
     "large": "too large: N(0, 1)",
 }  # fmt: skip
+SCHEDULE_TITLES = {
+    "constant": N_("constant"),
+    "step": N_("step: ×0.1 after each third"),
+    "cosine": N_("cosine decay to zero"),
+    "onecycle": N_("one-cycle: warm up, then anneal"),
+}
+# The drawing canvas's side: ten times MNIST's 28 pixels, so a finger-wide stroke is like a pen's in MNIST.
+CANVAS_PX = 280
+STROKE_PX = 22
+LIVE_CHART_S = 2.0
 
 
 @st.cache_resource(show_spinner="Preparing the images…")
 def dataset(name: str):
     """The data set and its fixed split, shared by every session."""
     return load_dataset(name, seed=SPLIT_SEED)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def step_timing(config: TrainingConfig) -> StepTiming:
+    """One training step and one forward pass of ``config``'s network, timed on this machine (once per
+    distinct network and batch size): every estimate on the page comes from it."""
+    return measure_step(config, dataset(config.dataset))
+
+
+def timing_of(config: TrainingConfig) -> StepTiming:
+    return step_timing(timing_config(config))
 
 
 st.title("Training lab")
@@ -93,7 +139,12 @@ lr = middle.select_slider(
     "Learning rate (peak)", LEARNING_RATES, value=DEFAULT.lr, key="train.lr", format_func=lambda v: f"{v:g}"
 )
 schedule = middle.selectbox(
-    "Schedule", SCHEDULES, index=SCHEDULES.index(DEFAULT.schedule), key="train.schedule"
+    _("Schedule"),
+    SCHEDULES,
+    index=SCHEDULES.index(DEFAULT.schedule),
+    format_func=lambda name: _(SCHEDULE_TITLES[name]),
+    key="train.schedule",
+    help=_("How the learning rate changes over the run; it peaks at the rate chosen above."),
 )
 batch_size = middle.select_slider(
     "Batch size", (8, 16, 32, 64, 128, 256), value=DEFAULT.batch_size, key="train.batch"
@@ -136,10 +187,27 @@ except CvvizError as exc:
     st.stop()
 
 
+settings = kiosk_settings()
+if settings.job_time_limit is not None:
+    st.caption(
+        _("On this screen a run stops after {seconds} s and keeps what it has learned by then.").format(
+            seconds=f"{settings.job_time_limit:g}"
+        )
+    )
+
+
 def start_training():
     live = training_job(config, dataset=data)
     st.session_state["train.live_log"] = live.log
     return live.job
+
+
+def running_log():
+    """The log of this session's run while it trains, else None."""
+    slot = st.session_state.get("train.live")
+    if slot is None or slot["job"].status().finished:
+        return None
+    return st.session_state.get("train.live_log")
 
 
 def draw_live() -> None:
@@ -155,33 +223,201 @@ def draw_live() -> None:
         previous = [(run["label"], run["result"].epochs) for run in st.session_state[RUNS]]
         figures = []
         if progress.epochs:
-            figures.append(curves_figure([*previous, ("this run", progress.epochs)]))
+            figures.append((None, curves_figure([*previous, (_("this run"), progress.epochs)])))
         if progress.steps:
-            figures.append(gradient_norms_figure(progress.gradient_norms, progress.layers))
+            figures.append((None, gradient_norms_figure(progress.gradient_norms, progress.layers)))
         if progress.filters is not None:
-            figures.append(filters_figure(progress.filters))
+            figures.append((None, filters_figure(progress.filters)))
+        if progress.weight_histograms:
+            after = (
+                _("after epoch {epoch}").format(epoch=len(progress.epochs))
+                if progress.epochs
+                else _("at initialisation")
+            )
+            figures.append(
+                (_("Weights of each layer, {when}.").format(when=after),
+                 histograms_figure(progress.weight_histograms, "weights"))
+            )  # fmt: skip
+            figures.append(
+                (_("Activations of each layer on {n} validation images, {when}.").format(
+                    n=min(PROBE_IMAGES, data.info.val_images), when=after),
+                 histograms_figure(progress.activation_histograms, "activations"))
+            )  # fmt: skip
         cached = (log, len(progress.epochs), figures)
         st.session_state["train.live_figures"] = cached
-    for index, figure in enumerate(cached[2]):
+    for index, (caption, figure) in enumerate(cached[2]):
+        if caption:
+            st.caption(caption)
         st.plotly_chart(figure, key=f"train.live.{index}")
 
 
-finished = live_run("train", "Train", start_training, draw_live)
-if finished is not None:
-    status = finished.status()
-    if status.state == "done":
-        result = finished.result
-        number = st.session_state.get("train.count", 0) + 1
-        st.session_state["train.count"] = number
-        st.session_state[RUNS].append({"label": f"run {number}", "result": result})
-        del st.session_state[RUNS][:-MAX_RUNS]
-    elif status.state == "failed":
-        st.error(status.error)
-    else:
-        st.info("Training was stopped; nothing was kept.")
+def keep_for_other_pages(label: str, result) -> bool:
+    """Offer a run to the sidebar as "LeNet-5 · trained here" if its state_dict loads into the catalog's
+    LeNet-5; False for the networks that do not."""
+    name = result.config.catalog_model
+    if name is None:
+        return False
+    summary = _("{run}: {accuracy} test accuracy after {epochs} epochs on {data}.").format(
+        run=label,
+        accuracy=f"{100 * result.test_acc:.1f}%",
+        epochs=len(result.epochs),
+        data=result.progress.info.title,
+    )
+    offer_trained_model(name, result.state_dict_bytes(), summary)
+    return True
+
+
+# One container holds the button, the live view and what a finished run says, so that the drawing canvas
+# below keeps its place in the page (and its drawing) whatever appears here.
+with st.container():
+    if running_log() is None:
+        st.caption(
+            _("A run with these settings: {time} on this machine (from a timed training step).").format(
+                time=describe_seconds(run_seconds(config, data, timing_of(config)))
+            )
+        )
+    finished = live_run("train", "Train", start_training, draw_live)
+    if finished is not None:
+        status = finished.status()
+        if status.state == "done":
+            result = finished.result
+            number = st.session_state.get("train.count", 0) + 1
+            st.session_state["train.count"] = number
+            label = f"run {number}"
+            st.session_state[RUNS].append({"label": label, "result": result})
+            del st.session_state[RUNS][:-MAX_RUNS]
+            keep_for_other_pages(label, result)
+            if result.time_limited:
+                st.info(
+                    _(
+                        "This screen's limit of {seconds} s stopped the run during epoch {epoch}; it kept the "
+                        "weights it had then."
+                    ).format(seconds=f"{finished.time_limit_s:g}", epoch=max(len(result.epochs), 1))
+                )
+        elif status.state == "failed":
+            st.error(status.error)
+        else:
+            st.info("Training was stopped; nothing was kept.")
 
 runs = st.session_state[RUNS]
 labels = [run["label"] for run in runs]
+
+
+def draw_a_digit() -> None:
+    """A canvas to draw a digit on (or a photo of one), its MNIST preparation step by step, and a
+    network's reading of it: the run in progress as it learns, or a finished run."""
+    st.header(_("Draw a digit"))
+    st.caption(
+        _(
+            "Draw one digit, large, in the box. It is prepared exactly as the training digits were: "
+            "cropped to the ink, fitted in 20×20 keeping its aspect ratio, centred by its centre of mass "
+            "in 28×28 (the red cross) and padded to 32×32."
+        )
+    )
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        drawing = st_canvas(
+            stroke_width=STROKE_PX,
+            stroke_color="#000000",
+            background_color="#ffffff",
+            height=CANVAS_PX,
+            width=CANVAS_PX,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key="train.canvas",
+        )
+        with st.expander(_("…or a photo of a digit")):
+            upload = st.file_uploader(
+                _("A photo or scan of one digit (dark ink on light paper works)"),
+                type=["png", "jpg", "jpeg", "webp", "bmp"],
+                key="train.digit",
+            )
+    picture = None
+    if upload is not None:
+        try:
+            picture = decode_image(upload.getvalue()).image
+        except CvvizError as exc:
+            right.error(str(exc))
+            return
+    elif drawing.image_data is not None:
+        picture = drawing.image_data
+    with right:
+        if running_log() is None and runs:
+            st.selectbox(_("Read with"), labels, index=len(labels) - 1, key="train.reader")
+        reading_panel(picture)
+
+
+def reading_panel(picture) -> None:
+    """The preparation and the reading, redrawn twice a second while a run trains (with its newest
+    weights), once otherwise."""
+    live = running_log() is not None
+
+    @st.fragment(run_every=POLL_S if live else None)
+    def panel() -> None:
+        if picture is None:
+            st.info(_("There is nothing drawn: draw a digit or upload a photo of one."))
+            return
+        try:
+            steps = digit_steps(picture)
+        except CvvizError as exc:
+            st.info(str(exc))
+            return
+        st.plotly_chart(digit_steps_figure(steps), key="train.steps")
+        network, who = reader()
+        if network is None:
+            st.info(_("Train a network (above) to see it read your digit; it reads it as it learns."))
+            return
+        digest = hashlib.sha1(steps.padded.tobytes()).hexdigest()
+        cached = st.session_state.get("train.reading_cache")
+        if cached is None or cached[0] != (who, digest):
+            cached = ((who, digest), read_digit(network(), picture))
+            st.session_state["train.reading_cache"] = cached
+        reading = cached[1]
+        classes = data.info.classes if live else chosen_reader()["result"].progress.info.classes
+        st.markdown(
+            _("{who} reads it as **{digit}** ({probability}).").format(
+                who=who,
+                digit=classes[reading.best],
+                probability=f"{100 * reading.probabilities[reading.best]:.1f}%",
+            )
+        )
+        # A chart replaced on every poll never finishes drawing: while a run trains, its bars follow the
+        # reading every LIVE_CHART_S seconds (the sentence above follows it on every poll).
+        chart = st.session_state.get("train.reading_chart")
+        now = time.monotonic()
+        if (
+            chart is None
+            or chart[0] != digest
+            or chart[1] != live
+            or now - chart[2] >= LIVE_CHART_S
+            or not live
+        ):
+            chart = (digest, live, now, probabilities_figure(reading.probabilities, classes))
+            st.session_state["train.reading_chart"] = chart
+        st.plotly_chart(chart[3], key="train.reading")
+
+    panel()
+
+
+def chosen_reader() -> dict:
+    chosen = st.session_state.get("train.reader")
+    return next((run for run in runs if run["label"] == chosen), runs[-1])
+
+
+def reader():
+    """(a function building the network that reads the drawing, a name for it that changes whenever its
+    weights do), or (None, "") when there is none."""
+    log = running_log()
+    if log is not None:
+        progress = log.snapshot()
+        if progress is None or progress.weights is None:
+            return None, ""
+        who = _("The run in progress, after step {step},").format(step=progress.weights_step)
+        return (lambda: network_from_progress(progress)), who
+    if not runs:
+        return None, ""
+    run = chosen_reader()
+    return (lambda: run["result"]), run["label"].capitalize()
 
 
 def show_runs() -> None:
@@ -218,17 +454,40 @@ def show_runs() -> None:
         st.caption(
             f"Stopped early; the weights of epoch {chosen.best_epoch} (best validation loss) were kept."
         )
-    st.download_button(
+    use, download = st.columns(2)
+    if chosen.config.catalog_model is not None:
+        if use.button(
+            _("Use in the other pages"),
+            key="train.use",
+            icon=":material/input:",
+            help=_(
+                "Puts this run in the sidebar as “{entry}”, so the feature-map, receptive-field and saliency "
+                "pages show it."
+            ).format(entry=_(TRAINED_LABEL)),
+        ):
+            keep_for_other_pages(chosen_label, chosen)
+            request_trained_model()
+            st.rerun()
+        current = trained_model()
+        if current is not None and current.summary.startswith(f"{chosen_label}:"):
+            use.caption(_("In the sidebar as “{entry}”.").format(entry=_(TRAINED_LABEL)))
+    else:
+        use.caption(
+            _(
+                "Only the paper's LeNet-5 (its own tanh, no normalisation) loads into the catalog's "
+                "LeNet-5, so only such a run joins the other pages."
+            )
+        )
+    download.download_button(
         "Download the trained state_dict",
         chosen.state_dict_bytes(),
         file_name=f"{chosen.config.model}-{chosen.config.dataset}.pt",
         key="train.download",
-        help="Loads with `python -m cvviz predict DIGIT.png --model lenet5 --weights FILE` (the paper's LeNet-5).",
+        help="Loads with `python -m cvviz predict DIGIT.png --model lenet5 --weights FILE` (the paper's "
+        "LeNet-5), or as the sidebar's state_dict upload for LeNet-5.",
     )
 
-    gradients, filters, histograms, confusion, reading = st.tabs(
-        ["Gradients", "Filters", "Histograms", "Mistakes", "Read a digit"]
-    )
+    gradients, filters, histograms, confusion = st.tabs(["Gradients", "Filters", "Histograms", "Mistakes"])
     with gradients:
         st.caption("The L2 norm of each layer's weight gradient at every step (log scale).")
         st.plotly_chart(
@@ -236,13 +495,15 @@ def show_runs() -> None:
         )
     with filters:
         history = chosen.filter_history
-        epoch = st.slider(
-            "After epoch (0 = initialisation)",
-            0,
-            len(history) - 1,
-            len(history) - 1,
-            key="train.filter_epoch",
-        )
+        epoch = 0
+        if len(history) > 1:  # a run its time limit stopped before its first epoch ended has only one
+            epoch = st.slider(
+                "After epoch (0 = initialisation)",
+                0,
+                len(history) - 1,
+                len(history) - 1,
+                key="train.filter_epoch",
+            )
         st.plotly_chart(filters_figure(history[epoch]), key="train.filters")
     with histograms:
         st.plotly_chart(histograms_figure(progress.weight_histograms, "weights"), key="train.weight_hist")
@@ -254,58 +515,50 @@ def show_runs() -> None:
             f"Activations of each layer on {min(PROBE_IMAGES, data.info.val_images)} validation images."
         )
     with confusion:
-        classes = progress.info.classes
-        st.plotly_chart(confusion_figure(chosen.confusion, classes), key="train.confusion")
-        if chosen.config.dataset == data_name:
-            left, right = st.columns(2)
-            true = left.selectbox(
-                "True class", range(len(classes)), format_func=classes.__getitem__, key="train.true"
-            )
-            guess = right.selectbox(
-                "Predicted as", range(len(classes)), format_func=classes.__getitem__, key="train.guess"
-            )
-            examples = confusion_examples(chosen, data, true, guess)
-            if len(examples):
-                st.image([image for image in examples], width=64, clamp=True)
-            else:
-                st.caption("No test image falls in that cell.")
-    with reading:
-        read_a_digit(chosen)
+        mistakes(chosen)
 
 
-def read_a_digit(chosen) -> None:
-    """A photo of one handwritten digit, prepared as the training digits were, and the run's reading."""
-    st.caption(
-        "Upload a photo or scan of one digit (dark ink on light paper works): it is cropped to the ink, "
-        "fitted in 20×20, centred by its centre of mass in 28×28 and padded to 32×32, as the training "
-        "digits were."
-    )
-    upload = st.file_uploader("A digit", type=["png", "jpg", "jpeg", "webp", "bmp"], key="train.digit")
-    if upload is None:
-        return
-    try:
-        reading = read_digit(chosen, decode_image(upload.getvalue()).image)
-    except CvvizError as exc:
-        st.error(str(exc))
-        return
-    steps = reading.steps
-    st.image(
-        [steps.ink, steps.cropped, steps.fitted, steps.centred, steps.padded],
-        caption=[
-            "ink on black",
-            "cropped to the ink",
-            "fitted in 20×20",
-            "centred in 28×28",
-            "padded to 32×32",
-        ],
-        width=96,
-        clamp=True,
-    )
+def mistakes(chosen) -> None:
+    """The confusion matrix; clicking a cell (or choosing its classes) shows its test images."""
     classes = chosen.progress.info.classes
-    st.markdown(f"Read as **{classes[reading.best]}** ({100 * reading.probabilities[reading.best]:.1f}%).")
-    st.plotly_chart(probabilities_figure(reading.probabilities, classes), key="train.reading")
+    pickable = chosen.config.dataset == data_name
+    pick_key = "train.confusion"
+    clicked = picked_cell(st.session_state.get(pick_key)) if pickable else None
+    if clicked is not None and clicked != st.session_state.get(f"{pick_key}.applied"):
+        st.session_state[f"{pick_key}.applied"] = clicked
+        st.session_state["train.true"], st.session_state["train.guess"] = clicked
+    if pickable:
+        st.caption(_("Click a cell to see its test images."))
+        st.plotly_chart(
+            confusion_figure(chosen.confusion, classes, pickable=True),
+            key=pick_key,
+            on_select="rerun",
+            selection_mode="points",
+        )
+    else:
+        st.plotly_chart(confusion_figure(chosen.confusion, classes), key="train.confusion_static")
+        return
+    left, right = st.columns(2)
+    true = left.selectbox(
+        "True class", range(len(classes)), format_func=classes.__getitem__, key="train.true"
+    )
+    guess = right.selectbox(
+        "Predicted as", range(len(classes)), format_func=classes.__getitem__, key="train.guess"
+    )
+    examples = confusion_examples(chosen, data, true, guess)
+    count = int(chosen.confusion[true, guess])
+    if len(examples):
+        st.caption(
+            _("{shown} of the {count} test images of {true} read as {guess}.").format(
+                shown=len(examples), count=count, true=classes[true], guess=classes[guess]
+            )
+        )
+        st.image([image for image in examples], width=64, clamp=True)
+    else:
+        st.caption("No test image falls in that cell.")
 
 
+draw_a_digit()
 if runs:
     show_runs()
 else:
@@ -331,22 +584,30 @@ with vanishing:
             profiles = []
             for index, name in enumerate(("plain", "residual")):
                 reporter.update(index / 2, f"Measuring the {name} network")  # stops here if cancelled
-                cfg = TrainingConfig(
-                    model=name, depth=v_depth, activation=v_act, optimizer="sgd", lr=0.05, schedule="constant"
-                )
+                cfg = plain.replace(model=name)
                 profiles.append(gradient_depth_profile(cfg, steps=v_steps, dataset=data))
             return profiles
 
         return Job("Vanishing gradients", work)
 
-    profiles = long_run("vg", "Measure", (v_depth, v_act, v_steps), depth_job, estimate_s=5)
+    plain = TrainingConfig(
+        model="plain", depth=v_depth, activation=v_act, optimizer="sgd", schedule="constant"
+    )
+    profiles = long_run(
+        "vg",
+        "Measure",
+        (v_depth, v_act, v_steps),
+        depth_job,
+        estimate_s=gradient_profile_seconds(timing_of(plain), v_steps),
+    )
     if profiles:
         st.plotly_chart(depth_profile_figure(profiles), key="vg.figure")
 with shifting:
     st.caption(
-        "Accuracy on the test images moved by −8…+8 pixels. LeNet-5's shared convolution weights find a "
-        "stroke wherever it is; an MLP has one weight per pixel and meets a shifted digit with weights it "
-        "never trained. Train a LeNet-5 and an MLP above, then compare them here."
+        "Accuracy on the test images moved by −8…+8 pixels, and turned by up to 60° either way. LeNet-5's "
+        "shared convolution weights find a stroke wherever it is; an MLP has one weight per pixel and meets "
+        "a shifted digit with weights it never trained. Neither was built to forgive a rotation. Train a "
+        "LeNet-5 and an MLP above, then compare them here."
     )
     picked = st.multiselect("Runs", labels, default=labels[-2:], key="shift.runs")
     picked_runs = [
@@ -365,7 +626,14 @@ with shifting:
 
         return Job("Shift robustness", work)
 
-    curves = long_run("shift", "Measure", tuple(picked), shift_job, estimate_s=3, disabled=not picked_runs)
+    curves = long_run(
+        "shift",
+        "Measure",
+        tuple(picked),
+        shift_job,
+        estimate_s=sum(robustness_seconds(run["result"], data, POSITIONS) for run in picked_runs) or None,
+        disabled=not picked_runs,
+    )
     if curves:
         st.plotly_chart(shift_figure(curves), key="shift.figure")
 with folds:
@@ -378,7 +646,13 @@ with folds:
     def cv_job():
         return Job("Cross-validation", lambda reporter: cross_validate(config, k, reporter, dataset=data))
 
-    cv = long_run("cv", "Cross-validate", (config, k), cv_job, estimate_s=k * 8)
+    cv = long_run(
+        "cv",
+        "Cross-validate",
+        (config, k),
+        cv_job,
+        estimate_s=cross_validation_seconds(config, data, timing_of(config), k),
+    )
     if cv:
         st.metric(f"{k}-fold validation accuracy", f"{100 * cv.mean_acc:.2f}% ± {100 * cv.std_acc:.2f}%")
         st.dataframe(
@@ -407,6 +681,12 @@ with searching:
 
         return Job("Hyper-parameter search", work)
 
-    trials = long_run("search", "Search", (config, budget), search_job, estimate_s=3 * budget * 6)
+    trials = long_run(
+        "search",
+        "Search",
+        (config, budget),
+        search_job,
+        estimate_s=len(SEARCH_METHODS) * budget * run_seconds(config, data, timing_of(config)),
+    )
     if trials:
         st.plotly_chart(search_figure(trials), key="search.figure")

@@ -9,6 +9,12 @@ Jobs started with :class:`JobSlots` wait in a first-come queue until one of a fi
 free (the app shares :data:`SHARED_SLOTS`, one per CPU core, among all its sessions), and say their place
 in the queue meanwhile. A job bound to an owner (:meth:`Job.bind_to`, e.g. a browser session's state) is
 cancelled when that owner is garbage-collected, so work nobody will read stops.
+
+A job may be capped in time (``time_limit_s``, counted from when it starts running, not while queued): once
+the time is up, the next progress report raises :class:`TimeLimitReached`, and the job fails with a
+sentence that says so. Work that can end usefully on its own (a training run keeps what it has learned)
+asks :attr:`Reporter.time_up` at each step and calls :meth:`Reporter.stops_itself` first, so its reports
+do not raise.
 """
 
 from __future__ import annotations
@@ -36,16 +42,47 @@ class Cancelled(CvvizError):
     """The job was stopped on request."""
 
 
+class TimeLimitReached(CvvizError):
+    """The job ran for as long as it may (its ``time_limit_s``)."""
+
+
 class Reporter:
-    """What the work calls to report progress; raises :class:`Cancelled` once the job is cancelled."""
+    """What the work calls to report progress; raises :class:`Cancelled` once the job is cancelled, and
+    :class:`TimeLimitReached` once its time is up (unless the work :meth:`stops_itself`)."""
 
     def __init__(
-        self, cancelled: threading.Event, on_update: Callable[[float, str], None] | None = None
+        self,
+        cancelled: threading.Event,
+        on_update: Callable[[float, str], None] | None = None,
+        *,
+        time_limit_s: float | None = None,
+        parent: Reporter | None = None,
     ) -> None:
         self._cancelled = cancelled
         self._on_update = on_update
+        self._parent = parent
+        self._time_limit_s = time_limit_s
+        self._deadline = time.monotonic() + time_limit_s if time_limit_s is not None else None
+        self._stops_itself = False
         self.fraction = 0.0
         self.message = ""
+
+    @property
+    def time_limit_s(self) -> float | None:
+        """The job's cap in seconds, or None when it has none."""
+        return self._parent.time_limit_s if self._parent is not None else self._time_limit_s
+
+    @property
+    def time_up(self) -> bool:
+        """Whether the job has used all the time it may (never, without a cap)."""
+        if self._parent is not None:
+            return self._parent.time_up
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
+    def stops_itself(self) -> None:
+        """Declare that the work watches :attr:`time_up` and ends on its own, keeping what it has: this
+        reporter's reports then no longer raise :class:`TimeLimitReached` (a parent's still do)."""
+        self._stops_itself = True
 
     def update(self, fraction: float, message: str = "") -> None:
         """Record that ``fraction`` (0–1) of the work is done, doing ``message``; stop if cancelled."""
@@ -59,13 +96,22 @@ class Reporter:
         """A reporter for one part of the work (a fold, a trial): its 0–1 maps onto ``start``–``end`` of
         this one's, and it stops when this one's job is cancelled."""
         return Reporter(
-            self._cancelled, lambda fraction, message: self.update(start + (end - start) * fraction, message)
+            self._cancelled,
+            lambda fraction, message: self.update(start + (end - start) * fraction, message),
+            parent=self,
         )
 
     def check(self) -> None:
-        """Raise :class:`Cancelled` if the job has been cancelled."""
+        """Raise :class:`Cancelled` if the job has been cancelled, :class:`TimeLimitReached` if its time is
+        up (unless the work stops itself)."""
         if self._cancelled.is_set():
             raise Cancelled(_("Stopped on request."))
+        if not self._stops_itself and self.time_up:
+            raise TimeLimitReached(
+                _("Stopped after {seconds} s, the longest a run may take here.").format(
+                    seconds=f"{self.time_limit_s:g}"
+                )
+            )
 
 
 class JobSlots:
@@ -136,7 +182,7 @@ class JobStatus:
     """A snapshot of a job: its state, progress (0–1), what it is doing, seconds so far and left.
 
     ``seconds_left`` extrapolates from the progress so far, or is the estimate given when the job was
-    made until there is progress to go on; None when neither is known.
+    made until there is progress to go on, never beyond the job's time limit; None when none is known.
     """
 
     state: JobState
@@ -157,7 +203,8 @@ class Job(Generic[T]):
     """``work(reporter)`` run once, in a daemon thread (:meth:`start`) or in the caller's (:meth:`run`).
 
     ``estimate_s`` is how long the work is expected to take, said before it starts. With ``slots``, the
-    work waits (state ``queued``) until a slot is free; the clock starts when it runs. A
+    work waits (state ``queued``) until a slot is free; the clock starts when it runs. ``time_limit_s``
+    caps the running time (see the module docstring). A
     :class:`cvviz.errors.CvvizError` from the work fails the job with its sentence; any other exception
     fails it with a short sentence naming the exception (the job never takes the app down).
     """
@@ -169,10 +216,12 @@ class Job(Generic[T]):
         *,
         estimate_s: float | None = None,
         slots: JobSlots | None = None,
+        time_limit_s: float | None = None,
     ) -> None:
         self.title = title
         self.estimate_s = estimate_s
         self.slots = slots
+        self.time_limit_s = time_limit_s
         self._work = work
         self._cancelled = threading.Event()
         self._reporter = Reporter(self._cancelled)
@@ -204,7 +253,7 @@ class Job(Generic[T]):
         with self._lock:
             self._state = "running"
             self._started = time.monotonic()
-        self._reporter = Reporter(self._cancelled, reporter_callback)
+        self._reporter = Reporter(self._cancelled, reporter_callback, time_limit_s=self.time_limit_s)
         try:
             self._result = self._work(self._reporter)
         except Cancelled:
@@ -223,6 +272,7 @@ class Job(Generic[T]):
 
     def _execute(self) -> None:
         if self.slots is None:
+            self._reporter = Reporter(self._cancelled, time_limit_s=self.time_limit_s)
             self._work_and_finish()
             return
         if not self.slots.acquire(self, self._cancelled):
@@ -232,6 +282,7 @@ class Job(Generic[T]):
             with self._lock:
                 self._state = "running"
                 self._started = time.monotonic()
+                self._reporter = Reporter(self._cancelled, time_limit_s=self.time_limit_s)
             self._work_and_finish()
         finally:
             self.slots.release()
@@ -287,6 +338,9 @@ class Job(Generic[T]):
             left = max(self.estimate_s - elapsed, 0.0)
         else:
             left = None
+        if self.time_limit_s is not None and state in ("queued", "running"):
+            cap = max(self.time_limit_s - elapsed, 0.0)
+            left = cap if left is None else min(left, cap)
         return JobStatus(state, 1.0 if state == "done" else fraction, message, elapsed, left, error, position)
 
 

@@ -186,6 +186,7 @@ KIOSK_PAGES = {
     "Attention": ("attention", "Attention: where"),
     "Saliency": ("saliency", "Saliency: which pixels"),
     "Compare backbones": ("compare", "Backbones side by side"),
+    "Training lab": ("training", "Training lab"),
 }
 NAV_LINKS = '.st-key-kiosk_nav a[data-testid="stPageLink-NavLink"]'
 DEVELOPER_MENUS = '[data-testid="stToolbar"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"]'
@@ -318,8 +319,9 @@ def test_browser_kiosk_portrait_every_page_is_one_column_with_nothing_cut(kiosk_
             page.get_by_text("Untrained:").first.wait_for(timeout=SETTLE_MS)  # offline: random weights
             _until_drawn(page)
             assert page.get_by_text("12 layers × 12 heads").count() == 1  # ViT-B/32's attention is drawn
-        page.wait_for_selector(
-            "[data-testid='stMain'] .js-plotly-plot, [data-testid='stMain'] [data-testid='stImage']",
+        page.wait_for_selector(  # a chart, an image, or the training lab's drawing canvas
+            "[data-testid='stMain'] .js-plotly-plot, [data-testid='stMain'] [data-testid='stImage'], "
+            "[data-testid='stMain'] canvas",
             timeout=SETTLE_MS,
         )
         assert_no_exception(page, f"portrait {label}")

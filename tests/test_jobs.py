@@ -98,3 +98,31 @@ def test_describe_seconds_speaks_plainly():
     assert describe_seconds(0.4) == "about a second"
     assert describe_seconds(33.2) == "about 33 s"
     assert describe_seconds(600) == "about 10 min"
+
+
+def test_a_job_past_its_time_limit_stops_with_one_sentence_and_says_the_time_left():
+    job = Job("capped", _steps(400, 0.01), time_limit_s=0.3, estimate_s=60.0).start()
+    status = job.status()
+    assert status.seconds_left is None or status.seconds_left <= 0.3
+    assert job.wait(timeout=5)
+    status = job.status()
+    assert status.state == "failed" and job.result is None
+    assert status.error == "Stopped after 0.3 s, the longest a run may take here."
+    assert 0.3 <= status.elapsed_s < 2
+
+
+def test_work_that_stops_itself_at_the_time_limit_finishes_with_what_it_has():
+    def work(reporter):
+        reporter.stops_itself()
+        done = 0
+        while not reporter.time_up:
+            time.sleep(0.01)
+            done += 1
+            reporter.update(0.5, "working")  # does not raise: the work ends itself
+        return done
+
+    job = Job("self-stopping", work, time_limit_s=0.2)
+    assert job.run() > 0 and job.status().state == "done"
+    parent = Job("parts", lambda reporter: reporter.part(0, 1).update(0.5), time_limit_s=0.0)
+    with pytest.raises(CvvizError, match="longest a run may take"):
+        parent.run()  # a part's report goes through its parent, which has not said it stops itself

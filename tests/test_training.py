@@ -18,7 +18,11 @@ from torch.nn import functional as F
 from cvviz.catalog import get_spec
 from cvviz.cli import main
 from cvviz.data.digits import FIELD, SIZE, centre_digit_steps, centre_of_mass, has_ink
+from cvviz.jobs import Job
 from cvviz.models.build import build_architecture
+from cvviz.models.loading import build_model
+from cvviz.plotting.picking import picked_cell
+from cvviz.plotting.training import confusion_figure
 from cvviz.training import MODELS, TrainingConfig, TrainingConfigError, TrainingDiverged, train
 from cvviz.training.crossval import cross_validate
 from cvviz.training.data import (
@@ -31,15 +35,20 @@ from cvviz.training.data import (
 from cvviz.training.experiments import gradient_depth_profile, shift_robustness
 from cvviz.training.loop import (
     EmptyDrawingError,
+    RunLog,
     batch_order,
+    batches_of,
     evaluate,
     initial_network,
+    network_from_progress,
     network_from_result,
     one_thread,
     read_digit,
+    rotate_images,
 )
 from cvviz.training.models import MLP, initialise, parameter_count, weighted_layers
 from cvviz.training.search import LR_RANGE, METHODS, grid_points, search
+from cvviz.training.timing import cross_validation_seconds, measure_step, run_seconds
 
 QUICK = TrainingConfig(epochs=2, train_images=192, batch_size=32)
 """A run of a few seconds' fraction: two epochs over 192 training images."""
@@ -315,11 +324,22 @@ def test_default_run_reaches_97_percent_on_digits(default_run):
     assert default_run.test_acc >= 0.97, default_run.test_acc
 
 
-def test_shift_robustness_is_best_without_a_shift(default_run, digits):
-    curve = shift_robustness(default_run, shifts=range(-6, 7, 3), dataset=digits)
+def test_shift_robustness_is_best_without_a_shift_or_a_turn(default_run, digits):
+    curve = shift_robustness(default_run, shifts=range(-6, 7, 3), dataset=digits, angles=range(-60, 61, 30))
     middle = list(curve.shifts).index(0)
     assert curve.horizontal[middle] == pytest.approx(default_run.test_acc)
     assert curve.horizontal[middle] > curve.horizontal[0] and curve.vertical[middle] > curve.vertical[-1]
+    upright = list(curve.angles).index(0)
+    assert curve.rotated[upright] == pytest.approx(default_run.test_acc, abs=1 / len(digits.test))
+    assert curve.rotated[upright] > max(curve.rotated[0], curve.rotated[-1])
+
+
+def test_rotating_a_quarter_turn_is_rot90_and_no_turn_changes_nothing(digits):
+    images = digits.test.images[:3]
+    torch.testing.assert_close(rotate_images(images, 0), images, atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        rotate_images(images, 90), torch.rot90(images, 1, dims=(2, 3)), atol=1e-4, rtol=0
+    )
 
 
 # The command -----------------------------------------------------------------------------------------
@@ -409,3 +429,72 @@ def test_runs_use_one_thread_and_give_the_setting_back(digits):
     assert torch.get_num_threads() == before
     train(QUICK.replace(epochs=1, train_images=32), dataset=digits)
     assert torch.get_num_threads() == before
+
+
+def test_a_drawing_canvas_is_read_as_the_same_digit_on_paper(default_run):
+    paper = _dark_digit_on_paper()
+    ink = 255 - np.asarray(paper)
+    canvas = np.zeros((*ink.shape, 4), dtype=np.uint8)  # transparent where nothing is drawn
+    canvas[..., 3] = np.where(ink > 100, 255, 0)  # the strokes, opaque black
+    drawn, photo = (
+        read_digit(default_run, canvas),
+        read_digit(default_run, paper.point(lambda v: 0 if v < 128 else 255)),
+    )
+    np.testing.assert_allclose(drawn.steps.padded, photo.steps.padded, atol=1e-6)
+    assert drawn.best == photo.best
+    with pytest.raises(EmptyDrawingError, match=r"^There is nothing drawn"):
+        read_digit(default_run, np.zeros((280, 280, 4), dtype=np.uint8))
+
+
+def test_the_downloaded_state_dict_loads_back_as_the_catalogs_lenet5(default_run, digits):
+    """The file the page offers is what the sidebar's upload and ``--weights`` load (weights_only)."""
+    model, info = build_model(get_spec("lenet5"), "user", user_weights=default_run.state_dict_bytes())
+    assert info.kind == "user" and default_run.config.catalog_model == "lenet5"
+    images = digits.test.images[:16]
+    with torch.inference_mode():
+        torch.testing.assert_close(model(images), network_from_result(default_run)(images))
+
+
+def test_a_run_shows_its_weights_as_it_trains(digits):
+    log, quick = RunLog(), QUICK.replace(epochs=1, train_images=96)
+    result = train(quick, dataset=digits, log=log)
+    progress = log.snapshot()
+    assert progress.weights_step == len(batches_of(quick.train_images, quick.batch_size))
+    live, done = network_from_progress(progress), network_from_result(result)
+    with torch.inference_mode():
+        torch.testing.assert_close(live(digits.val.images[:8]), done(digits.val.images[:8]))
+
+
+def test_a_run_at_its_jobs_time_limit_keeps_what_it_learned(digits):
+    long = QUICK.replace(epochs=500)
+    result = Job("capped", lambda reporter: train(long, reporter, dataset=digits), time_limit_s=0.4).run()
+    assert result.time_limited and 1 <= len(result.epochs) < long.epochs
+    assert 0 <= result.test_acc <= 1 and result.final_dict()["time_limited"] is True
+    unlimited = train(QUICK.replace(epochs=1), dataset=digits)
+    assert not unlimited.time_limited
+
+
+def test_estimates_grow_with_the_work_from_one_measured_step(digits):
+    timing = measure_step(QUICK, digits)
+    assert timing.train_step_s > 0 and timing.forward_image_s > 0
+    one, three = (
+        run_seconds(QUICK.replace(epochs=1), digits, timing),
+        run_seconds(QUICK.replace(epochs=3), digits, timing),
+    )
+    per_epoch = len(batches_of(QUICK.train_images, QUICK.batch_size)) * timing.train_step_s
+    assert three - one == pytest.approx(2 * (per_epoch + (len(digits.val) + 128) * timing.forward_image_s))
+    full = QUICK.replace(train_images=None)
+    pool = len(digits.train) + len(digits.val)
+    assert cross_validation_seconds(full, digits, timing, 4) == pytest.approx(
+        4 * run_seconds(full, digits, timing, train_images=pool - pool // 4)
+    )
+
+
+def test_clicking_a_confusion_cell_picks_its_true_and_predicted_class():
+    matrix = np.arange(9).reshape(3, 3)
+    figure = confusion_figure(matrix, ("a", "b", "c"), pickable=True)
+    pick = next(trace for trace in figure.data if trace.type == "scatter")
+    index = list(map(tuple, pick.customdata)).index((2, 1))
+    assert (pick.x[index], pick.y[index]) == (1, 2) and pick.text[index] == "true c, predicted b: 7"
+    click = {"selection": {"points": [{"customdata": [2, 1], "x": 1, "y": 2}]}}
+    assert picked_cell(click) == (2, 1)

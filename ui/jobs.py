@@ -7,7 +7,8 @@ twice a second. The job and the inputs it was started with live in the session, 
 
 Every job shares the app's slots (:data:`cvviz.jobs.SHARED_SLOTS`: at most one running job per CPU core,
 the rest queued, their place shown), a browser session runs one job at a time (starting another stops
-the first), and a job is bound to its session's state, so it stops when the session ends.
+the first), and a job is bound to its session's state, so it stops when the session ends. In kiosk mode
+every job is capped in time (:attr:`ui.kiosk.KioskSettings.job_time_limit`), and its progress says so.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import streamlit as st
 
 from cvviz.i18n import _
 from cvviz.jobs import SHARED_SLOTS, Job, describe_seconds
+from ui.kiosk import kiosk_settings
 from ui.language import apply_language
 
 POLL_S = 0.5
@@ -40,6 +42,9 @@ def _launch(job: Job) -> None:
         st.session_state[OWNER] = _SessionOwner()
     if job.slots is None:
         job.slots = SHARED_SLOTS
+    limit = kiosk_settings().job_time_limit
+    if limit is not None:
+        job.time_limit_s = limit if job.time_limit_s is None else min(job.time_limit_s, limit)
     job.bind_to(st.session_state[OWNER])
     job.start()
     st.session_state[ACTIVE] = job
@@ -72,6 +77,11 @@ def long_run(
     running = job is not None and not job.status().finished
     if not running:
         when = describe_seconds(estimate_s)
+        limit = kiosk_settings().job_time_limit
+        if when and limit is not None and estimate_s is not None and estimate_s > limit:
+            when = _("{estimate}; runs here stop after {seconds} s").format(
+                estimate=when, seconds=f"{limit:g}"
+            )
         text = _("{action} ({duration})").format(action=label, duration=when) if when else label
         if job is not None and job.status().state == "done":
             text = _("{action} again").format(action=label)
@@ -148,6 +158,10 @@ def _progress(key: str, job: Job, live: Callable[[], None] | None = None) -> Non
             left = describe_seconds(status.seconds_left)
             text = status.message or _("{task}…").format(task=job.title)
             text = _("{task} — {duration} left").format(task=text, duration=left) if left else text
+            if job.time_limit_s is not None:
+                text = _("{progress} (runs here stop after {seconds} s)").format(
+                    progress=text, seconds=f"{job.time_limit_s:g}"
+                )
         st.progress(status.fraction, text=text)
         if st.button(_("Stop"), key=f"{key}.stop", icon=":material/stop_circle:"):
             job.cancel()

@@ -2,7 +2,8 @@
 
 Touch-sized controls and page links, no developer menus or error details, no downloads at run time
 (pre-fetch with ``python -m cvviz weights fetch``), a sample photo with its prediction on the first screen
-(the camera is one touch away in the sidebar), one column on a portrait screen, and an attract loop:
+(the camera is one touch away in the sidebar), one column on a portrait screen, every job (a training run,
+an experiment) capped at ``CVVIZ_KIOSK_RUN_S`` seconds (default 60), and an attract loop:
 after ``CVVIZ_KIOSK_IDLE_S`` idle seconds the app starts a guided tour through sample images, the models
 with trained weights on this machine and the pages, and any touch of a control (or the big "explore"
 button) hands it back to the visitor.
@@ -26,6 +27,7 @@ from ui.sidebar import request_selection
 KIOSK_ENV = "CVVIZ_KIOSK"
 IDLE_ENV = "CVVIZ_KIOSK_IDLE_S"
 STEP_ENV = "CVVIZ_KIOSK_STEP_S"
+RUN_LIMIT_ENV = "CVVIZ_KIOSK_RUN_S"
 
 LAST_TOUCH_KEY = "kiosk.last_touch"
 TOURING_KEY = "kiosk.touring"
@@ -48,7 +50,7 @@ _CSS = """
   [data-testid="stSidebar"] [role="radiogroup"] label { padding: 0.4rem 0.8rem; }
   [data-testid="stMainBlockContainer"] { padding-top: 4.5rem; }  /* just below the (empty) header */
   .st-key-kiosk_nav a[data-testid="stPageLink-NavLink"] {
-    min-height: 56px; padding: 0 1rem; border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.6rem;
+    min-height: 56px; padding: 0 0.6rem; border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.6rem;
   }
   @media (orientation: portrait) {
     [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; }
@@ -67,6 +69,14 @@ class KioskSettings:
     enabled: bool
     idle_seconds: float = 90.0
     step_seconds: float = 12.0
+    run_limit_seconds: float = 60.0
+    """The longest a job (a training run, an experiment, a measurement) may run on a kiosk: a walk-up
+    visitor's run must not hold a CPU core for long."""
+
+    @property
+    def job_time_limit(self) -> float | None:
+        """The cap on every job this app starts (None: no cap outside kiosk mode)."""
+        return self.run_limit_seconds if self.enabled else None
 
 
 def kiosk_settings() -> KioskSettings:
@@ -80,6 +90,7 @@ def kiosk_settings() -> KioskSettings:
         enabled=os.environ.get(KIOSK_ENV, "") not in ("", "0"),
         idle_seconds=number(IDLE_ENV, 90.0),
         step_seconds=number(STEP_ENV, 12.0),
+        run_limit_seconds=number(RUN_LIMIT_ENV, 60.0),
     )
 
 

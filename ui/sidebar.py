@@ -34,6 +34,10 @@ UPLOAD_KEY = "global.upload"
 CAMERA_KEY = "global.camera"
 NOTICE_KEY = "global.notice"
 SELECTION_KEY = "global.selection"
+TRAINED_KEY = "global.trained"
+TRAINED_LABEL = N_("LeNet-5 · trained here")
+"""The model picker's entry for the network trained in the training lab this session (the catalog's
+LeNet-5 with the run's weights, loaded as an uploaded state_dict is)."""
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 # Radio options are the raw values, shown translated (the widget state stays a plain English word, which
@@ -158,6 +162,33 @@ def request_selection(
         pending[SAMPLE_KEY] = titles[sample]
 
 
+@dataclass(frozen=True)
+class TrainedModel:
+    """A network trained in this session that the other pages can use: the catalog model its state_dict
+    loads into, the state_dict as a ``torch.save`` file, and one line about the run."""
+
+    name: str
+    weights: bytes = field(repr=False)
+    summary: str
+
+
+def offer_trained_model(name: str, weights: bytes, summary: str) -> None:
+    """Make a network trained here the picker's "trained here" entry for the rest of the session
+    (replacing the one before); it loads exactly as a state_dict uploaded in the sidebar does."""
+    st.session_state[TRAINED_KEY] = TrainedModel(name, weights, summary)
+
+
+def trained_model() -> TrainedModel | None:
+    """The session's trained network, if one has been offered."""
+    return st.session_state.get(TRAINED_KEY)
+
+
+def request_trained_model() -> None:
+    """Ask for the session's trained network to become the selected model on the next run."""
+    if trained_model() is not None:
+        st.session_state.setdefault(PENDING_KEY, {})[MODEL_KEY] = TRAINED_LABEL
+
+
 def model_label(name: str) -> str:
     """The model picker's label for catalog model ``name``."""
     return next(choice.label for choice in model_choices() if choice.name == name)
@@ -174,9 +205,22 @@ def _init_state() -> None:
 
 def _choose_model() -> tuple[str, str, bytes | None]:
     choices = {choice.label: choice for choice in model_choices()}
-    if st.session_state.get(MODEL_KEY) not in choices:
+    trained = trained_model()
+    labels = list(choices)
+    if trained is not None:
+        labels.insert(0, TRAINED_LABEL)
+    if st.session_state.get(MODEL_KEY) not in labels:
         st.session_state[MODEL_KEY] = model_label(DEFAULT_MODEL)
-    label = st.selectbox(_("Model"), list(choices), key=MODEL_KEY, help=_("Every backbone in the catalog."))
+    label = st.selectbox(
+        _("Model"),
+        labels,
+        key=MODEL_KEY,
+        help=_("Every backbone in the catalog."),
+        format_func=lambda label: _(TRAINED_LABEL) if label == TRAINED_LABEL else label,
+    )
+    if label == TRAINED_LABEL and trained is not None:
+        st.caption(trained.summary)
+        return trained.name, "user", trained.weights
     choice = choices[label]
     options = list(WEIGHTS_CHOICES) if choice.pretrained_available else ["random", "user"]
     if st.session_state[WEIGHTS_KEY] not in options:

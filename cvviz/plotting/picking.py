@@ -22,9 +22,11 @@ def add_pick_grid(
     *,
     marker_px: float = 12.0,
     hover: str = "row %{customdata[0]}, column %{customdata[1]}",
+    texts: np.ndarray | None = None,
 ) -> go.Figure:
     """Add a clickable, invisible point at each (row y, column x) centre, in the figure's pixel
-    coordinates; the point for row ``r`` and column ``c`` carries ``customdata`` [r, c]."""
+    coordinates; the point for row ``r`` and column ``c`` carries ``customdata`` [r, c]. ``texts``
+    (rows, columns), when given, is each point's ``%{text}`` for ``hover``."""
     rows, cols = np.meshgrid(np.arange(len(centres_y)), np.arange(len(centres_x)), indexing="ij")
     figure.add_trace(
         go.Scatter(
@@ -33,6 +35,7 @@ def add_pick_grid(
             mode="markers",
             marker={"size": marker_px, "color": "rgba(0,0,0,0)"},
             customdata=np.stack([rows.ravel(), cols.ravel()], axis=1),
+            text=None if texts is None else np.asarray(texts).ravel().tolist(),
             hovertemplate=hover + "<extra>" + _("click to pick") + "</extra>",
             showlegend=False,
             name="pick",

@@ -1,6 +1,6 @@
 """Figures of the training lab: learning curves (runs overlaid), per-layer gradient norms over steps, the
-first layer's filters, weight and activation histograms, the confusion matrix, gradient norm against depth
-and accuracy against shift. Built from the lab's results; nothing here computes on tensors."""
+first layer's filters, weight and activation histograms, the confusion matrix, gradient norm against depth,
+accuracy against shift and rotation, and a drawing's reading. Built from the lab's results; nothing here computes on tensors."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cvviz.i18n import N_, _
+from cvviz.plotting.picking import add_pick_grid
 from cvviz.plotting.style import DIVERGING, HEAT, colourbar, log_axis, square_pixels
 
 if TYPE_CHECKING:
+    from cvviz.data.digits import DigitSteps
     from cvviz.training.experiments import GradientDepthProfile, ShiftRobustness
     from cvviz.training.loop import EpochMetrics, Histogram
     from cvviz.training.search import Trial
@@ -128,24 +131,52 @@ def histograms_figure(histograms: Mapping[str, Histogram], title: str, columns: 
     return figure
 
 
-def confusion_figure(matrix: np.ndarray, classes: Sequence[str]) -> go.Figure:
-    """Counts of test images by true class (rows) and predicted class (columns)."""
+def confusion_figure(matrix: np.ndarray, classes: Sequence[str], pickable: bool = False) -> go.Figure:
+    """Counts of test images by true class (rows) and predicted class (columns). ``pickable`` lays a
+    clickable point on every cell whose ``customdata`` is [true, predicted] (see
+    :mod:`cvviz.plotting.picking`), so a click shows that cell's images."""
     labels = list(classes)
+    positions = list(range(len(labels)))
     figure = go.Figure(
         go.Heatmap(
             z=matrix,
-            x=labels,
-            y=labels,
+            x=positions,
+            y=positions,
             colorscale=HEAT,
             text=matrix,
             texttemplate="%{text}",
-            colorbar=colourbar("images"),
-            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+            colorbar=colourbar(_("images")),
+            customdata=[[[true, guess] for guess in labels] for true in labels],
+            hovertemplate=_("true {true}, predicted {guess}: {count}").format(
+                true="%{customdata[0]}", guess="%{customdata[1]}", count="%{z}"
+            )
+            + "<extra></extra>",
+            hoverinfo="skip" if pickable else None,
         )
     )
-    figure.update_xaxes(title_text="predicted", type="category", side="top")
-    figure.update_yaxes(title_text="true", type="category", autorange="reversed")
+    axis = {
+        "tickmode": "array",
+        "tickvals": positions,
+        "ticktext": labels,
+        "showgrid": False,
+        "zeroline": False,
+    }
+    figure.update_xaxes(title_text=_("predicted"), side="top", **axis)
+    figure.update_yaxes(title_text=_("true"), autorange="reversed", **axis)
     figure.update_layout(height=420, margin={"t": 60, "b": 10})
+    if pickable:
+        texts = np.array(
+            [
+                [
+                    _("true {true}, predicted {guess}: {count}").format(
+                        true=true, guess=guess, count=int(matrix[row, col])
+                    )
+                    for col, guess in enumerate(labels)
+                ]
+                for row, true in enumerate(labels)
+            ]
+        )
+        add_pick_grid(figure, positions, positions, marker_px=28.0, hover="%{text}", texts=texts)
     return square_pixels(figure)
 
 
@@ -179,10 +210,18 @@ def depth_profile_figure(profiles: Sequence[GradientDepthProfile]) -> go.Figure:
 
 
 def shift_figure(results: Sequence[ShiftRobustness]) -> go.Figure:
-    """Test accuracy against a horizontal (solid) and vertical (dashed) shift, one colour per network."""
-    figure = go.Figure()
+    """Test accuracy against a horizontal (solid) and vertical (dashed) shift (left), and against a
+    rotation (right), one colour per network."""
+    figure = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=(_("Shifted"), _("Rotated")),
+        horizontal_spacing=0.08,
+        shared_yaxes=True,
+    )
     for index, result in enumerate(results):
-        for values, dash, way in ((result.horizontal, "solid", "horizontal"), (result.vertical, "dash", "vertical")):  # fmt: skip
+        ways = ((result.horizontal, "solid", _("horizontal")), (result.vertical, "dash", _("vertical")))
+        for values, dash, way in ways:
             figure.add_trace(
                 go.Scatter(
                     x=result.shifts,
@@ -190,15 +229,34 @@ def shift_figure(results: Sequence[ShiftRobustness]) -> go.Figure:
                     mode="lines+markers",
                     line={"color": colour(index), "dash": dash},
                     name=f"{result.label} ({way})",
-                    hovertemplate="shift %{x:+d} px: %{y:.1%}<extra></extra>",
-                )
+                    legendgroup=result.label,
+                    hovertemplate=_("shift {shift} px: {accuracy}").format(
+                        shift="%{x:+d}", accuracy="%{y:.1%}"
+                    )
+                    + "<extra></extra>",
+                ),
+                row=1,
+                col=1,
             )
-    figure.update_layout(
-        height=360,
-        xaxis_title="shift (pixels)",
-        yaxis={"title": "test accuracy", "tickformat": ".0%", "range": [0, 1.02]},
-        margin={"t": 20, "b": 40},
-    )
+        figure.add_trace(
+            go.Scatter(
+                x=result.angles,
+                y=result.rotated,
+                mode="lines+markers",
+                line={"color": colour(index), "dash": "dot"},
+                name=f"{result.label} ({_('rotated')})",
+                legendgroup=result.label,
+                hovertemplate=_("rotation {angle}°: {accuracy}").format(angle="%{x:+d}", accuracy="%{y:.1%}")
+                + "<extra></extra>",
+            ),
+            row=1,
+            col=2,
+        )
+    figure.update_xaxes(title_text=_("shift (pixels)"), row=1, col=1)
+    figure.update_xaxes(title_text=_("rotation (degrees, anticlockwise)"), row=1, col=2)
+    figure.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    figure.update_yaxes(title_text=_("test accuracy"), row=1, col=1)
+    figure.update_layout(height=400, margin={"t": 40, "b": 40}, legend={"orientation": "h", "y": -0.25})
     return figure
 
 
@@ -273,3 +331,63 @@ def probabilities_figure(probabilities: np.ndarray, classes: Sequence[str]) -> g
         margin={"t": 10, "b": 30},
     )
     return figure
+
+
+DIGIT_STEP_TITLES = (
+    N_("ink on black"),
+    N_("cropped to the ink"),
+    N_("fitted in 20×20"),
+    N_("centred in 28×28"),
+    N_("padded to 32×32"),
+)
+
+
+def digit_steps_figure(steps: DigitSteps) -> go.Figure:
+    """The MNIST preparation of a picture, step by step, as grey pixels (ink white on black): the ink,
+    the crop, the 20×20 fit, the 28×28 field centred by centre of mass, the 32×32 input. The field and
+    the input mark their centre with a cross (where the centre of mass lands)."""
+    images = (steps.ink, steps.cropped, steps.fitted, steps.centred, steps.padded)
+    figure = make_subplots(
+        rows=1,
+        cols=len(images),
+        subplot_titles=[_(title) for title in DIGIT_STEP_TITLES],
+        horizontal_spacing=0.03,
+    )
+    for col, pixels in enumerate(images, start=1):
+        height, width = pixels.shape
+        figure.add_trace(
+            go.Heatmap(
+                z=pixels,
+                colorscale="gray",
+                zmin=0,
+                zmax=1,
+                showscale=False,
+                hovertemplate=_("row {row}, column {col}: {value}").format(
+                    row="%{y}", col="%{x}", value="%{z:.2f}"
+                )
+                + "<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        if col >= 4:
+            middle_x, middle_y = (width - 1) / 2, (height - 1) / 2
+            figure.add_trace(
+                go.Scatter(
+                    x=[middle_x],
+                    y=[middle_y],
+                    mode="markers",
+                    marker={"symbol": "cross-thin", "size": 10, "line": {"width": 1.5, "color": "#d62728"}},
+                    hoverinfo="skip",
+                    showlegend=False,
+                ),
+                row=1,
+                col=col,
+            )
+        figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=col)
+        figure.update_yaxes(
+            showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", row=1, col=col
+        )
+    figure.update_layout(height=190, margin={"t": 30, "b": 5, "l": 5, "r": 5})
+    figure.update_annotations(font_size=11)
+    return square_pixels(figure)

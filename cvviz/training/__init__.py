@@ -4,7 +4,9 @@
 * :mod:`.models` — LeNet-5 (the catalog's), an MLP of the same size, deep plain and residual CNNs;
 * :mod:`.config` — a run's hyper-parameters, checked when made;
 * :mod:`.loop` — the instrumented training loop, as a job the app and the CLI both drive;
-* :mod:`.crossval`, :mod:`.experiments` — K-fold cross-validation, vanishing gradients, shift robustness.
+* :mod:`.crossval`, :mod:`.experiments` — K-fold cross-validation, vanishing gradients, shift and
+  rotation robustness;
+* :mod:`.timing` — how long a run or an experiment will take, from a training step timed here.
 """
 
 from cvviz.training.config import OPTIMIZERS, SCHEDULES, TrainingConfig, TrainingConfigError

@@ -29,6 +29,7 @@ from torch.nn import functional as F
 from cvviz.data.digits import DigitSteps, centre_digit_steps, has_ink
 from cvviz.errors import CvvizError
 from cvviz.hooks import capture_outputs
+from cvviz.i18n import _
 from cvviz.jobs import Job, Reporter
 from cvviz.training.config import TrainingConfig
 from cvviz.training.data import MEAN, STD, Dataset, Split, load_dataset, normalise
@@ -47,6 +48,8 @@ PROBE_IMAGES = 128
 """Validation images whose activations are histogrammed after each epoch."""
 DIVERGENCE_FACTOR = 100.0
 """A loss this many times chance level (ln of the class count) counts as diverged, like a non-finite one."""
+LIVE_WEIGHTS_S = 0.5
+"""How often, in seconds, a run copies its weights into its log for a live view (and after every epoch)."""
 BACKGROUND = float(normalise(torch.tensor(0.0)))
 """A black pixel at the network's input scale: what shifted and rotated images are padded with."""
 
@@ -156,7 +159,7 @@ def batches_of(count: int, batch_size: int) -> list[slice]:
 
 def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Each image randomly shifted (±3 px), rotated (±12°) and scaled (0.9–1.1×), padded with black."""
-    count, _, height, width = images.shape
+    count, _channels, height, width = images.shape
     angle = (torch.rand(count, generator=generator) * 2 - 1) * math.radians(12)
     scale = 0.9 + 0.2 * torch.rand(count, generator=generator)
     shift = (torch.rand(count, 2, generator=generator) * 2 - 1) * 3.0
@@ -176,10 +179,23 @@ def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def shift_images(images: torch.Tensor, right: int, down: int) -> torch.Tensor:
     """``images`` (N, C, H, W) moved ``right`` and ``down`` whole pixels (negative: left, up), padded
     with black."""
-    _, _, height, width = images.shape
+    height, width = images.shape[2:]
     padded = F.pad(images, (abs(right),) * 2 + (abs(down),) * 2, value=BACKGROUND)
     top, left = abs(down) - down, abs(right) - right
     return padded[:, :, top : top + height, left : left + width]
+
+
+def rotate_images(images: torch.Tensor, degrees: float) -> torch.Tensor:
+    """``images`` (N, C, H, W) turned ``degrees`` anticlockwise about their centre (bilinear), padded with
+    black."""
+    angle = torch.tensor(math.radians(degrees))
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # affine_grid maps each output pixel to where it samples the input: the inverse (clockwise) turn, in
+    # coordinates whose y axis points down.
+    theta = torch.tensor([[cos, -sin, 0.0], [sin, cos, 0.0]], dtype=images.dtype)
+    grid = F.affine_grid(theta.expand(len(images), 2, 3), list(images.shape), align_corners=False)
+    turned = F.grid_sample(images - BACKGROUND, grid, align_corners=False, padding_mode="zeros")
+    return turned + BACKGROUND
 
 
 def layer_gradient_norms(layers: list[nn.Module]) -> torch.Tensor:
@@ -246,14 +262,17 @@ def train(
 ) -> TrainingResult:
     """Train ``config``'s network on its data set and return the result.
 
-    ``reporter`` receives progress after every step (and stops the run when its job is cancelled);
-    ``log`` is filled as the run goes, for a live view; ``on_epoch`` is called with each epoch's metrics.
-    Raises :class:`TrainingDiverged` when the loss stops being finite.
+    ``reporter`` receives progress after every step (and stops the run when its job is cancelled); when
+    its job's time is up the run ends at the next step as if it had run its last epoch, keeping what it
+    has learned (the result is marked ``time_limited``). ``log`` is filled as the run goes, for a live
+    view; ``on_epoch`` is called with each epoch's metrics. Raises :class:`TrainingDiverged` when the loss
+    stops being finite.
     """
     reporter = reporter or _Silent()
+    reporter.stops_itself()
     log = log or RunLog()
     started = time.perf_counter()
-    reporter.update(0.0, "Loading the data…")
+    reporter.update(0.0, _("Loading the data…"))
     dataset = dataset or load_dataset(config.dataset, seed=SPLIT_SEED)
     train_split = dataset.train
     if config.train_images is not None:
@@ -283,19 +302,25 @@ def train(
                 filters=filters[0],
                 weight_histograms=weight_hist,
                 activation_histograms=act_hist,
+                weights=_copy_weights(model),
             )
         )
         history: list[EpochMetrics] = []
         best_loss, best_epoch, best_state = math.inf, 0, None
-        stopped_early = False
+        stopped_early = time_limited = False
         step = 0
+        weights_copied = time.perf_counter()
         model.train()
         for epoch in range(config.epochs):
             epoch_started = time.perf_counter()
             order = batch_order(config, len(train_split), epoch)
             loss_sum, correct, seen = 0.0, 0, 0
             norms = torch.empty(steps_per_epoch, len(layers))
+            done = 0
             for index, where in enumerate(batches_of(len(order), config.batch_size)):
+                if reporter.time_up:
+                    time_limited = True
+                    break
                 batch = order[where]
                 images, labels = train_split.images[batch], train_split.labels[batch]
                 if config.augment:
@@ -314,10 +339,21 @@ def train(
                     schedule.step()
                 loss_sum += value * len(batch)
                 seen += len(batch)
+                done = index + 1
                 correct += int((logits.argmax(dim=1) == labels).sum())
-                reporter.update(step / total_steps, f"Epoch {epoch + 1} of {config.epochs}, step {step}")
-            log._add_norms(norms.numpy())
-            val_loss, val_acc, _ = evaluate(model, dataset.val)
+                if time.perf_counter() - weights_copied >= LIVE_WEIGHTS_S:
+                    log._update(weights=_copy_weights(model), weights_step=step)
+                    weights_copied = time.perf_counter()
+                reporter.update(
+                    step / total_steps,
+                    _("Epoch {epoch} of {epochs}, step {step}").format(
+                        epoch=epoch + 1, epochs=config.epochs, step=step
+                    ),
+                )
+            if seen == 0:  # the time ran out before this epoch's first step
+                break
+            log._add_norms(norms[:done].numpy())
+            val_loss, val_acc = evaluate(model, dataset.val)[:2]
             metrics = EpochMetrics(
                 epoch=epoch + 1,
                 train_loss=loss_sum / seen,
@@ -335,6 +371,8 @@ def train(
                 filters=filters[-1],
                 weight_histograms=weight_hist,
                 activation_histograms=act_hist,
+                weights=_copy_weights(model),
+                weights_step=step,
             )
             if on_epoch is not None:
                 on_epoch(metrics)
@@ -344,10 +382,12 @@ def train(
             elif config.patience is not None and epoch + 1 - best_epoch >= config.patience:
                 stopped_early = True
                 break
+            if time_limited:
+                break
         if config.patience is not None and best_state is not None:
             model.load_state_dict(best_state)
 
-    reporter.update(1.0, "Testing…")
+    reporter.update(1.0, _("Testing…"))
     with one_thread():
         test_loss, test_acc, predicted = evaluate(model, dataset.test)
     progress = log.snapshot()
@@ -363,14 +403,33 @@ def train(
         test_predictions=predicted,
         filter_history=np.stack(filters),
         seconds=time.perf_counter() - started,
+        time_limited=time_limited,
     )
+
+
+def _copy_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def network_with(config: TrainingConfig, classes: int, state_dict: dict[str, torch.Tensor]) -> nn.Module:
+    """``config``'s network loaded with ``state_dict``, in eval mode."""
+    with torch.random.fork_rng(devices=[]):  # building draws initial weights; leave torch's generator be
+        model = build_network(config, classes)
+    model.load_state_dict(state_dict)
+    return model.eval()
 
 
 def network_from_result(result: TrainingResult) -> nn.Module:
     """The trained network, rebuilt and loaded with the run's kept weights, in eval mode."""
-    model = build_network(result.config, len(result.progress.info.classes))
-    model.load_state_dict(result.state_dict)
-    return model.eval()
+    return network_with(result.config, len(result.progress.info.classes), result.state_dict)
+
+
+def network_from_progress(progress: TrainingProgress) -> nn.Module | None:
+    """The network of a run in progress as it was after step ``progress.weights_step`` (None before the
+    run has built it)."""
+    if progress.weights is None:
+        return None
+    return network_with(progress.config, len(progress.info.classes), progress.weights)
 
 
 @dataclass(frozen=True)
@@ -417,13 +476,38 @@ class EmptyDrawingError(CvvizError, ValueError):
     """A drawing or photo with no ink to read."""
 
 
-def read_digit(result: TrainingResult, image: Image.Image | np.ndarray) -> DigitReading:
-    """Prepare ``image`` as the training digits were (MNIST's convention) and classify it with the run's
-    network; a picture with no ink is refused in one sentence."""
+def digit_steps(image: Image.Image | np.ndarray) -> DigitSteps:
+    """Every step of the MNIST preparation of ``image`` (see :func:`cvviz.data.digits.centre_digit_steps`);
+    a picture with no ink is refused in one sentence.
+
+    ``image`` may be a photo (dark ink on paper is inverted), a drawing canvas's RGBA pixels (H, W, 4),
+    or a grayscale array (H, W).
+    """
+    image = _grayscale(image)
     if not has_ink(image):
-        raise EmptyDrawingError("There is nothing drawn: draw a digit or upload a photo of one.")
-    steps = centre_digit_steps(image)
+        raise EmptyDrawingError(_("There is nothing drawn: draw a digit or upload a photo of one."))
+    return centre_digit_steps(image)
+
+
+def read_digit(network: TrainingResult | nn.Module, image: Image.Image | np.ndarray) -> DigitReading:
+    """Prepare ``image`` as the training digits were (:func:`digit_steps`) and classify it with a finished
+    run's network, or with a network as it trains (:func:`network_from_progress`)."""
+    steps = digit_steps(image)
     pixels = normalise(torch.as_tensor(steps.padded, dtype=torch.float32))[None, None]
-    with torch.inference_mode():
-        probabilities = network_from_result(result)(pixels).softmax(dim=1)[0].numpy()
+    model = network_from_result(network) if isinstance(network, TrainingResult) else network
+    with one_thread(), torch.inference_mode():
+        probabilities = model(pixels).softmax(dim=1)[0].numpy()
     return DigitReading(steps, probabilities)
+
+
+def _grayscale(image: Image.Image | np.ndarray) -> Image.Image | np.ndarray:
+    """A colour or RGBA array (H, W, 3 or 4), as a drawing canvas returns, as a grayscale PIL image
+    (transparent pixels count as white paper); anything else unchanged."""
+    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] in (3, 4):
+        pixels = np.asarray(image, dtype=np.uint8)
+        picture = Image.fromarray(pixels, "RGBA" if pixels.shape[2] == 4 else "RGB")
+        if picture.mode == "RGBA":
+            paper = Image.new("RGBA", picture.size, (255, 255, 255, 255))
+            picture = Image.alpha_composite(paper, picture)
+        return picture.convert("L")
+    return image

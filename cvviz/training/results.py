@@ -65,7 +65,9 @@ class TrainingProgress:
 
     ``gradient_norms`` is (steps, layers): the L2 norm of each layer's weight gradient at every step,
     named by ``layers``; ``filters`` the first layer's weights (F, H, W) after the latest epoch (before
-    the first, the initial ones); histograms are per layer, from the latest epoch.
+    the first, the initial ones); histograms are per layer, from the latest epoch. ``weights`` is a copy
+    of the network's state_dict as it was after step ``weights_step`` (refreshed a few times a second and
+    after every epoch), so the page can read a drawing with the network as it trains.
     """
 
     config: TrainingConfig
@@ -78,6 +80,8 @@ class TrainingProgress:
     filters: np.ndarray | None = None
     weight_histograms: dict[str, Histogram] = field(default_factory=dict)
     activation_histograms: dict[str, Histogram] = field(default_factory=dict)
+    weights: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+    weights_step: int = 0
 
     @property
     def steps(self) -> int:
@@ -91,7 +95,8 @@ class TrainingResult:
     ``state_dict`` is the kept weights (the best epoch's when early stopping was on); ``confusion`` is
     (classes, classes) counts, rows the true class, columns the predicted one; ``test_predictions`` (N,)
     the predicted class of every test image; ``filter_history`` the first layer's weights at
-    initialisation and after each epoch, (epochs + 1, F, H, W).
+    initialisation and after each epoch, (epochs + 1, F, H, W). ``time_limited`` says the run was
+    ended by its job's time limit (the last epoch may be partial); its weights are the ones it had then.
     """
 
     progress: TrainingProgress
@@ -104,6 +109,7 @@ class TrainingResult:
     test_predictions: np.ndarray
     filter_history: np.ndarray
     seconds: float
+    time_limited: bool = False
 
     @property
     def config(self) -> TrainingConfig:
@@ -120,6 +126,7 @@ class TrainingResult:
             "test_acc": self.test_acc,
             "best_epoch": self.best_epoch,
             "stopped_early": self.stopped_early,
+            "time_limited": self.time_limited,
             "seconds": self.seconds,
         }
 
