@@ -110,6 +110,11 @@ class EfficientNet(Family):
         """The ends of stages 1, 2, 3 and 5 (of the paper's 1–7), then the 1×1 head convolution."""
         return ("stage 1", "stage 2", "stage 3", "stage 5", "head")
 
+    def scaling_dimensions(self, spec: ModelSpec) -> tuple[int, int]:
+        """(MBConv blocks, output channels of the last one): depth and width as compound scaling grows them
+        (the Lite variants keep their stem and head fixed, so the head's channels would not show it)."""
+        return _scaling_dimensions(spec.name)
+
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
     ) -> SignatureBlock:
@@ -140,6 +145,15 @@ class EfficientNet(Family):
             SCALING_COLUMNS if table else (),
             table,
         )
+
+
+@functools.cache
+def _scaling_dimensions(name: str) -> tuple[int, int]:
+    from cvviz.catalog.registry import get_spec
+
+    model = build_on_meta(get_spec(name))
+    blocks = [m for m in model.modules() if type(m).__name__ in ("MBConv", "FusedMBConv")]
+    return len(blocks), [c for _, c in conv_layers(blocks[-1])][-1].out_channels
 
 
 @functools.cache
