@@ -24,12 +24,15 @@ PAGES = [
     st.Page("app_pages/saliency.py", title="Saliency", icon=":material/highlight:"),
     st.Page("app_pages/compare.py", title="Compare backbones", icon=":material/compare_arrows:"),
 ]
+# After "Compare backbones", outside kiosk mode only (like the training lab): a visitor's sweep of input
+# sizes or latency run would hold a kiosk's CPU for everyone.
+COST = st.Page("app_pages/cost_growth.py", title="How cost grows", icon=":material/trending_up:")
 TRAINING = st.Page("app_pages/training.py", title="Training lab", icon=":material/model_training:")
 
 settings = kiosk.kiosk_settings()
 # An unattended kiosk offers no training: a walk-up visitor's run would hold the CPU for everyone.
 if not settings.enabled:
-    PAGES.append(TRAINING)
+    PAGES += [COST, TRAINING]
 kiosk.start(settings)
 # Kiosk mode hides Streamlit's menus (and with them its top page menu) and draws touch-sized page links.
 navigation = st.navigation(PAGES, position="hidden" if settings.enabled else "sidebar")

@@ -113,7 +113,7 @@ class EfficientNet(Family):
     def scaling_dimensions(self, spec: ModelSpec) -> tuple[int, int]:
         """(MBConv blocks, output channels of the last one): depth and width as compound scaling grows them
         (the Lite variants keep their stem and head fixed, so the head's channels would not show it)."""
-        return _scaling_dimensions(spec.name)
+        return _scaling_dimensions(spec)
 
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
@@ -147,13 +147,15 @@ class EfficientNet(Family):
         )
 
 
-@functools.cache
-def _scaling_dimensions(name: str) -> tuple[int, int]:
-    from cvviz.catalog.registry import get_spec
+_DIMENSIONS: dict[str, tuple[int, int]] = {}
 
-    model = build_on_meta(get_spec(name))
-    blocks = [m for m in model.modules() if type(m).__name__ in ("MBConv", "FusedMBConv")]
-    return len(blocks), [c for _, c in conv_layers(blocks[-1])][-1].out_channels
+
+def _scaling_dimensions(spec: ModelSpec) -> tuple[int, int]:
+    """(MBConv blocks, output channels of the last one), read once per model from it built on meta."""
+    if spec.name not in _DIMENSIONS:
+        blocks = [m for m in build_on_meta(spec).modules() if type(m).__name__ in ("MBConv", "FusedMBConv")]
+        _DIMENSIONS[spec.name] = (len(blocks), [c for _, c in conv_layers(blocks[-1])][-1].out_channels)
+    return _DIMENSIONS[spec.name]
 
 
 @functools.cache

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from torch import nn
 
 from cvviz.architecture.signature import Fact, SignatureBlock, numel
@@ -100,12 +98,12 @@ class ViT(Family):
         return {"image_size": size}
 
     def size_step(self, spec: ModelSpec) -> int:
-        return _patch_size(spec.name)
+        return _patch_size(spec)
 
     def size_note(self, spec: ModelSpec, size: int) -> str:
         if size == spec.input_size:
             return ""
-        patch = _patch_size(spec.name)
+        patch = _patch_size(spec)
         return _(
             "position embeddings interpolated from {native}×{native} to {grid}×{grid} patches (the model is "
             "built for {size}×{size}; torchvision's interpolate_embeddings does the same to trained weights)"
@@ -113,7 +111,7 @@ class ViT(Family):
 
     def tokens(self, spec: ModelSpec, size: int) -> int:
         """The patches of a size×size input plus the class token."""
-        return (size // _patch_size(spec.name)) ** 2 + 1
+        return (size // _patch_size(spec)) ** 2 + 1
 
     def receptive_field_reason(self, spec: ModelSpec) -> str:
         return (
@@ -122,12 +120,14 @@ class ViT(Family):
         )
 
 
-@functools.cache
-def _patch_size(name: str) -> int:
-    """The side of a patch, read from the patch embedding's kernel (built on meta, once per model)."""
-    from cvviz.catalog.registry import get_spec
+_PATCH_SIZES: dict[str, int] = {}
 
-    return int(build_on_meta(get_spec(name)).conv_proj.kernel_size[0])
+
+def _patch_size(spec: ModelSpec) -> int:
+    """The side of a patch, read from the patch embedding's kernel (built on meta, once per model)."""
+    if spec.name not in _PATCH_SIZES:
+        _PATCH_SIZES[spec.name] = int(build_on_meta(spec).conv_proj.kernel_size[0])
+    return _PATCH_SIZES[spec.name]
 
 
 FAMILY = ViT()

@@ -21,10 +21,12 @@ is rebuilt with a position embedding for the new grid, which is what interpolati
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import threading
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -40,6 +42,7 @@ from cvviz.device import describe_device, resolve_device
 from cvviz.errors import CvvizError
 from cvviz.i18n import N_, _
 from cvviz.jobs import Job, Reporter
+from cvviz.measure.complexity import _SHAPE_PRESERVING_NORMS
 from cvviz.measure.profiling import count_row
 from cvviz.measure.timing import estimate_seconds, seconds_per_mac, time_forward
 from cvviz.models.build import build_for_timing, build_on_meta
@@ -62,7 +65,9 @@ ELEMENTWISE_HOW = N_(
 )
 MEMORY_HOW = N_(
     "Peak activation memory: the most bytes held at once by the tensors the forward pass creates (the input "
-    "included, the weights not), batch 1, inference, followed tensor by tensor on the meta device."
+    "included, the weights not), batch 1, inference, followed tensor by tensor on the meta device, with "
+    "attention computed step by step (its tokens × tokens score matrix held); fused attention kernels "
+    "(FlashAttention) never hold that matrix, which the measurement on a GPU shows."
 )
 LATENCY_HOW = N_(
     "Latency: median of timed forward passes at batch 1 after a warm-up, on {device}, with stand-in random "
@@ -131,12 +136,34 @@ class _CostCounter(TorchDispatchMode):
         self.live -= size
 
 
+@contextlib.contextmanager
+def _norms_as_new_tensors(model: nn.Module) -> Iterator[None]:
+    """On the meta device, run normalisation layers as ``empty_like``: a new tensor of their output's shape
+    (what memory and the element-wise count see) without their slow meta decompositions (no MACs either
+    way; see :func:`cvviz.measure.complexity._norms_as_identity`)."""
+    norms = [m for m in model.modules() if isinstance(m, _SHAPE_PRESERVING_NORMS)]
+    for module in norms:
+        module.forward = _fresh_like
+    try:
+        yield
+    finally:
+        for module in norms:
+            del module.forward
+
+
+def _fresh_like(x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+    """A new contiguous tensor of ``x``'s shape, as a normalisation's kernel returns (``empty_like`` would
+    keep a permuted input's strides and make the next layer copy it)."""
+    return torch.empty(x.shape, dtype=x.dtype, device=x.device)
+
+
 def count_costs(model: nn.Module, input_shape: tuple[int, ...]) -> CostCounts:
     """Count ``model``'s costs for one input of ``input_shape`` (with batch dimension), on the device its
     parameters live on (the meta device for counting without memory)."""
     device = next(model.parameters()).device
     counter = _CostCounter()
-    with torch.no_grad(), counter:
+    shortcut = _norms_as_new_tensors(model) if device.type == "meta" else contextlib.nullcontext()
+    with torch.no_grad(), shortcut, counter:
         output = model(torch.zeros(input_shape, device=device))
         del output
     return CostCounts(
@@ -250,14 +277,25 @@ def scaled_spec(spec: ModelSpec, size: int, width: float = 1.0) -> ModelSpec:
     return replace(spec, architecture_kwargs=kwargs, preprocessing=preprocessing)
 
 
+_COUNTING = threading.Lock()
+
+
+@functools.lru_cache(maxsize=8)
+def _meta_model(name: str, kwargs: tuple) -> nn.Module:
+    """The architecture on meta for these keyword arguments: a CNN's serves every input size."""
+    return build_on_meta(replace(get_spec(name), architecture_kwargs=dict(kwargs)))
+
+
 @functools.cache
 def _counts_at(name: str, size: int, width: float) -> CostCounts:
     """Cached: the counts depend on the architecture only."""
     spec = get_spec(name)
     scaled = scaled_spec(spec, size, width)
     try:
-        model = build_on_meta(scaled)
-        return count_costs(model, (1, *scaled.input_shape))
+        # One count at a time: the cached meta models are shared, and counting swaps their norms' forward.
+        with _COUNTING:
+            model = _meta_model(name, tuple(sorted(scaled.architecture_kwargs.items())))
+            return count_costs(model, (1, *scaled.input_shape))
     except (RuntimeError, ValueError, AssertionError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ScalingError(
