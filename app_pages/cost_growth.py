@@ -105,14 +105,25 @@ def input_size_section() -> None:
                 "pixels for CNNs. Global attention's b is 2, windowed attention's 1."
             )
         )
-    for note in dict.fromkeys(f"{r.title}: {r.note}" for r in rows if r.note):
-        st.caption(note)
+    noted = {}
+    for row in rows:
+        if row.note:
+            noted.setdefault(row.title, []).append(row)
+    for title, members in noted.items():
+        first, *others = members
+        also = (
+            _(" Likewise at {sizes}.").format(sizes=", ".join(str(r.size) for r in others)) if others else ""
+        )
+        st.caption(
+            _("{title} at {size}: {note}.").format(title=title, size=first.size, note=first.note) + also
+        )
     st.plotly_chart(breakdown_figure(rows), key="cost.breakdown_figure")
     st.caption(" ".join((_(scaling.MACS_HOW), _(scaling.ATTENTION_HOW))))
     st.subheader(_("Latency on this machine"))
     device = default_device()
-    runs = st.number_input(_("Timed runs per point (at most)"), 1, 50, 5, key="cost.runs")
-    budget = st.number_input(
+    left, right = st.columns(2)
+    runs = left.number_input(_("Timed runs per point (at most)"), 1, 50, 5, key="cost.runs")
+    budget = right.number_input(
         _("Seconds per point (at most, after 3 runs)"), 0.1, 30.0, 1.0, key="cost.budget"
     )
 

@@ -142,7 +142,7 @@ def test_figures_draw_every_point(transformer_rows):
     assert len(memory_figure(transformer_rows).data) == 2
     assert latency_figure(transformer_rows).data == ()  # nothing timed, nothing drawn
     grid = mobilenet_grid_figure(scaling.mobilenet_grid())
-    assert "paper 569M" in grid.data[0].text[0][0]
+    assert "paper 569M" in grid.layout.annotations[0].text
     assert compound_figure([("B", scaling.compound_scaling(("efficientnet_b0", "efficientnet_b2")))]).data
 
 

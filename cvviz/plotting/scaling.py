@@ -241,18 +241,29 @@ def mobilenet_grid_figure(cells: Sequence[GridCell]) -> go.Figure:
                 line += "<br>" + _("paper {macs}").format(macs=_millions(cell.published.macs))
             row_text.append(line)
         text.append(row_text)
+    values = [v for row in z for v in row if v is not None]
+    high = max(values) if values else 1.0
     figure = go.Figure(
         go.Heatmap(
             z=z,
             x=[str(s) for s in sizes],
             y=[f"α = {w:g}" for w in widths],
-            text=text,
-            texttemplate="%{text}",
             colorscale=CIVIDIS,
             colorbar=colourbar(_("M mult-adds")),
             hovertemplate=_("%{y}, %{x}×%{x}: %{z:.1f}M mult-adds<extra></extra>"),
         )
     )
+    # Each cell's text in black on the light (yellow) end of the scale, white on the dark end.
+    for width, row_values, row_text in zip(widths, z, text, strict=True):
+        for size, value, label in zip(sizes, row_values, row_text, strict=True):
+            if label:
+                figure.add_annotation(
+                    x=str(size),
+                    y=f"α = {width:g}",
+                    text=label,
+                    showarrow=False,
+                    font={"color": "black" if value > 0.6 * high else "white"},
+                )
     figure.update_layout(
         title=_("MobileNet V1: mult-adds over width α × resolution ρ, counted (paper beneath)"),
         xaxis={"title": _("input size (ρ × 224)"), "type": "category"},
@@ -333,7 +344,7 @@ def compound_dimensions_figure(rows: Sequence[CompoundRow]) -> go.Figure:
         )
     figure.update_layout(
         barmode="group",
-        title=_("Depth, width and resolution, each as a multiple of {first}'s").format(
+        title=_("× {first}: depth, width, resolution").format(
             first=rows[0].title if rows else "—"
         ),
         yaxis_title=_("× the first variant"),
