@@ -344,9 +344,7 @@ def compound_dimensions_figure(rows: Sequence[CompoundRow]) -> go.Figure:
         )
     figure.update_layout(
         barmode="group",
-        title=_("× {first}: depth, width, resolution").format(
-            first=rows[0].title if rows else "—"
-        ),
+        title=_("× {first}: depth, width, resolution").format(first=rows[0].title if rows else "—"),
         yaxis_title=_("× the first variant"),
         legend={"orientation": "h", "y": 1.08},
         **{**_LAYOUT, "height": 400},
