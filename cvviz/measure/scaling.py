@@ -257,7 +257,8 @@ def scaled_spec(spec: ModelSpec, size: int, width: float = 1.0) -> ModelSpec:
     if size % step:
         raise ScalingError(
             _(
-                "{title} cuts the image into {step}×{step} patches: choose a multiple of {step}, not {size}."
+                "{title} takes input sizes that are a multiple of {step} (its patches or windows must tile "
+                "the image), not {size}."
             ).format(title=spec.title, step=step, size=size)
         )
     kwargs = dict(spec.architecture_kwargs)
