@@ -246,28 +246,35 @@ def mobilenet_grid_figure(cells: Sequence[GridCell]) -> go.Figure:
     figure = go.Figure(
         go.Heatmap(
             z=z,
-            x=[str(s) for s in sizes],
-            y=[f"α = {w:g}" for w in widths],
+            x=list(range(len(sizes))),
+            y=list(range(len(widths))),
+            customdata=[[[w, s] for s in sizes] for w in widths],
             colorscale=CIVIDIS,
             colorbar=colourbar(_("M mult-adds")),
-            hovertemplate=_("%{y}, %{x}×%{x}: %{z:.1f}M mult-adds<extra></extra>"),
+            hovertemplate=_(
+                "α = %{customdata[0]}, %{customdata[1]}×%{customdata[1]}: %{z:.1f}M mult-adds<extra></extra>"
+            ),
         )
     )
     # Each cell's text in black on the light (yellow) end of the scale, white on the dark end.
-    for width, row_values, row_text in zip(widths, z, text, strict=True):
-        for size, value, label in zip(sizes, row_values, row_text, strict=True):
+    for row, (row_values, row_text) in enumerate(zip(z, text, strict=True)):
+        for column, (value, label) in enumerate(zip(row_values, row_text, strict=True)):
             if label:
                 figure.add_annotation(
-                    x=str(size),
-                    y=f"α = {width:g}",
+                    x=column,
+                    y=row,
                     text=label,
                     showarrow=False,
                     font={"color": "black" if value > 0.6 * high else "white"},
                 )
     figure.update_layout(
         title=_("MobileNet V1: mult-adds over width α × resolution ρ, counted (paper beneath)"),
-        xaxis={"title": _("input size (ρ × 224)"), "type": "category"},
-        yaxis={"type": "category"},
+        xaxis={
+            "title": _("input size (ρ × 224)"),
+            "tickvals": list(range(len(sizes))),
+            "ticktext": [str(s) for s in sizes],
+        },
+        yaxis={"tickvals": list(range(len(widths))), "ticktext": [f"α = {w:g}" for w in widths]},
         **{**_LAYOUT, "height": 400},
     )
     return figure
