@@ -170,6 +170,7 @@ def input_size_section() -> None:
                 _("latency ms (median)"): None if r.latency_ms is None else round(r.latency_ms, 2),
                 _("measured on"): r.device,
                 _("note"): r.note,
+                _("how"): r.how,
             }
             for r in rows
         ],

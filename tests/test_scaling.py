@@ -131,6 +131,7 @@ def test_latency_is_timed_on_the_model_built_at_each_size():
     timed = scaling.latency_job(rows, "cpu", runs=2, budget_s=0.05).run()
     assert [(r.size, r.device) for r in timed] == [(64, "CPU"), (128, "CPU")]
     assert all(r.latency_ms > 0 and r.runs >= 1 and r.error is None for r in timed)
+    assert all("meta device" in r.how and "timed forward passes at batch 1 on CPU" in r.how for r in timed)
 
 
 def test_figures_draw_every_point(transformer_rows):

@@ -74,6 +74,11 @@ LATENCY_HOW = N_(
     "weights (the values do not change the time)."
 )
 
+HOW_COUNTED = N_(
+    "parameters, MACs and memory counted on the model built at this size and width, on the meta device"
+)
+HOW_TIMED = N_("latency: median of {runs} timed forward passes at batch 1 on {device}, stand-in weights")
+
 _ATTENTION_OPS = frozenset(
     key for key in flop_registry if "bmm" in str(key) or "attention" in str(key) or "flash" in str(key)
 )
@@ -180,7 +185,8 @@ def count_costs(model: nn.Module, input_shape: tuple[int, ...]) -> CostCounts:
 @dataclass(frozen=True)
 class ScalingRow:
     """One (model, input size, width) point. Counts as in :class:`CostCounts`; ``tokens`` is what the
-    first attention sees (None for a CNN); ``note`` says what was changed to build the model at this size.
+    first attention sees (None for a CNN); ``note`` says what was changed to build the model at this size;
+    ``how`` says what was measured and how.
     Live fields are None until :func:`measure_latency` fills them; ``measured_activation_bytes`` only on
     CUDA (``torch.cuda.max_memory_allocated`` above what was allocated before the pass)."""
 
@@ -198,6 +204,7 @@ class ScalingRow:
     elementwise_ops: int
     activation_bytes: int
     note: str = ""
+    how: str = ""
     latency_ms: float | None = None
     latency_p10_ms: float | None = None
     latency_p90_ms: float | None = None
@@ -318,6 +325,7 @@ def cost_at(name: str, size: int, width: float = 1.0) -> ScalingRow:
         width=width,
         tokens=get_family(spec).tokens(spec, size),
         note=get_family(spec).size_note(spec, size),
+        how=_(HOW_COUNTED),
         **asdict(counts),
     )
 
@@ -434,7 +442,9 @@ def _timed(
     row: ScalingRow, device: torch.device, label: str, runs: int, budget_s: float | None
 ) -> ScalingRow:
     try:
-        return replace(row, device=label, **_time_point(row, device, runs, budget_s))
+        live = _time_point(row, device, runs, budget_s)
+        timed = _(HOW_TIMED).format(runs=live["runs"], device=label)
+        return replace(row, device=label, how=f"{row.how}; {timed}", **live)
     except (RuntimeError, CvvizError) as exc:  # out of memory (CUDA's is a RuntimeError) and the like
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return replace(

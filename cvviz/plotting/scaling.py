@@ -44,6 +44,7 @@ def _slope_text(slopes: Sequence[Slope], model: str, width: float, part: str) ->
 def _hover(row: ScalingRow) -> str:
     tokens = _("<br>{tokens:,} tokens").format(tokens=row.tokens) if row.tokens else ""
     note = f"<br><i>{row.note}</i>" if row.note else ""
+    note += f"<br><i>{row.how}</i>" if row.how else ""
     return _(
         "<b>{label}</b> at {size}×{size}{tokens}<br>{gmacs:.2f} GMACs: attention {att:.2f}, convolutions "
         "{conv:.2f}, linear {lin:.2f}<br>{params:.2f}M parameters · peak activations {mb:.1f} MB{note}"
