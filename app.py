@@ -21,6 +21,17 @@ st.set_page_config(
     page_title=_("cvviz — computer-vision backbones, explained"), page_icon="🔭", layout="wide"
 )
 
+settings = kiosk.kiosk_settings()
+# Pages offered outside kiosk mode only: on an unattended kiosk a walk-up visitor's sweep would hold the
+# CPU for everyone.
+ATTENDED_ONLY = (
+    []
+    if settings.enabled
+    else [
+        st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:"),
+    ]
+)
+
 PAGES = [
     st.Page("app_pages/home.py", title=_("The story"), icon=":material/timeline:", default=True),
     st.Page("app_pages/architecture.py", title=_("Architecture"), icon=":material/account_tree:"),
@@ -31,12 +42,12 @@ PAGES = [
     st.Page("app_pages/attention.py", title=_("Attention"), icon=":material/center_focus_weak:"),
     st.Page("app_pages/saliency.py", title=_("Saliency"), icon=":material/highlight:"),
     st.Page("app_pages/compare.py", title=_("Compare backbones"), icon=":material/compare_arrows:"),
+    *ATTENDED_ONLY,
     # On an unattended kiosk every run is capped in time (``CVVIZ_KIOSK_RUN_S``), so a walk-up visitor's
     # run cannot hold a CPU core for long.
     st.Page("app_pages/training.py", title=_("Training lab"), icon=":material/model_training:"),
 ]
 
-settings = kiosk.kiosk_settings()
 kiosk.start(settings)
 # Kiosk mode hides Streamlit's menus (and with them its top page menu) and draws touch-sized page links.
 navigation = st.navigation(PAGES, position="hidden" if settings.enabled else "sidebar")

@@ -60,6 +60,32 @@ class Family:
         """Why a convolutional receptive field does not describe ``spec`` ('' when it does)."""
         return ""
 
+    def sized_kwargs(self, spec: ModelSpec, size: int) -> dict:
+        """Architecture keyword arguments that build ``spec`` for size×size inputs: none for a network
+        whose convolutions and global pooling take any size (most CNNs, Swin)."""
+        return {}
+
+    def size_step(self, spec: ModelSpec) -> int:
+        """Input sizes must be a multiple of this (a ViT's patch size; 1 when any size works)."""
+        return 1
+
+    def size_note(self, spec: ModelSpec, size: int) -> str:
+        """What changes in the model to run it at size×size instead of its native size ('' if nothing)."""
+        return ""
+
+    def tokens(self, spec: ModelSpec, size: int) -> int | None:
+        """How many tokens a transformer's first attention sees for a size×size input; None for a CNN."""
+        return None
+
+    def width_kwargs(self, spec: ModelSpec, width: float) -> dict | None:
+        """Architecture keyword arguments for a width multiplier (MobileNet's α); None when the family's
+        builders have none."""
+        return None
+
+    def scaling_dimensions(self, spec: ModelSpec) -> tuple[int, int] | None:
+        """(depth in blocks, width in channels) for families scaled by those (EfficientNet); else None."""
+        return None
+
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
     ) -> SignatureBlock:

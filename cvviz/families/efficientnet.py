@@ -111,6 +111,11 @@ class EfficientNet(Family):
         """The ends of stages 1, 2, 3 and 5 (of the paper's 1–7), then the 1×1 head convolution."""
         return (*(_("stage {n}").format(n=n) for n in (1, 2, 3, 5)), _("head"))
 
+    def scaling_dimensions(self, spec: ModelSpec) -> tuple[int, int]:
+        """(MBConv blocks, output channels of the last one): depth and width as compound scaling grows them
+        (the Lite variants keep their stem and head fixed, so the head's channels would not show it)."""
+        return _scaling_dimensions(spec)
+
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
     ) -> SignatureBlock:
@@ -145,6 +150,17 @@ class EfficientNet(Family):
             SCALING_COLUMNS if table else (),
             table,
         )
+
+
+_DIMENSIONS: dict[str, tuple[int, int]] = {}
+
+
+def _scaling_dimensions(spec: ModelSpec) -> tuple[int, int]:
+    """(MBConv blocks, output channels of the last one), read once per model from it built on meta."""
+    if spec.name not in _DIMENSIONS:
+        blocks = [m for m in build_on_meta(spec).modules() if type(m).__name__ in ("MBConv", "FusedMBConv")]
+        _DIMENSIONS[spec.name] = (len(blocks), [c for _, c in conv_layers(blocks[-1])][-1].out_channels)
+    return _DIMENSIONS[spec.name]
 
 
 @functools.cache

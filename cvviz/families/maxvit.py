@@ -53,6 +53,14 @@ class MaxViT(Family):
             facts,
         )
 
+    def sized_kwargs(self, spec: ModelSpec, size: int) -> dict:
+        """torchvision's MaxViT is built for one ``input_size`` (it checks every stage's partitions)."""
+        return {"input_size": (size, size)}
+
+    def size_step(self, spec: ModelSpec) -> int:
+        """The stem and four stages halve the input five times, and every stage is cut into 7×7 windows."""
+        return 32 * 7
+
     def receptive_field_reason(self, spec: ModelSpec) -> str:
         return _(
             "{model} mixes convolutions with self-attention, whose field is a window or the whole image, "

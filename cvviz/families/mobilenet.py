@@ -55,6 +55,10 @@ class MobileNet(Family):
             ),
         ]
 
+    def width_kwargs(self, spec: ModelSpec, width: float) -> dict:
+        """Every MobileNet takes a width multiplier α that thins every layer (Howard et al. 2017, §4.2)."""
+        return {"width_mult": width}
+
     def signature_block(
         self, spec: ModelSpec, model: nn.Module, complexity: Complexity | None
     ) -> SignatureBlock:

@@ -13,6 +13,8 @@ from cvviz.i18n import N_, _
 from cvviz.layouts import CHANNELS_LAST, GridLayout
 from cvviz.measure.complexity import Complexity
 
+PATCH = 4
+"""Side of the patches the first stage embeds (torchvision's ``patch_size=[4, 4]`` for every Swin)."""
 STAGES = ("features.0", "features.1", "features.3", "features.5", "features.7")
 
 
@@ -82,6 +84,10 @@ class Swin(Family):
 
     def grid_layout(self, spec: ModelSpec, layer: str) -> GridLayout | None:
         return CHANNELS_LAST if layer.startswith("features.") else None
+
+    def tokens(self, spec: ModelSpec, size: int) -> int:
+        """Patch tokens of the first stage: one per 4×4 patch (the patch embedding's stride)."""
+        return (size // PATCH) ** 2
 
     def receptive_field_reason(self, spec: ModelSpec) -> str:
         return _(

@@ -11,6 +11,7 @@ from cvviz.families.base import Family
 from cvviz.i18n import N_, _
 from cvviz.layouts import TOKENS_WITH_CLASS, GridLayout
 from cvviz.measure.complexity import Complexity
+from cvviz.models.build import build_on_meta
 
 
 def vit_spec(name: str, title: str, depth: int, weights: str = "DEFAULT") -> ModelSpec:
@@ -99,11 +100,42 @@ class ViT(Family):
     def grid_layout(self, spec: ModelSpec, layer: str) -> GridLayout | None:
         return TOKENS_WITH_CLASS if layer.startswith("encoder.layers") else None
 
+    def sized_kwargs(self, spec: ModelSpec, size: int) -> dict:
+        """torchvision's ViT is built for one ``image_size``: its position embedding holds one vector per
+        patch of that size (plus the class token)."""
+        return {"image_size": size}
+
+    def size_step(self, spec: ModelSpec) -> int:
+        return _patch_size(spec)
+
+    def size_note(self, spec: ModelSpec, size: int) -> str:
+        if size == spec.input_size:
+            return ""
+        patch = _patch_size(spec)
+        return _(
+            "position embeddings interpolated from {native}×{native} to {grid}×{grid} patches (the model is "
+            "built for {size}×{size}; torchvision's interpolate_embeddings does the same to trained weights)"
+        ).format(native=spec.input_size // patch, grid=size // patch, size=size)
+
+    def tokens(self, spec: ModelSpec, size: int) -> int:
+        """The patches of a size×size input plus the class token."""
+        return (size // _patch_size(spec)) ** 2 + 1
+
     def receptive_field_reason(self, spec: ModelSpec) -> str:
         return _(
             "{model} is a Vision Transformer: after its first self-attention every token attends to every "
             "patch, so its receptive field is global, the whole image."
         ).format(model=spec.title)
+
+
+_PATCH_SIZES: dict[str, int] = {}
+
+
+def _patch_size(spec: ModelSpec) -> int:
+    """The side of a patch, read from the patch embedding's kernel (built on meta, once per model)."""
+    if spec.name not in _PATCH_SIZES:
+        _PATCH_SIZES[spec.name] = int(build_on_meta(spec).conv_proj.kernel_size[0])
+    return _PATCH_SIZES[spec.name]
 
 
 FAMILY = ViT()
