@@ -1,5 +1,9 @@
 """Shared fixtures. Tests never reach the network: any non-loopback connection fails loudly.
 
+The suite runs in two worker processes (pytest-xdist, ``-n 2 --dist loadfile``: a test file stays on one
+worker, so a module's fixtures, servers and caches stay in one process); each worker's torch takes its
+share of the cores, so two workers do not fight over the same ones. ``-n 0`` runs it in one process.
+
 Memory: the suite runs in one process, and the app's shared models (``st.cache_resource``) outlive the
 AppTest that loaded them, so the model budget is kept small for tests and every cache is emptied after
 each test module; real models are released after use.
@@ -19,6 +23,10 @@ from cvviz.data.images import load_sample
 
 # Before anything builds a workbench (AppTests and the servers the browser tests start inherit it).
 os.environ.setdefault("CVVIZ_MODEL_CACHE_MB", "1024")
+
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _workers > 1:
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // _workers))
 
 _real_connect = socket.socket.connect
 
