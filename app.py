@@ -25,11 +25,12 @@ PAGES = [
     st.Page("app_pages/compare.py", title="Compare backbones", icon=":material/compare_arrows:"),
 ]
 TRAINING = st.Page("app_pages/training.py", title="Training lab", icon=":material/model_training:")
+GENERATIVE = st.Page("app_pages/generative.py", title="Generative lab", icon=":material/auto_awesome:")
 
 settings = kiosk.kiosk_settings()
 # An unattended kiosk offers no training: a walk-up visitor's run would hold the CPU for everyone.
 if not settings.enabled:
-    PAGES.append(TRAINING)
+    PAGES += [TRAINING, GENERATIVE]
 kiosk.start(settings)
 # Kiosk mode hides Streamlit's menus (and with them its top page menu) and draws touch-sized page links.
 navigation = st.navigation(PAGES, position="hidden" if settings.enabled else "sidebar")
