@@ -8,12 +8,14 @@ from cvviz.generative.config import DEFAULT_LR
 from cvviz.generative.explore import (
     decode_point,
     decoded_grid,
+    digit_labels,
     interpolate_digits,
     interpolate_noise,
     latent_map,
     reconstructions,
     samples,
 )
+from cvviz.generative.loop import probe_indices
 from cvviz.i18n import N_, _
 from cvviz.plotting.generative import (
     class_histogram_figure,
@@ -230,12 +232,23 @@ def show_autoencoder(label: str, chosen) -> None:
     with tabs[2]:
         a, b, c = st.columns(3)
         last = progress.info.test_images - 1
-        first = a.number_input(_("From test digit"), 0, last, 0, key="gen.from")
-        second = b.number_input(_("To test digit"), 0, last, 1, key="gen.to")
+        ends = probe_indices(data.test)  # the first test image of each digit: a 0 and a 7 to begin with
+        first = a.number_input(_("From test image"), 0, last, int(ends[0]), key="gen.from")
+        second = b.number_input(_("To test image"), 0, last, int(ends[7]), key="gen.to")
         steps = c.slider(_("Steps"), 3, 16, 8, key="gen.steps")
         path = interpolate_digits(chosen, data, int(first), int(second), int(steps))
         st.plotly_chart(digit_rows_figure([(_("linear path"), path)]), key="gen.path")
-        st.caption(_("The two digits' codes joined by a straight line, each point decoded."))
+        st.caption(
+            _(
+                "Test images {first} (a {a}) and {second} (a {b}): their codes joined by a straight line, each "
+                "point decoded."
+            ).format(
+                first=int(first),
+                a=classes[digit_labels(data)[int(first)]],
+                second=int(second),
+                b=classes[digit_labels(data)[int(second)]],
+            )
+        )
     with tabs[3]:
         if chosen.config.model == "vae":
             st.plotly_chart(
@@ -332,6 +345,13 @@ def show_gan(chosen) -> None:
         st.plotly_chart(digit_rows_figure([("", row) for row in grid]), key="gen.gan_samples")
 
 
+def outcome(result) -> str:
+    """A run's verdict in a few words: its reconstruction error, or its samples' class entropy."""
+    if result.test_mse is not None:
+        return _("test error {mse:.4f} per pixel").format(mse=result.test_mse)
+    return _("entropy {value:.2f} nats").format(value=result.epochs[-1].entropy)
+
+
 def show_runs() -> None:
     st.header(_("Runs this session"))
     st.dataframe(
@@ -339,8 +359,7 @@ def show_runs() -> None:
             {
                 _("run"): run["label"],
                 _("model"): _(MODELS[run["result"].config.model].title),
-                _("test MSE per pixel"): run["result"].test_mse,
-                _("final entropy"): run["result"].epochs[-1].entropy,
+                _("result"): outcome(run["result"]),
                 _("seconds"): round(run["result"].seconds, 1),
                 _("settings"): run["result"].config.describe(),
             }

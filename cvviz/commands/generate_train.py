@@ -23,7 +23,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="ae, dae (denoising), sae (sparse), vae or gan (default vae)")  # fmt: skip
     add("--latent", type=int, help="code size (noise size for the GAN); default 2, or 32 for the GAN")
     add("--epochs", type=int, default=default.epochs, help=f"epochs (default {default.epochs})")
-    add("--batch-size", type=int, default=default.batch_size, help=f"default {default.batch_size}")
+    add("--batch-size", type=int, help="images per step (default 32, or 64 for the GAN)")
     add("--lr", type=float, help="Adam's learning rate (the discriminator's for the GAN); default per model")
     add("--g-lr", type=float, help="the GAN generator's learning rate (default: --lr)")
     add("--beta", type=float, default=default.beta, help="weight of the VAE's KL term (default 1)")

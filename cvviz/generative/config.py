@@ -12,8 +12,10 @@ from cvviz.i18n import _
 
 MAX_EPOCHS = 500
 MAX_LATENT = 256
-DEFAULT_LR = {False: 2e-3, True: 1e-3}
+DEFAULT_LR = {False: 5e-3, True: 1e-3}
 """Adam's learning rate unless set: autoencoders (False) and the GAN (True)."""
+DEFAULT_BATCH = {False: 32, True: 64}
+"""Images per step unless set: autoencoders (False) and the GAN (True)."""
 
 
 class GenerativeConfigError(CvvizError, ValueError):
@@ -30,13 +32,13 @@ class GenerativeConfig:
     [0, 1]), ``sparsity`` the weight of the sparse autoencoder's L1 penalty on the code. ``lr`` is Adam's
     learning rate (the discriminator's, for the GAN; None: the model's default, :data:`DEFAULT_LR`);
     ``g_lr`` the generator's (None: the same as the discriminator's).
-    ``train_images`` limits the training split to its first N images (quick experiments and tests).
+    ``batch_size`` None means the model's default (:data:`DEFAULT_BATCH`). ``train_images`` limits the training split to its first N images (quick experiments and tests).
     """
 
     model: str = "vae"
     latent: int | None = None
     epochs: int = 20
-    batch_size: int = 64
+    batch_size: int | None = None
     lr: float | None = None
     g_lr: float | None = None
     beta: float = 1.0
@@ -55,7 +57,8 @@ class GenerativeConfig:
         if self.latent is not None:
             _whole(_("code size"), self.latent, 1, MAX_LATENT)
         _whole(_("number of epochs"), self.epochs, 1, MAX_EPOCHS)
-        _whole(_("batch size"), self.batch_size, 2, 65536)
+        if self.batch_size is not None:
+            _whole(_("batch size"), self.batch_size, 2, 65536)
         for what, value in ((_("learning rate"), self.lr), (_("generator learning rate"), self.g_lr)):
             if value is not None and (not _finite(value) or value <= 0):
                 raise GenerativeConfigError(
@@ -83,6 +86,11 @@ class GenerativeConfig:
         return self.latent if self.latent is not None else MODELS[self.model].default_latent
 
     @property
+    def batch(self) -> int:
+        """Images per step (``batch_size``, or the model's default)."""
+        return self.batch_size if self.batch_size is not None else DEFAULT_BATCH[MODELS[self.model].is_gan]
+
+    @property
     def learning_rate(self) -> float:
         """Adam's learning rate (the discriminator's, for the GAN)."""
         return self.lr if self.lr is not None else DEFAULT_LR[MODELS[self.model].is_gan]
@@ -104,20 +112,24 @@ class GenerativeConfig:
         known = {field.name for field in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in values.items() if key in known})
 
+    def effective(self) -> dict[str, object]:
+        """Every setting as the run uses it (defaults resolved: code size, batch, learning rates)."""
+        return dataclasses.asdict(self) | {
+            "latent": self.code_size,
+            "batch_size": self.batch,
+            "lr": self.learning_rate,
+            "g_lr": self.generator_lr,
+        }
+
     def describe(self) -> str:
-        """The settings that matter for this model and differ from the defaults, in one line (legends)."""
-        default = GenerativeConfig()
-        relevant = {"ae": (), "dae": ("noise",), "sae": ("sparsity",), "vae": ("beta",), "gan": ("g_lr",)}
+        """The model, its code size and the settings that matter for it and differ from its defaults, in
+        one line (tables and legends)."""
+        own = {"dae": "noise", "sae": "sparsity", "vae": "beta", "gan": "g_lr"}.get(self.model)
+        ignored = {"model", "latent", "beta", "noise", "sparsity", "g_lr"} - {own}
+        default = GenerativeConfig(model=self.model).effective() | {"g_lr": self.learning_rate}
         parts = [self.model, f"latent={self.code_size}"]
-        for field in dataclasses.fields(self):
-            name = field.name
-            if (
-                name in ("model", "latent", "beta", "noise", "sparsity", "g_lr")
-                and name not in relevant[self.model]
-            ):
-                continue
-            value = getattr(self, name)
-            if value != getattr(default, name):
+        for name, value in self.effective().items():
+            if name not in ignored and value != default[name]:
                 parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
         return ", ".join(parts)
 

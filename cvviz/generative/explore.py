@@ -194,3 +194,8 @@ def tile_digits(images: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
             r * (height + gap) : r * (height + gap) + height, c * (width + gap) : c * (width + gap) + width
         ] = np.clip(digit, 0, 1)
     return (tiled * 255).round().astype(np.uint8)
+
+
+def digit_labels(dataset: Dataset) -> np.ndarray:
+    """The class (N,) of every test image."""
+    return dataset.test.labels.numpy()

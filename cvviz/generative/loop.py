@@ -211,7 +211,7 @@ def train(
     if is_gan and judge is None:
         reporter.update(0.0, _("Training the digit classifier that judges the samples…"))
         judge = digit_judge()
-    batches = batches_of(len(train_split), config.batch_size)
+    batches = batches_of(len(train_split), config.batch)
     total_steps = len(batches) * config.epochs
     probe = probe_indices(dataset.test)
     probe_pixels = to_pixels(dataset.test.images[torch.as_tensor(probe)])

@@ -40,7 +40,8 @@ def _line(figure, x, y, *, name, colour_, dash, group, legend, row, col, what):
             name=name,
             legendgroup=group,
             showlegend=legend,
-            hovertemplate=f"{name}<br>{what}: %{{y:.4g}} at epoch %{{x}}<extra></extra>",
+            hovertemplate=_("{name}<br>{what}: %{{y:.4g}} at epoch %{{x}}").format(name=name, what=what)
+            + "<extra></extra>",
         ),
         row=row,
         col=col,
