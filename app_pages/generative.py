@@ -9,6 +9,7 @@ from cvviz.generative.explore import (
     decode_point,
     decoded_grid,
     digit_labels,
+    digit_pixels,
     interpolate_digits,
     interpolate_noise,
     latent_map,
@@ -225,10 +226,35 @@ def show_autoencoder(label: str, chosen) -> None:
         points = (event or {}).get("selection", {}).get("points", []) if event else []
         if points:
             x, y = float(points[0]["x"]), float(points[0]["y"])
-            picked = decode_point(chosen, plane, x, y)
+            custom = points[0].get("customdata", 0)
+            index = int(custom[0] if isinstance(custom, list) else custom)
             st.image(
-                picked, caption=_("decoded at ({x:.2f}, {y:.2f})").format(x=x, y=y), width=96, clamp=True
+                [digit_pixels(data, [index])[0], decode_point(chosen, plane, x, y)],
+                caption=[
+                    _("test image {index}").format(index=index),
+                    _("decoded at ({x:.2f}, {y:.2f})").format(x=x, y=y),
+                ],
+                width=96,
+                clamp=True,
             )
+        others = [
+            run["label"] for run in runs if run["label"] != label and run["result"].config.model != "gan"
+        ]
+        if others:
+            other_label = st.selectbox(
+                _("Beside another run's map (say a VAE with another β)"),
+                [_("none"), *others],
+                key="gen.other_map",
+            )
+            if other_label in others:
+                other = next(run["result"] for run in runs if run["label"] == other_label)
+                left_map, right_map = st.columns(2)
+                left_map.markdown(f"**{label}**: {chosen.config.describe()}")
+                left_map.plotly_chart(latent_scatter_figure(plane, classes), key="gen.scatter_this")
+                right_map.markdown(f"**{other_label}**: {other.config.describe()}")
+                right_map.plotly_chart(
+                    latent_scatter_figure(latent_map(other, data), classes), key="gen.scatter_other"
+                )
     with tabs[2]:
         a, b, c = st.columns(3)
         last = progress.info.test_images - 1
@@ -327,7 +353,7 @@ def show_gan(chosen) -> None:
     with tabs[2]:
         a, b, c = st.columns(3)
         first = a.number_input(_("From noise seed"), 0, 10**6, 0, key="gen.noise_from")
-        second = b.number_input(_("To noise seed"), 0, 10**6, 1, key="gen.noise_to")
+        second = b.number_input(_("To noise seed"), 0, 10**6, 7, key="gen.noise_to")
         steps = c.slider(_("Steps"), 3, 16, 8, key="gen.noise_steps")
         rows = [
             (_("spherical"), interpolate_noise(chosen, int(first), int(second), int(steps), spherical=True)),

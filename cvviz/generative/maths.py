@@ -62,7 +62,7 @@ def entropy(histogram: np.ndarray) -> float:
     one class takes everything (a collapsed generator)."""
     shares = np.asarray(histogram, dtype=float)
     shares = shares[shares > 0]
-    return float(-(shares * np.log(shares)).sum()) if shares.size else 0.0
+    return max(0.0, float(-(shares * np.log(shares)).sum())) if shares.size else 0.0
 
 
 MAX_ENTROPY_10 = math.log(10)

@@ -91,7 +91,7 @@ def losses_figure(runs: Sequence[tuple[str, str, Sequence[GenerativeEpoch]]]) ->
         _line(figure, x, right, name=label, dash="solid", legend=False, row=1, col=2, what=what, **kw)
     if gan:
         figure.add_hline(y=math.log(10), line_dash="dot", line_color="grey", row=1, col=2,
-                         annotation_text="ln 10", annotation_position="bottom right")  # fmt: skip
+                         annotation_text="ln 10", annotation_position="bottom left")  # fmt: skip
         figure.update_yaxes(rangemode="tozero", row=1, col=2)
     figure.update_xaxes(title_text=_("epoch"))
     figure.update_layout(height=340, margin={"t": 40, "b": 40}, legend={"orientation": "h", "y": -0.3})
@@ -221,7 +221,7 @@ def class_histogram_figure(histogram: Sequence[float], entropy: float, classes: 
             ),
             "font": {"size": 14},
         },
-        xaxis_title=_("digit, as the classifier reads it"),
+        xaxis={"title": _("digit, as the classifier reads it"), "type": "category"},
         yaxis={"tickformat": ".0%", "rangemode": "tozero"},
         margin={"t": 40, "b": 40},
     )
