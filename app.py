@@ -22,15 +22,13 @@ st.set_page_config(
 )
 
 settings = kiosk.kiosk_settings()
-# Pages offered outside kiosk mode only: on an unattended kiosk a walk-up visitor's sweep would hold the
-# CPU for everyone.
-ATTENDED_ONLY = (
-    []
-    if settings.enabled
-    else [
-        st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:"),
-    ]
-)
+
+
+def attended_only(*pages: st.Page) -> list[st.Page]:
+    """Pages offered outside kiosk mode only: on an unattended kiosk a walk-up visitor's sweep or
+    training would hold the CPU for everyone."""
+    return [] if settings.enabled else list(pages)
+
 
 PAGES = [
     st.Page("app_pages/home.py", title=_("The story"), icon=":material/timeline:", default=True),
@@ -42,10 +40,15 @@ PAGES = [
     st.Page("app_pages/attention.py", title=_("Attention"), icon=":material/center_focus_weak:"),
     st.Page("app_pages/saliency.py", title=_("Saliency"), icon=":material/highlight:"),
     st.Page("app_pages/compare.py", title=_("Compare backbones"), icon=":material/compare_arrows:"),
-    *ATTENDED_ONLY,
+    *attended_only(
+        st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:")
+    ),
     # On an unattended kiosk every run is capped in time (``CVVIZ_KIOSK_RUN_S``), so a walk-up visitor's
     # run cannot hold a CPU core for long.
     st.Page("app_pages/training.py", title=_("Training lab"), icon=":material/model_training:"),
+    *attended_only(
+        st.Page("app_pages/generative.py", title=_("Generative lab"), icon=":material/auto_awesome:")
+    ),
 ]
 
 kiosk.start(settings)
