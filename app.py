@@ -25,11 +25,12 @@ PAGES = [
     st.Page("app_pages/compare.py", title="Compare backbones", icon=":material/compare_arrows:"),
 ]
 TRAINING = st.Page("app_pages/training.py", title="Training lab", icon=":material/model_training:")
+TRANSFER = st.Page("app_pages/transfer.py", title="Transfer lab", icon=":material/school:")
 
 settings = kiosk.kiosk_settings()
 # An unattended kiosk offers no training: a walk-up visitor's run would hold the CPU for everyone.
 if not settings.enabled:
-    PAGES.append(TRAINING)
+    PAGES += [TRAINING, TRANSFER]
 kiosk.start(settings)
 # Kiosk mode hides Streamlit's menus (and with them its top page menu) and draws touch-sized page links.
 navigation = st.navigation(PAGES, position="hidden" if settings.enabled else "sidebar")

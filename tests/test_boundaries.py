@@ -77,6 +77,7 @@ LAYERS = {
     "cvviz.measure.catalog_figures": 5,
     "cvviz.explain": 6,
     "cvviz.training": 6,
+    "cvviz.transfer": 6,
     "cvviz.measure": 6,
     "cvviz.plotting": 7,
     "cvviz.commands": 8,
