@@ -235,7 +235,7 @@ result = run.result
 a, b, c, d = st.columns(4)
 a.metric(
     _("{folds}-fold accuracy").format(folds=result.folds),
-    f"{100 * result.acc_mean:.1f}% ± {100 * result.acc_std:.1f}",
+    f"{100 * result.acc_mean:.1f}% ± {100 * result.acc_std:.1f}%",
 )
 b.metric(_("Chance"), f"{100 / len(result.classes):.0f}%")
 c.metric(_("Training time"), f"{result.seconds:.1f} s")
@@ -327,6 +327,9 @@ if image is not None:
         _("Read as **{name}** ({p:.1f}%).").format(name=result.classes[best], p=100 * probabilities[best])
     )
     try_right.plotly_chart(probabilities_figure(probabilities, result.classes), key="transfer.try_chart")
+    try_right.caption(
+        _("The head knows only your classes: anything else is read as the one it resembles most.")
+    )
 
 state, meta = export_head(result, run.features.dim)
 e1, e2 = st.columns(2)
@@ -375,7 +378,7 @@ if rows:
         [
             {
                 _("backbone"): row.title,
-                _("accuracy"): f"{100 * row.acc_mean:.1f}% ± {100 * row.acc_std:.1f}" if not row.error else row.error,
+                _("accuracy"): f"{100 * row.acc_mean:.1f}% ± {100 * row.acc_std:.1f}%" if not row.error else row.error,
                 _("seconds"): round(row.seconds, 1),
                 _("parameters (M)"): round(row.params / 1e6, 1),
                 _("features"): row.feature_dim,

@@ -173,7 +173,7 @@ def finetune_once(
                 reporter.update(
                     step / steps,
                     _("Epoch {epoch} of {epochs}, loss {loss:.3f}").format(
-                        epoch=epoch + 1, epochs=settings.epochs, loss=float(loss)
+                        epoch=epoch + 1, epochs=settings.epochs, loss=loss.item()
                     ),
                 )
     return net.eval().requires_grad_(False)

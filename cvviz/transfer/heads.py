@@ -219,6 +219,8 @@ def cross_validate_head(
     """Score ``mode`` by stratified ``folds``-fold cross-validation on ``features`` (N, D), then fit the
     head on every image. Each fold's standardisation and head see only its training images. The folds
     are the training lab's (:func:`cvviz.training.data.stratified_folds`)."""
+    import sklearn.linear_model  # noqa: F401  (imported before the clock starts: slow the first time)
+
     start = time.perf_counter()
     splits = stratified_folds(labels, folds, seed)
     predicted = np.full(len(labels), -1, dtype=np.int64)
