@@ -7,7 +7,7 @@ import streamlit as st
 from cvviz.catalog import list_models
 from cvviz.data.archives import MAX_BYTES, MAX_FILES
 from cvviz.errors import CvvizError
-from cvviz.i18n import N_, _
+from cvviz.i18n import N_, _, ngettext
 from cvviz.jobs import Job
 from cvviz.measure.profiling import available_weights
 from cvviz.plotting.picking import picked_cell
@@ -111,7 +111,7 @@ def read_classes():
                 if snaps and st.button(_("Forget the snapshots"), key=f"transfer.forget.{index}"):
                     snaps.clear()
             encoded = tuple(u.getvalue() for u in uploads or ()) + tuple(snaps.values())
-            st.caption(_("{n} images").format(n=len(encoded)))
+            st.caption(ngettext("{n} image", "{n} images", len(encoded)).format(n=len(encoded)))
             classes.append((name, encoded))
     return class_images(tuple(classes))
 
@@ -161,7 +161,8 @@ with st.expander(
 ):
     for index, name in enumerate(data.classes):
         chosen = [i for i, label in enumerate(data.labels) if label == index][:SHOWN_PER_CLASS]
-        st.caption(f"**{name}** · " + _("{n} images").format(n=data.counts[name]))
+        count = data.counts[name]
+        st.caption(f"**{name}** · " + ngettext("{n} image", "{n} images", count).format(n=count))
         st.image([data.images[i] for i in chosen], width=72)
 
 loaded = selection.model
@@ -266,9 +267,11 @@ with class_column:
         true, guess = cell
         indices = result.cell(true, guess)
         st.markdown(
-            _("**{true}** predicted as **{guess}**: {n} images").format(
-                true=result.classes[true], guess=result.classes[guess], n=len(indices)
-            )
+            ngettext(
+                "**{true}** predicted as **{guess}**: {n} image",
+                "**{true}** predicted as **{guess}**: {n} images",
+                len(indices),
+            ).format(true=result.classes[true], guess=result.classes[guess], n=len(indices))
         )
         if len(indices):
             st.image(
@@ -320,7 +323,6 @@ else:
         try_left.error(str(exc))
         image = None
 if image is not None:
-    try_left.image(image.image, width=224)
     probabilities = predict_with_head(loaded, result.head, image.image, cache=workbench().results)
     best = int(probabilities.argmax())
     try_right.markdown(

@@ -8,6 +8,7 @@ import dataclasses
 import io
 import stat
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +41,7 @@ from cvviz.transfer import (
 )
 
 CLASSES = 10
+PAGE = Path(__file__).resolve().parent.parent / "app_pages" / "transfer.py"
 
 
 def _tiny() -> nn.Module:
@@ -190,7 +192,7 @@ def test_two_classes_of_two_images_are_the_minimum_and_it_is_said_plainly():
     check_minimum(from_class_images({"red": [red, red], "blue": [blue, blue]}))
     with pytest.raises(TransferDataError, match="at least 2 classes with at least 2 images each"):
         check_minimum(from_class_images({"red": [red, red]}))
-    with pytest.raises(TransferDataError, match="'blue' has fewer"):
+    with pytest.raises(TransferDataError, match=r"too few in 'blue' \(1\)"):
         check_minimum(from_class_images({"red": [red, red], "blue": [blue]}))
     unreadable = from_class_images({"red": [red, red, b"not an image"], "blue": [blue, blue]})
     assert len(unreadable) == 4 and "left out" in unreadable.notes[0]
@@ -262,3 +264,15 @@ def test_the_cli_refuses_bad_data_in_one_line(tmp_path, capsys):
     (tmp_path / "one" / "red").mkdir(parents=True)
     assert main(["transfer", str(tmp_path / "one")]) == 2
     assert "at least 2 classes" in capsys.readouterr().err
+
+
+def test_the_page_opens_on_the_bundled_shapes_and_says_the_minimum_for_your_own_classes():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("drawn by cvviz" in info.value for info in at.info)
+    assert any(button.label.startswith("Teach EfficientNet-Lite0") for button in at.button)
+    at.radio(key="transfer.source").set_value("classes").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("needs at least 2 images" in warning.value for warning in at.warning)

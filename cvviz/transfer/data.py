@@ -30,7 +30,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from cvviz.data.archives import MAX_BYTES, MAX_FILES, unpack_zip
 from cvviz.data.images import image_fingerprint, load_image
 from cvviz.errors import CvvizError, ImageError
-from cvviz.i18n import N_, _
+from cvviz.i18n import N_, _, ngettext
 
 MIN_CLASSES = 2
 MIN_PER_CLASS = 2
@@ -112,10 +112,8 @@ def check_minimum(data: TransferImages) -> None:
     short = [name for name, count in counts.items() if count < MIN_PER_CLASS]
     if short:
         raise TransferDataError(
-            _("Every class needs at least {images} images; {names} has fewer ({counts}).").format(
-                images=MIN_PER_CLASS,
-                names=", ".join(f"'{name}'" for name in short),
-                counts=", ".join(str(counts[name]) for name in short),
+            _("Every class needs at least {images} images; too few in {names}.").format(
+                images=MIN_PER_CLASS, names=", ".join(f"'{name}' ({counts[name]})" for name in short)
             )
         )
 
@@ -133,9 +131,11 @@ def _skipped_note(skipped: list[str]) -> tuple[str, ...]:
         return ()
     shown = ", ".join(skipped[:SKIPPED_SHOWN]) + (", …" if len(skipped) > SKIPPED_SHOWN else "")
     return (
-        _("{count} files were not images cvviz can read and were left out: {names}.").format(
-            count=len(skipped), names=shown
-        ),
+        ngettext(
+            "{count} file was not an image cvviz can read and was left out: {names}.",
+            "{count} files were not images cvviz can read and were left out: {names}.",
+            len(skipped),
+        ).format(count=len(skipped), names=shown),
     )
 
 

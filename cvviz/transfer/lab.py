@@ -3,6 +3,8 @@ several backbones; a trained head exported, loaded back and asked about a new im
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import io
 import json
 import time
@@ -21,7 +23,7 @@ from cvviz.jobs import Job, Reporter
 from cvviz.models.inference import preprocess
 from cvviz.models.workbench import LoadedModel, ResultCache
 from cvviz.transfer.data import TransferImages, check_minimum
-from cvviz.transfer.features import FeatureSet, pooled_features
+from cvviz.transfer.features import FeatureSet, classifier_layer, pooled, pooled_features
 from cvviz.transfer.finetune import FinetunedNet, FinetuneSettings, finetune, private_backbone
 from cvviz.transfer.heads import (
     HEAD_MODES,
@@ -222,6 +224,41 @@ def predict_with_head(
         return module(torch.as_tensor(features)).softmax(dim=1)[0].numpy()
 
 
+class _HeadOnPooled(nn.Module):
+    """Stands in for a backbone's classification layer: the new head on its pooled input."""
+
+    def __init__(self, head: nn.Module) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.head(pooled(inputs))
+
+
+def new_class_grad_cam(
+    loaded: LoadedModel, head: LoadedHead | nn.Module, image: Image.Image, target: int, classes: Sequence[str]
+):
+    """Grad-CAM (Selvaraju et al., 2017) of the new class ``target`` for ``image``: a private copy of the
+    backbone (fine-tuned or not) whose classification layer is replaced by the head, so every layer keeps
+    its name and the family's Grad-CAM layer applies. Returns a
+    :class:`cvviz.explain.saliency.Attribution` at the model's input resolution."""
+    from cvviz.explain.saliency import SaliencyModel, attribute, private_copy
+    from cvviz.explain.saliency.private_model import set_submodule
+
+    module = head.module if isinstance(head, LoadedHead) else head
+    with loaded.exclusive() as model:
+        layer = classifier_layer(model, loaded.spec)
+    if isinstance(module, FinetunedNet):
+        backbone, new_head = copy.deepcopy(module.backbone), copy.deepcopy(module.head)
+    else:
+        backbone, new_head = private_backbone(loaded), copy.deepcopy(module)
+    set_submodule(backbone, layer, _HeadOnPooled(new_head))
+    spec = dataclasses.replace(loaded.spec, categories=tuple(classes))
+    private: SaliencyModel = private_copy(backbone.to(loaded.device), spec)
+    private.device = loaded.device
+    return attribute(private, spec, preprocess(image, loaded.spec), "grad_cam", int(target))
+
+
 __all__ = [
     "MODES",
     "BackboneRow",
@@ -230,6 +267,7 @@ __all__ = [
     "compare_backbones",
     "export_head",
     "load_head",
+    "new_class_grad_cam",
     "predict_with_head",
     "run_transfer",
     "transfer_job",
