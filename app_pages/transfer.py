@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import streamlit as st
 
 from cvviz.catalog import list_models
@@ -10,7 +11,9 @@ from cvviz.errors import CvvizError
 from cvviz.i18n import N_, _, ngettext
 from cvviz.jobs import Job
 from cvviz.measure.profiling import available_weights
+from cvviz.models.inference import to_display_image
 from cvviz.plotting.picking import picked_cell
+from cvviz.plotting.saliency import saliency_grid_figure
 from cvviz.plotting.training import probabilities_figure
 from cvviz.plotting.transfer import backbones_figure, confusion_figure, embedding_figure
 from cvviz.transfer import (
@@ -28,6 +31,7 @@ from cvviz.transfer import (
 )
 from cvviz.transfer.embedding import project
 from cvviz.transfer.heads import MODE_TITLES
+from cvviz.transfer.lab import new_class_grad_cam
 from ui.jobs import long_run
 from ui.messages import untrained_banner
 from ui.resources import decode_image, workbench
@@ -332,6 +336,27 @@ if image is not None:
     try_right.caption(
         _("The head knows only your classes: anything else is read as the one it resembles most.")
     )
+    cam_class = try_right.selectbox(
+        _("Grad-CAM for the class"), range(len(result.classes)), index=best, format_func=result.classes.__getitem__,
+        key="transfer.cam_class",
+    )  # fmt: skip
+    cams = st.session_state.setdefault("transfer.cams", {})
+    cam_key = (id(run), image.fingerprint, cam_class)
+    if cam_key not in cams:
+        try:
+            with st.spinner(_("Computing Grad-CAM…")):
+                cams.clear()
+                cams[cam_key] = new_class_grad_cam(
+                    loaded, result.head, image.image, cam_class, result.classes
+                )
+        except CvvizError as exc:
+            try_right.error(str(exc))
+    if cam_key in cams:
+        crop = np.asarray(to_display_image(image.image, loaded.spec).convert("RGB"))
+        title = _("Grad-CAM: {name}").format(name=result.classes[cam_class])
+        try_left.plotly_chart(
+            saliency_grid_figure(crop, [(title, cams[cam_key].map)], "positive"), key="transfer.cam"
+        )
 
 state, meta = export_head(result, run.features.dim)
 e1, e2 = st.columns(2)
