@@ -179,7 +179,15 @@ mode = left.radio(
     help=_("A linear probe and the MLP learn on the frozen features; fine-tuning also changes the last stages."),
 )  # fmt: skip
 rarest = min(data.counts.values())
-folds = int(middle.slider(_("Folds (stratified K-fold)"), 2, max(2, min(10, rarest)), min(5, rarest) if rarest > 2 else 2, key="transfer.folds", disabled=rarest <= 2))  # fmt: skip
+if rarest > 2:
+    folds = int(
+        middle.slider(
+            _("Folds (stratified K-fold)"), 2, min(10, rarest), min(5, rarest), key="transfer.folds"
+        )
+    )
+else:
+    folds = 2
+    middle.caption(_("2 folds: the smallest class has 2 images, so each fold holds out one of them."))
 seed = int(middle.number_input(_("Seed"), 0, 10**6, 0, key="transfer.seed"))
 settings = None
 if mode == "finetune":
