@@ -276,3 +276,19 @@ def test_the_page_opens_on_the_bundled_shapes_and_says_the_minimum_for_your_own_
     at.radio(key="transfer.source").set_value("classes").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("needs at least 2 images" in warning.value for warning in at.warning)
+
+
+def test_backbones_are_compared_on_the_same_data_and_one_that_cannot_load_says_why(tiny, reds_and_blues):
+    from cvviz.errors import WeightsError
+    from cvviz.transfer import compare_backbones
+
+    def get_model(name: str) -> LoadedModel:
+        if name == "vgg16":
+            raise WeightsError("No trained weights for VGG-16 here.")
+        return tiny
+
+    rows = compare_backbones(["resnet18", "vgg16"], reds_and_blues, get_model, folds=2)
+    assert [row.name for row in rows] == ["resnet18", "vgg16"]
+    assert rows[0].acc_mean >= 0.95 and rows[0].params == sum(p.numel() for p in _tiny().parameters())
+    assert rows[0].feature_dim == 16 and not rows[0].error
+    assert rows[1].error == "No trained weights for VGG-16 here." and rows[1].acc_mean == 0.0

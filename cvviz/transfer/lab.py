@@ -17,9 +17,9 @@ from PIL import Image
 from torch import nn
 
 from cvviz.catalog import get_spec
-from cvviz.errors import CvvizError, WeightsError
+from cvviz.errors import CvvizError
 from cvviz.i18n import _
-from cvviz.jobs import Job, Reporter
+from cvviz.jobs import Cancelled, Job, Reporter
 from cvviz.models.inference import preprocess
 from cvviz.models.workbench import LoadedModel, ResultCache
 from cvviz.transfer.data import TransferImages, check_minimum
@@ -131,7 +131,9 @@ def compare_backbones(
         try:
             loaded = get_model(name)
             run = run_transfer(loaded, data, mode, folds=folds, seed=seed, cache=cache, reporter=part)
-        except (WeightsError, torch.cuda.OutOfMemoryError) as exc:
+        except Cancelled:
+            raise
+        except (CvvizError, torch.cuda.OutOfMemoryError) as exc:
             rows.append(BackboneRow(name, spec.title, 0, 0, 0.0, 0.0, 0.0, False, str(exc)))
             continue
         with loaded.exclusive() as model:
