@@ -104,6 +104,7 @@ def test_features_are_extracted_once_per_image_and_equal_a_fresh_forward_pass(re
     assert sum(seen) == len(reds_and_blues) and first.computed == len(reds_and_blues)
     again = pooled_features(loaded, reds_and_blues.images, cache=cache)
     assert sum(seen) == len(reds_and_blues) and again.computed == 0
+    assert first.seconds_per_image > 0 and again.seconds_per_image == first.seconds_per_image
     np.testing.assert_array_equal(again.features, first.features)
     one_more = pooled_features(
         loaded, [*reds_and_blues.images, Image.new("RGB", (30, 30), "green")], cache=cache

@@ -130,7 +130,8 @@ def backbones_figure(rows: Sequence[BackboneRow]) -> go.Figure:
         )
     )
     figure.update_xaxes(
-        title_text=_("seconds (features and K-fold scoring)"), **log_axis([r.seconds for r in shown])
+        title_text=_("seconds (every image through the backbone, and K-fold scoring)"),
+        **log_axis([r.seconds for r in shown]),
     )
     figure.update_yaxes(title_text=_("held-out accuracy"), tickformat=".0%", range=[0, 1.08])
     figure.update_layout(height=420, margin={"t": 20, "b": 10})

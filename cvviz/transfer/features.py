@@ -14,6 +14,7 @@ again; only images not seen before are run, in batches, with progress.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ from cvviz.models.inference import preprocess
 from cvviz.models.workbench import LoadedModel, ResultCache
 
 ANALYSIS = "transfer.pooled"
+SPEED = "transfer.seconds_per_image"
 BATCH_SIZE = 16
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
@@ -42,12 +44,15 @@ class FeatureSet:
     """Pooled features of a set of images: ``features`` has shape (N, D), float32, row i for image i.
 
     ``computed`` images were run through the backbone for this call; the others came from the cache.
+    ``seconds_per_image`` is what one image took through the backbone (preprocessing included), measured
+    when this call or an earlier one with the same cache computed features; None when never measured.
     """
 
     model_key: str
     layer: str
     features: np.ndarray
     computed: int
+    seconds_per_image: float | None = None
 
     @property
     def dim(self) -> int:
@@ -127,6 +132,7 @@ def pooled_features(
     missing = [index for index in range(len(images)) if index not in found]
     with loaded.exclusive() as model:
         layer = classifier_layer(model, spec)
+    began = time.perf_counter()
     for start in range(0, len(missing), batch_size):
         chunk = missing[start : start + batch_size]
         if reporter is not None:
@@ -146,8 +152,15 @@ def pooled_features(
             found[index] = vector.copy()
             if cache is not None:
                 cache.put((loaded.key, keys[index], ANALYSIS, None), found[index])
+    speed: float | None = None
+    if missing:
+        speed = (time.perf_counter() - began) / len(missing)
+        if cache is not None:
+            cache.put((loaded.key, None, SPEED, None), speed)
+    elif cache is not None:
+        speed = cache.get((loaded.key, None, SPEED, None))[1]  # type: ignore[assignment]
     if reporter is not None:
         reporter.update(1.0, _("Features ready"))
     dim = next(iter(found.values())).shape[0] if found else 0
     features = np.stack([found[i] for i in range(len(images))]) if found else np.zeros((0, dim), np.float32)
-    return FeatureSet(loaded.key, layer, features.astype(np.float32), len(missing))
+    return FeatureSet(loaded.key, layer, features.astype(np.float32), len(missing), speed)
