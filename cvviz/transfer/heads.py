@@ -37,6 +37,7 @@ MLP_LR = 3e-3
 MLP_DROPOUT = 0.2
 PROBE_C = 1.0
 PROBE_MAX_ITER = 2000
+PROBE_TOL = 1e-3  # half the lbfgs iterations of scikit-learn's 1e-4, the same held-out accuracy
 
 
 class TransferSettingsError(CvvizError, ValueError):
@@ -103,7 +104,7 @@ def _fit_probe(linear: nn.Linear, scaled: np.ndarray, labels: np.ndarray, classe
     if len(present) == 1:
         bias[present[0]] = 0.0
     else:
-        model = LogisticRegression(C=PROBE_C, max_iter=PROBE_MAX_ITER, random_state=seed)
+        model = LogisticRegression(C=PROBE_C, max_iter=PROBE_MAX_ITER, tol=PROBE_TOL, random_state=seed)
         model.fit(scaled, labels)
         if len(present) == 2:
             weight[present[1]], bias[present[1]], bias[present[0]] = model.coef_[0], model.intercept_[0], 0.0
