@@ -47,7 +47,8 @@ PAGES = [
     # run cannot hold a CPU core for long.
     st.Page("app_pages/training.py", title=_("Training lab"), icon=":material/model_training:"),
     *attended_only(
-        st.Page("app_pages/generative.py", title=_("Generative lab"), icon=":material/auto_awesome:")
+        st.Page("app_pages/transfer.py", title=_("Transfer lab"), icon=":material/school:"),
+        st.Page("app_pages/generative.py", title=_("Generative lab"), icon=":material/auto_awesome:"),
     ),
 ]
 

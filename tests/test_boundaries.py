@@ -78,6 +78,7 @@ LAYERS = {
     "cvviz.explain": 6,
     "cvviz.training": 6,
     "cvviz.generative": 6,
+    "cvviz.transfer": 6,
     "cvviz.measure": 6,
     "cvviz.plotting": 7,
     "cvviz.commands": 8,
