@@ -79,9 +79,9 @@ def losses_figure(runs: Sequence[tuple[str, str, Sequence[GenerativeEpoch]]]) ->
             _line(figure, x, [m.entropy for m in epochs], name=label, dash="solid", legend=False,
                   row=1, col=2, what=_("entropy (nats)"), **kw)  # fmt: skip
             continue
-        _line(figure, x, [m.recon_loss for m in epochs], name=f"{label} ({_('train')})", dash="dash",
+        _line(figure, x, [m.recon_loss for m in epochs], name=_("{label} (train)").format(label=label), dash="dash",
               legend=True, row=1, col=1, what="BCE", **kw)  # fmt: skip
-        _line(figure, x, [m.val_recon for m in epochs], name=f"{label} ({_('validation')})", dash="solid",
+        _line(figure, x, [m.val_recon for m in epochs], name=_("{label} (validation)").format(label=label), dash="solid",
               legend=True, row=1, col=1, what="BCE", **kw)  # fmt: skip
         if models == {"vae"}:
             right = [(m.beta or 0.0) * (m.kl_loss or 0.0) for m in epochs]

@@ -244,7 +244,7 @@ def shift_figure(results: Sequence[ShiftRobustness]) -> go.Figure:
                 y=result.rotated,
                 mode="lines+markers",
                 line={"color": colour(index), "dash": "dot"},
-                name=f"{result.label} ({_('rotated')})",
+                name=_("{label} (rotated)").format(label=result.label),
                 legendgroup=result.label,
                 hovertemplate=_("rotation {angle}°: {accuracy}").format(angle="%{x:+d}", accuracy="%{y:.1%}")
                 + "<extra></extra>",
