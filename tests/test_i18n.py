@@ -78,9 +78,16 @@ def test_korean_messages_keep_every_placeholder(korean):
 
 def _marked_messages(path: Path) -> set:
     """What ``pybabel extract`` takes from ``path``: the literal arguments of ``_``, ``N_`` and ``ngettext``
-    (read with :mod:`ast`, which joins implicit concatenation as Babel does, in a fraction of its time)."""
+    (read with :mod:`ast`, which joins implicit concatenation as Babel does, in a fraction of its time).
+    Like Babel on Python 3.11, it does not look inside f-strings (a ``_()`` there is never extracted)."""
+    tree = ast.parse(path.read_text())
+    in_fstrings = {
+        id(inner) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for inner in ast.walk(node)
+    }
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
+        if id(node) in in_fstrings:
+            continue
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in KEYWORDS:
             texts = [a.value for a in node.args[: KEYWORDS[node.func.id]] if isinstance(a, ast.Constant)]
             if texts:
@@ -216,7 +223,7 @@ _VERBATIM = {"state_dict (.pth)", "H = W", "C_in", "C_out"}
 PAGES = [
     "app.py",
     *(f"app_pages/{name}.py" for name in ("home", "architecture", "feature_maps", "receptive_fields")),
-    *(f"app_pages/{name}.py" for name in ("attention", "saliency", "compare")),
+    *(f"app_pages/{name}.py" for name in ("attention", "saliency", "compare", "cost_growth")),
     *(str(path.relative_to(ROOT)) for path in sorted((ROOT / "ui").glob("*.py"))),
 ]
 
