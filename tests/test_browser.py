@@ -119,7 +119,7 @@ def test_browser_upload_and_model_switch_update_the_prediction(server, browser, 
     page.get_by_text("No trained weights for ResNet-18 here (offline): showing random weights.").wait_for(
         timeout=SETTLE_MS
     )
-    weights = page.locator('[data-testid="stSidebar"] [role="radiogroup"]').first
+    weights = page.locator('[data-testid="stSidebar"] [data-testid="stRadio"]').filter(has_text="Weights")
     assert weights.locator("label:has(input:checked)").inner_text().strip() == "random"
     assert not page.get_by_text("Errno").first.is_visible() if page.get_by_text("Errno").count() else True
     assert page.get_by_text("Untrained").count() >= 1
