@@ -11,8 +11,10 @@ from cvviz.catalog import family_names, get_spec, list_models
 from cvviz.data.roots import DATA_ROOTS_ENV, data_roots, resolve_in_roots
 from cvviz.device import default_device
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 from cvviz.jobs import Job
 from cvviz.measure.evaluation import ACCEPTED_LAYOUTS, evaluate_models, scan_image_folder
+from cvviz.measure.evaluation_results import default_results_path, latest_by_model, read_results
 from cvviz.measure.profiling import FLOPS_NOTE, available_weights, profile_models
 from cvviz.measure.timing import estimate_seconds, seconds_per_mac
 from cvviz.plotting.compare import accuracy_flops_figure, latency_accuracy_figure, params_years_figure
@@ -113,6 +115,13 @@ measured = st.session_state.get(MEASURED_KEY, {}).get(settings, {})
 rows = [measured.get(row.model, row) for row in rows]
 
 
+try:
+    evaluated = latest_by_model(read_results(default_results_path()))
+except CvvizError as exc:
+    st.warning(str(exc))
+    evaluated = {}
+
+
 def _mb(value):
     return None if value is None else round(value / 2**20, 1)
 
@@ -134,6 +143,12 @@ table(
             "top-1 %": r.acc1,
             "top-5 %": r.acc5,
             "accuracy source": r.accuracy_source or "—",
+            _("top-1 % (measured)"): round(evaluated[r.model].top1, 2) if r.model in evaluated else None,
+            _("top-5 % (measured)"): round(evaluated[r.model].top5, 2) if r.model in evaluated else None,
+            _("measured on (images)"): evaluated[r.model].images if r.model in evaluated else None,
+            _("measured at (UTC)"): evaluated[r.model].measured_at.replace("T", " ")[:16]
+            if r.model in evaluated
+            else None,
             "latency ms (median)": _round(r.latency_ms),
             "latency p10–p90 ms": None
             if r.latency_ms is None
@@ -155,6 +170,18 @@ table(
     key="compare.table",
 )
 st.caption(FLOPS_NOTE + " Top-1/top-5 are published figures, not measured here.")
+shown_measured = [evaluated[n] for n in names if n in evaluated]
+if shown_measured:
+    st.caption(
+        _(
+            "Measured top-1/top-5: {count} of these models evaluated with `python -m cvviz evaluate` on "
+            "{folders} with their published weights, read from {path}."
+        ).format(
+            count=len(shown_measured),
+            folders=", ".join(sorted({f"`{r.dataset}`" for r in shown_measured})),
+            path=f"`{default_results_path()}`",
+        )
+    )
 if measured:
     memory = "; ".join(sorted({r.memory_note for r in rows if r.memory_note}))
     st.caption(

@@ -17,6 +17,9 @@ from cvviz.errors import CvvizError
 from cvviz.measure.catalog_figures import cache_dir
 
 RESULTS_FILE = "evaluation.csv"
+RESULTS_ENV = "CVVIZ_EVALUATION_RESULTS"
+"""Environment variable: the results file (default ``evaluation.csv`` in ``$CVVIZ_CACHE_DIR``); replicas
+of the app can share one on a common volume."""
 
 
 class ResultsFileError(CvvizError, OSError):
@@ -59,7 +62,7 @@ _TYPES = {"images": int, "correct1": int, "correct5": int, "skipped": int, "proc
 
 def default_results_path() -> Path:
     """Where the CLI writes and the compare page reads measured accuracies by default."""
-    return cache_dir() / RESULTS_FILE
+    return Path(os.environ.get(RESULTS_ENV) or cache_dir() / RESULTS_FILE)
 
 
 def read_results(path: str | Path) -> list[EvaluationRecord]:
@@ -104,9 +107,12 @@ def append_result(path: str | Path, record: EvaluationRecord) -> None:
 
 
 def latest_by_model(records: list[EvaluationRecord]) -> dict[str, EvaluationRecord]:
-    """Each model's most recent measurement (the compare page shows one per model)."""
+    """Each model's most recent measurement with its published (pretrained) weights: what the compare
+    page shows beside the published accuracy."""
     latest: dict[str, EvaluationRecord] = {}
     for record in records:
+        if record.weights != "pretrained" or not record.images:
+            continue
         if record.model not in latest or record.measured_at >= latest[record.model].measured_at:
             latest[record.model] = record
     return latest
