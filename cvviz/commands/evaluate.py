@@ -113,4 +113,3 @@ def run(args: argparse.Namespace) -> int:
     if summary.errors and not summary.measured and not summary.resumed:
         raise CvvizError(summary.errors[0][1])
     return EXIT_ERROR if summary.errors else 0
-

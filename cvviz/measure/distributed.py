@@ -18,6 +18,7 @@ import torch
 import torch.distributed as dist
 
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 
 
 class DistributedError(CvvizError, RuntimeError):
@@ -87,8 +88,10 @@ def init_distributed(device: str = "auto") -> Distributed:
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     if use_cuda and torch.cuda.device_count() <= local_rank:
         raise DistributedError(
-            f"Process {rank} was given GPU {local_rank}, but this machine has {torch.cuda.device_count()}; "
-            "start at most one process per GPU (torchrun --nproc-per-node)."
+            _(
+                "Process {rank} was given GPU {gpu}, but this machine has {count}; start at most one process "
+                "per GPU (torchrun --nproc-per-node)."
+            ).format(rank=rank, gpu=local_rank, count=torch.cuda.device_count())
         )
     backend = "nccl" if use_cuda else "gloo"
     if use_cuda:
@@ -96,7 +99,11 @@ def init_distributed(device: str = "auto") -> Distributed:
     try:
         dist.init_process_group(backend=backend, rank=rank, world_size=world_size)
     except (RuntimeError, ValueError) as exc:
-        raise DistributedError(f"Process {rank} of {world_size} could not join the others: {exc}") from exc
+        raise DistributedError(
+            _("Process {rank} of {size} could not join the others: {reason}").format(
+                rank=rank, size=world_size, reason=exc
+            )
+        ) from exc
     return Distributed(rank, world_size, local_rank, backend)
 
 
@@ -108,5 +115,5 @@ def shard_indices(total: int, rank: int, world_size: int) -> range:
     ``DistributedSampler``, which pads with repeated images so that every rank gets as many.
     """
     if not 0 <= rank < world_size:
-        raise ValueError(f"Rank {rank} is not among {world_size} processes.")
+        raise ValueError(_("Rank {rank} is not among {size} processes.").format(rank=rank, size=world_size))
     return range(rank, total, world_size)

@@ -28,6 +28,7 @@ from cvviz.catalog import get_spec
 from cvviz.data.images import load_image
 from cvviz.data.roots import FolderNotAllowedError, is_within
 from cvviz.errors import CvvizError, ImageError
+from cvviz.i18n import _
 from cvviz.jobs import Job
 from cvviz.measure.distributed import Distributed
 from cvviz.measure.evaluation_results import EvaluationRecord, append_result, read_results
@@ -354,9 +355,9 @@ def catalog_evaluation_job(
 
     specs = [get_spec(name) for name in names]
     if user_weights is not None and len(specs) != 1:
-        raise CvvizError("A weights file belongs to one model: name exactly one with --weights.")
+        raise CvvizError(_("A weights file belongs to one model: name exactly one with --weights."))
     if batch_size < 1 or workers < 0 or (limit is not None and limit < 1):
-        raise CvvizError("The batch size and image limit must be at least 1, the workers at least 0.")
+        raise CvvizError(_("The batch size and image limit must be at least 1, the workers at least 0."))
     ranks = distributed or Distributed()
     cache = cache if cache is not None else Workbench()
     root = Path(root).resolve()
@@ -375,7 +376,7 @@ def catalog_evaluation_job(
         except Cancelled:
             raise
         except torch.cuda.OutOfMemoryError:
-            return f"The GPU ran out of memory on {spec.title}."
+            return _("The GPU ran out of memory on {title}.").format(title=spec.title)
         except CvvizError as exc:
             return str(exc)
         return None
@@ -400,7 +401,7 @@ def catalog_evaluation_job(
 
     def one_model(spec, part) -> tuple[EvaluationRecord | None, str | None]:
         started = time.monotonic()
-        part.update(0.0, f"{spec.title}: loading")
+        part.update(0.0, _("{title}: loading").format(title=spec.title))
         # Rank 0 loads first (downloading what is missing); the others then read it from disk.
         error = attempt(spec, lambda: scan(spec)) or (
             attempt(spec, lambda: load(spec)) if ranks.main else None
@@ -415,7 +416,10 @@ def catalog_evaluation_job(
             mine = [dataset.items[i] for i in shard_indices(len(dataset.items), ranks.rank, ranks.world_size)]
 
             def progress(done: int, total: int) -> None:
-                part.update(done / max(total, 1), f"{spec.title}: {done}/{total} images")
+                part.update(
+                    done / max(total, 1),
+                    _("{title}: {done}/{total} images").format(title=spec.title, done=done, total=total),
+                )
 
             def run() -> None:
                 counts[:] = count_correct(
@@ -426,7 +430,7 @@ def catalog_evaluation_job(
         correct1, correct5, images, skipped, failures = ranks.sum([*counts, error is not None])
         cache.clear()  # one model at a time: the next may be large
         if failures:
-            return None, error or f"{spec.title} failed in another process."
+            return None, error or _("{title} failed in another process.").format(title=spec.title)
         record = EvaluationRecord(
             model=spec.name,
             images=images,
@@ -467,7 +471,7 @@ def catalog_evaluation_job(
                         append_result(out, record)
             if on_model is not None and ranks.main:
                 on_model(spec.name, record, error)
-        reporter.update(1.0, "Done")
+        reporter.update(1.0, _("Done"))
         return CatalogEvaluation(tuple(measured), tuple(resumed), tuple(errors))
 
-    return Job("Evaluating", work)
+    return Job(_("Evaluating"), work)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 from cvviz.measure.catalog_figures import cache_dir
 
 RESULTS_FILE = "evaluation.csv"
@@ -80,7 +81,9 @@ def read_results(path: str | Path) -> list[EvaluationRecord]:
                     continue
                 records.append(EvaluationRecord(**values))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ResultsFileError(f"Could not read the results file {path}: {exc}.") from exc
+        raise ResultsFileError(
+            _("Could not read the results file {path}: {reason}.").format(path=path, reason=exc)
+        ) from exc
     return records
 
 
@@ -103,7 +106,11 @@ def append_result(path: str | Path, record: EvaluationRecord) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise ResultsFileError(f"Could not write the results file {path}: {exc.strerror or exc}.") from exc
+        raise ResultsFileError(
+            _("Could not write the results file {path}: {reason}.").format(
+                path=path, reason=exc.strerror or exc
+            )
+        ) from exc
 
 
 def latest_by_model(records: list[EvaluationRecord]) -> dict[str, EvaluationRecord]:
