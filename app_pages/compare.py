@@ -169,9 +169,11 @@ table(
     hide_index=True,
     key="compare.table",
 )
-st.caption(FLOPS_NOTE + " Top-1/top-5 are published figures, not measured here.")
 shown_measured = [evaluated[n] for n in names if n in evaluated]
-if shown_measured:
+if not shown_measured:
+    st.caption(FLOPS_NOTE + " Top-1/top-5 are published figures, not measured here.")
+else:
+    st.caption(FLOPS_NOTE + " " + _("Top-1/top-5 are published figures; the measured ones are beside them."))
     st.caption(
         _(
             "Measured top-1/top-5: {count} of these models evaluated with `python -m cvviz evaluate` on "
