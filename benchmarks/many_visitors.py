@@ -62,6 +62,7 @@ async def choose_model(page, title: str) -> None:
 async def session(browser, url: str, index: int, photo: str, times: dict[str, list[float]]) -> str | None:
     """One visitor's steps; returns None, or what went wrong."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)  # clicks wait for a busy server as long as page loads do
     page = await context.new_page()
 
     async def step(name: str, action) -> None:
