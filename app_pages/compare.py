@@ -15,6 +15,7 @@ from cvviz.i18n import N_, _
 from cvviz.jobs import Job
 from cvviz.measure.complexity import NOT_COUNTED
 from cvviz.measure.evaluation import ACCEPTED_LAYOUTS, evaluate_models, scan_image_folder
+from cvviz.measure.evaluation_results import default_results_path, latest_by_model, read_results
 from cvviz.measure.profiling import available_weights, profile_models
 from cvviz.measure.timing import estimate_seconds, seconds_per_mac
 from cvviz.plotting.compare import accuracy_flops_figure, latency_accuracy_figure, params_years_figure
@@ -130,6 +131,13 @@ measured = st.session_state.get(MEASURED_KEY, {}).get(settings, {})
 rows = [measured.get(row.model, row) for row in rows]
 
 
+try:
+    evaluated = latest_by_model(read_results(default_results_path()))
+except CvvizError as exc:
+    st.warning(str(exc))
+    evaluated = {}
+
+
 def _mb(value):
     return None if value is None else round(value / 2**20, 1)
 
@@ -151,6 +159,12 @@ table(
             _("top-1 %"): r.acc1,
             _("top-5 %"): r.acc5,
             _("accuracy source"): r.accuracy_source or "—",
+            _("top-1 % (measured)"): round(evaluated[r.model].top1, 2) if r.model in evaluated else None,
+            _("top-5 % (measured)"): round(evaluated[r.model].top5, 2) if r.model in evaluated else None,
+            _("measured on (images)"): evaluated[r.model].images if r.model in evaluated else None,
+            _("measured at (UTC)"): evaluated[r.model].measured_at.replace("T", " ")[:16]
+            if r.model in evaluated
+            else None,
             _("latency ms (median)"): _round(r.latency_ms),
             _("latency p10–p90 ms"): None
             if r.latency_ms is None
@@ -172,11 +186,24 @@ table(
     hide_index=True,
     key="compare.table",
 )
-st.caption(
-    _("FLOPs = 2 × MACs at the native input size, batch 1; not counted: {what}.").format(what=_(NOT_COUNTED))
-    + " "
-    + _("Top-1/top-5 are published figures, not measured here.")
+flops_note = _("FLOPs = 2 × MACs at the native input size, batch 1; not counted: {what}.").format(
+    what=_(NOT_COUNTED)
 )
+shown_measured = [evaluated[n] for n in names if n in evaluated]
+if not shown_measured:
+    st.caption(flops_note + " " + _("Top-1/top-5 are published figures, not measured here."))
+else:
+    st.caption(flops_note + " " + _("Top-1/top-5 are published figures; the measured ones are beside them."))
+    st.caption(
+        _(
+            "Measured top-1/top-5: {count} of these models evaluated with `python -m cvviz evaluate` on "
+            "{folders} with their published weights, read from {path}."
+        ).format(
+            count=len(shown_measured),
+            folders=", ".join(sorted({f"`{r.dataset}`" for r in shown_measured})),
+            path=f"`{default_results_path()}`",
+        )
+    )
 if measured:
     memory = "; ".join(sorted({r.memory_note for r in rows if r.memory_note}))
     st.caption(

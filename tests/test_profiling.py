@@ -350,11 +350,24 @@ def test_compare_page_hides_server_folders_in_kiosk_mode(monkeypatch, tmp_path):
     assert [w.key for w in at.file_uploader] == ["compare.eval_zip"]
 
 
-def test_compare_page_without_data_roots_says_how_to_open_folders_and_offers_only_the_upload(monkeypatch):
+def test_compare_page_without_data_roots_says_how_to_open_folders_and_offers_only_the_upload(
+    monkeypatch, tmp_path
+):
     from streamlit.testing.v1 import AppTest
+
+    from cvviz.measure.evaluation_results import EvaluationRecord, append_result
 
     monkeypatch.delenv("CVVIZ_DATA_ROOTS", raising=False)
     monkeypatch.delenv("CVVIZ_KIOSK", raising=False)
+    # Accuracies measured by `python -m cvviz evaluate` show beside the published ones; only those with
+    # the published weights, the latest per model.
+    results = tmp_path / "evaluation.csv"
+    monkeypatch.setenv("CVVIZ_EVALUATION_RESULTS", str(results))
+    row = EvaluationRecord("resnet50", 500, 80.2, 95.0, 401, 475, 0, "pretrained", "/data/val", "500", "CPU", 2,
+                           9.5, "2026-01-02T03:04:05+00:00")  # fmt: skip
+    append_result(results, EvaluationRecord(**{**row.__dict__, "sample": "all", "measured_at": "2025-01-01"}))
+    append_result(results, row)
+    append_result(results, EvaluationRecord(**{**row.__dict__, "model": "vgg16", "weights": "user 0123"}))
     at = AppTest.from_file(
         str(Path(__file__).resolve().parent.parent / "app_pages" / "compare.py"), default_timeout=240
     )
@@ -368,6 +381,12 @@ def test_compare_page_without_data_roots_says_how_to_open_folders_and_offers_onl
     assert not [w for w in at.radio if w.key == "compare.eval_source"]
     assert [w.key for w in at.file_uploader] == ["compare.eval_zip"]
     assert at.button(key="compare.evaluate").disabled
+    table = at.dataframe[0].value.set_index("model")
+    assert table.loc["ResNet-50", "top-1 % (measured)"] == "80.2"
+    assert table.loc["ResNet-50", "measured on (images)"] == "500"
+    assert table.loc["ResNet-50", "measured at (UTC)"] == "2026-01-02 03:04"
+    assert table.loc["VGG-16", "top-1 % (measured)"] == "—"  # other weights than the published ones
+    assert any("1 of these models evaluated" in caption.value for caption in at.caption)
 
 
 def _labelled_zip(name_of) -> bytes:
