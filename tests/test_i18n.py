@@ -215,15 +215,15 @@ _SHOWN = {
     "title", "header", "subheader", "markdown", "caption", "write", "info", "warning", "error", "success",
     "toast", "button", "download_button", "checkbox", "toggle", "radio", "selectbox", "multiselect",
     "slider", "number_input", "text_input", "file_uploader", "camera_input", "segmented_control",
-    "expander", "spinner", "progress", "tabs", "Page", "page_link",
+    "expander", "spinner", "progress", "tabs", "Page", "page_link", "metric", "select_slider", "pills",
+    "popover", "text_area", "link_button", "form_submit_button", "status",
 }  # fmt: skip
 _SHOWN_KEYWORDS = {"label", "text", "help", "placeholder", "caption", "title"}
 # Literal labels that are code or file names, the same in every language.
 _VERBATIM = {"state_dict (.pth)", "H = W", "C_in", "C_out"}
 PAGES = [
     "app.py",
-    *(f"app_pages/{name}.py" for name in ("home", "architecture", "feature_maps", "receptive_fields")),
-    *(f"app_pages/{name}.py" for name in ("attention", "saliency", "compare", "cost_growth")),
+    *(str(path.relative_to(ROOT)) for path in sorted((ROOT / "app_pages").glob("*.py"))),
     *(str(path.relative_to(ROOT)) for path in sorted((ROOT / "ui").glob("*.py"))),
 ]
 

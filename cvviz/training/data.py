@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from cvviz.data.digits import centre_digit
 from cvviz.errors import CvvizError
+from cvviz.i18n import N_, _
 from cvviz.models.weights import OFFLINE_ENV, downloads_disabled
 
 MEAN, STD = 0.5, 0.5
@@ -31,12 +32,12 @@ FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
 
-DIGITS_PREPROCESSING = (
+DIGITS_PREPROCESSING = N_(
     "8×8 images with 17 grey levels, enlarged 4× to 32×32 (bilinear), then prepared like MNIST: cropped "
     "to the ink, fitted in 20×20 keeping the aspect ratio, centred by centre of mass in 28×28 and padded "
     "to 32×32; pixels scaled to [0, 1] and normalised with mean 0.5, std 0.5."
 )
-MNIST_PREPROCESSING = (
+MNIST_PREPROCESSING = N_(
     "28×28 images (already fitted in 20×20 and centred by centre of mass), padded by 2 pixels to "
     "32×32; pixels scaled to [0, 1] and normalised with mean 0.5, std 0.5."
 )
@@ -62,9 +63,14 @@ class DatasetInfo:
     @property
     def summary(self) -> str:
         """One sentence: the data set and how many images each split holds."""
-        return (
-            f"{self.title}: {self.train_images:,} training, {self.val_images:,} validation and "
-            f"{self.test_images:,} test images ({len(self.classes)} classes)."
+        return _(
+            "{title}: {train} training, {val} validation and {test} test images ({classes} classes)."
+        ).format(
+            title=_(self.title),
+            train=f"{self.train_images:,}",
+            val=f"{self.val_images:,}",
+            test=f"{self.test_images:,}",
+            classes=len(self.classes),
         )
 
 
@@ -117,10 +123,14 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> list[tuple[np
     from sklearn.model_selection import StratifiedKFold
 
     if folds < 2:
-        raise DatasetError(f"Cross-validation needs at least 2 folds, not {folds}.")
+        raise DatasetError(_("Cross-validation needs at least 2 folds, not {folds}.").format(folds=folds))
     counts = np.bincount(labels)
     if folds > counts[counts > 0].min():
-        raise DatasetError(f"{folds} folds is more than the rarest class has images ({counts.min()}).")
+        raise DatasetError(
+            _("{folds} folds is more than the rarest class has images ({images}).").format(
+                folds=folds, images=counts.min()
+            )
+        )
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros(len(labels)), labels))
 
@@ -145,7 +155,7 @@ def load_digits_dataset(seed: int = 0) -> Dataset:
     everything = Split(normalise(pixels), labels)
     info = DatasetInfo(
         name="digits",
-        title="scikit-learn digits",
+        title=N_("scikit-learn digits"),
         classes=DIGIT_CLASSES,
         train_images=len(train),
         val_images=len(val),
@@ -214,7 +224,9 @@ def default_data_root() -> Path:
 def _download(root: Path, name: str) -> None:
     if downloads_disabled():
         raise DatasetError(
-            f"{name} is not in {root} and downloads are off ({OFFLINE_ENV}=1); use the bundled digits."
+            _("{name} is not in {root} and downloads are off ({setting}=1); use the bundled digits.").format(
+                name=name, root=root, setting=OFFLINE_ENV
+            )
         )
     from torchvision import datasets
 
@@ -223,7 +235,9 @@ def _download(root: Path, name: str) -> None:
         for train in (True, False):
             builder(str(root), train=train, download=True)
     except Exception as exc:
-        raise DatasetError(f"Could not download {name} ({exc}); is this machine offline?") from exc
+        raise DatasetError(
+            _("Could not download {name} ({reason}); is this machine offline?").format(name=name, reason=exc)
+        ) from exc
 
 
 def load_mnist_dataset(name: str = "mnist", root: str | Path | None = None, seed: int = 0) -> Dataset:
