@@ -147,7 +147,7 @@ table(
             _("params (M)"): round(r.params / 1e6, 2),
             "GFLOPs": round(r.flops / 1e9, 3),
             _("weights (MB)"): _mb(r.weight_bytes),
-            _("weights size from"): r.weight_bytes_source,
+            _("weights size from"): _(r.weight_bytes_source),
             _("top-1 %"): r.acc1,
             _("top-5 %"): r.acc5,
             _("accuracy source"): r.accuracy_source or "—",

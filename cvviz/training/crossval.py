@@ -61,9 +61,7 @@ def cross_validate(
     for index, (train_idx, held_idx) in enumerate(splits, start=1):
         part = None
         if reporter is not None:
-            reporter.update(
-                (index - 1) / folds, _("Fold {index} of {folds}").format(index=index, folds=folds)
-            )
+            reporter.update((index - 1) / folds, _("Fold {fold} of {folds}").format(fold=index, folds=folds))
             part = reporter.part((index - 1) / folds, index / folds)
         fold_data = dataclasses.replace(dataset, train=pool.subset(train_idx), val=pool.subset(held_idx))
         run = train(config, part, dataset=fold_data)
