@@ -15,7 +15,7 @@ from cvviz.i18n import N_, _
 from cvviz.jobs import Job
 from cvviz.measure.complexity import NOT_COUNTED
 from cvviz.measure.evaluation import ACCEPTED_LAYOUTS, evaluate_models, scan_image_folder
-from cvviz.measure.profiling import available_weights, profile_models
+from cvviz.measure.profiling import available_weights, profile_models, translate_row_note
 from cvviz.measure.timing import estimate_seconds, seconds_per_mac
 from cvviz.plotting.compare import accuracy_flops_figure, latency_accuracy_figure, params_years_figure
 from ui.jobs import long_run
@@ -165,7 +165,7 @@ table(
             else f"{r.device}, {r.dtype}"
             + (", " + _("throughput at batch {batch}").format(batch=r.batch) if r.batch else ""),
             _("error"): r.error,
-            _("note"): r.note,
+            _("note"): translate_row_note(r.note),
         }
         for r in rows
     ],
@@ -188,7 +188,7 @@ if measured:
     )
 for r in rows:
     if r.note:
-        st.caption(f"{r.title}: {r.note}")
+        st.caption(f"{r.title}: {translate_row_note(r.note)}")
 
 records = [r.to_record() for r in rows]
 buffer = io.StringIO()

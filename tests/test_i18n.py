@@ -329,3 +329,14 @@ def test_receptive_field_notes_show_in_the_current_language():
 
 def _has_hangul(text: str) -> bool:
     return any("\uac00" <= c <= "\ud7a3" for c in text)
+
+
+def test_a_cached_english_row_note_shows_translated_with_its_numbers():
+    from cvviz.measure.profiling import PUBLISHED_PARAMS_NOTE, translate_row_note
+
+    note = PUBLISHED_PARAMS_NOTE.format(published="27,161,264", params="23,834,568")
+    assert translate_row_note(note) == note
+    with use_language("ko"):
+        korean = translate_row_note(note)
+        assert translate_row_note("measured with a warning") == "measured with a warning"
+    assert _has_hangul(korean) and "27,161,264" in korean and "23,834,568" in korean

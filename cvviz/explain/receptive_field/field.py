@@ -4,12 +4,11 @@ paths merge (Araujo, Norris, Sim, "Computing Receptive Fields of Convolutional N
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cvviz.errors import CvvizError
-from cvviz.i18n import N_, _
+from cvviz.i18n import N_, translate_filled
 
 
 class ReceptiveFieldError(CvvizError, ValueError):
@@ -95,28 +94,10 @@ session); :func:`translate_note` shows one in the current language."""
 NOTE_SEPARATOR = "; "
 
 
-def _note_pattern(template: str) -> re.Pattern[str]:
-    """``template`` as a pattern matching one note at the start of a text, its placeholders as groups."""
-    parts = re.split(r"\{(\w+)\}", template)
-    body = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^;]+?)" for i, part in enumerate(parts))
-    return re.compile(body + f"(?={re.escape(NOTE_SEPARATOR)}|$)")
-
-
 def translate_note(note: str) -> str:
     """A :class:`LayerField` note (notes joined by "; ") in the current language; a note cvviz does not
     know stays as it is."""
-    parts, rest = [], note
-    while rest:
-        for template in sorted(NOTES, key=len, reverse=True):
-            match = _note_pattern(template).match(rest)
-            if match:
-                parts.append(_(template).format(**match.groupdict()))
-                rest = rest[match.end() :].removeprefix(NOTE_SEPARATOR)
-                break
-        else:
-            parts.append(rest)
-            break
-    return NOTE_SEPARATOR.join(parts)
+    return translate_filled(note, NOTES, NOTE_SEPARATOR)
 
 
 def union(fields: Sequence[Field]) -> Field:
