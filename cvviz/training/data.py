@@ -177,12 +177,16 @@ def read_idx(path: str | Path) -> np.ndarray:
     with opener(path, "rb") as handle:
         data = handle.read()
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
-        raise DatasetError(f"{path.name} is not an IDX file of unsigned bytes.")
+        raise DatasetError(_("{file} is not an IDX file of unsigned bytes.").format(file=path.name))
     dims = data[3]
     shape = struct.unpack(f">{dims}I", data[4 : 4 + 4 * dims])
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims)
     if body.size != int(np.prod(shape)):
-        raise DatasetError(f"{path.name} holds {body.size} values where its header promises {shape}.")
+        raise DatasetError(
+            _("{file} holds {count} values where its header promises {shape}.").format(
+                file=path.name, count=body.size, shape=shape
+            )
+        )
     return body.reshape(shape)
 
 
@@ -205,7 +209,9 @@ def _mnist_split(folder: Path, part: str) -> tuple[torch.Tensor, torch.Tensor] |
         return None
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise DatasetError(f"The {part} images and labels in {folder} do not match.")
+        raise DatasetError(
+            _("The {part} images and labels in {folder} do not match.").format(part=part, folder=folder)
+        )
     pixels = torch.as_tensor(images.astype(np.float32) / 255.0).unsqueeze(1)
     padded = F.pad(pixels, (2, 2, 2, 2))  # 28×28 → 32×32, as LeNet-5 reads MNIST
     return normalise(padded), torch.as_tensor(labels.astype(np.int64))
@@ -245,7 +251,11 @@ def load_mnist_dataset(name: str = "mnist", root: str | Path | None = None, seed
     missing (refused when downloads are off). The validation split is a stratified sixth of the training
     set; the test split is the data set's own."""
     if name not in ("mnist", "fashion_mnist"):
-        raise DatasetError(f"Unknown data set {name!r}; choose one of {', '.join(DATASETS)}.")
+        raise DatasetError(
+            _("Unknown data set {name}; choose one of {choices}.").format(
+                name=repr(name), choices=", ".join(DATASETS)
+            )
+        )
     root = Path(root) if root is not None else default_data_root()
     folder = _raw_folder(root, name)
     train_part, test_part = _mnist_split(folder, "train"), _mnist_split(folder, "test")
@@ -253,7 +263,9 @@ def load_mnist_dataset(name: str = "mnist", root: str | Path | None = None, seed
         _download(root, name)
         train_part, test_part = _mnist_split(folder, "train"), _mnist_split(folder, "test")
         if train_part is None or test_part is None:
-            raise DatasetError(f"The download of {name} left no IDX files in {folder}.")
+            raise DatasetError(
+                _("The download of {name} left no IDX files in {folder}.").format(name=name, folder=folder)
+            )
     from sklearn.model_selection import train_test_split
 
     images, labels = train_part
@@ -280,4 +292,8 @@ def load_dataset(name: str = "digits", seed: int = 0, root: str | Path | None = 
         return load_digits_dataset(seed)
     if name in ("mnist", "fashion_mnist"):
         return load_mnist_dataset(name, root, seed)
-    raise DatasetError(f"Unknown data set {name!r}; choose one of {', '.join(DATASETS)}.")
+    raise DatasetError(
+        _("Unknown data set {name}; choose one of {choices}.").format(
+            name=repr(name), choices=", ".join(DATASETS)
+        )
+    )
