@@ -16,7 +16,7 @@ from cvviz.jobs import Job
 from cvviz.measure.complexity import NOT_COUNTED
 from cvviz.measure.evaluation import ACCEPTED_LAYOUTS, evaluate_models, scan_image_folder
 from cvviz.measure.evaluation_results import default_results_path, latest_by_model, read_results
-from cvviz.measure.profiling import available_weights, profile_models
+from cvviz.measure.profiling import available_weights, profile_models, translate_row_note
 from cvviz.measure.timing import estimate_seconds, seconds_per_mac
 from cvviz.plotting.compare import accuracy_flops_figure, latency_accuracy_figure, params_years_figure
 from ui.jobs import long_run
@@ -155,7 +155,7 @@ table(
             _("params (M)"): round(r.params / 1e6, 2),
             "GFLOPs": round(r.flops / 1e9, 3),
             _("weights (MB)"): _mb(r.weight_bytes),
-            _("weights size from"): r.weight_bytes_source,
+            _("weights size from"): _(r.weight_bytes_source),
             _("top-1 %"): r.acc1,
             _("top-5 %"): r.acc5,
             _("accuracy source"): r.accuracy_source or "—",
@@ -179,7 +179,7 @@ table(
             else f"{r.device}, {r.dtype}"
             + (", " + _("throughput at batch {batch}").format(batch=r.batch) if r.batch else ""),
             _("error"): r.error,
-            _("note"): r.note,
+            _("note"): translate_row_note(r.note),
         }
         for r in rows
     ],
@@ -215,7 +215,7 @@ if measured:
     )
 for r in rows:
     if r.note:
-        st.caption(f"{r.title}: {r.note}")
+        st.caption(f"{r.title}: {translate_row_note(r.note)}")
 
 records = [r.to_record() for r in rows]
 buffer = io.StringIO()

@@ -11,6 +11,7 @@ from cvviz.explain.receptive_field import (
     leaf_fields,
     receptive_field_for_spec,
     swin_window_fields,
+    translate_note,
     unit_box,
 )
 from cvviz.formatting import format_number, format_percent
@@ -112,7 +113,7 @@ table(
             _("stride"): _pair(f.stride),
             _("padding"): _pair(f.padding),
             _("exact"): f.exact,
-            _("note"): f.note,
+            _("note"): translate_note(f.note),
         }
         for f in fields
     ],
@@ -164,7 +165,7 @@ st.markdown(
         width=format_number(field.size[1]),
         padding=format_percent(box.padding_fraction, 0),
     )
-    + (" " + _("Note: {note}.").format(note=field.note) if field.note else "")
+    + (" " + _("Note: {note}.").format(note=translate_note(field.note)) if field.note else "")
 )
 display = np.asarray(to_display_image(image.image, spec))
 samples = 4

@@ -58,17 +58,21 @@ MAX_RUNS = 12
 DEFAULT = TrainingConfig()
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.05, 0.1, 0.3, 1.0, 10.0, 1000.0)
 DATASET_TITLES = {
-    "digits": "Digits (bundled, 1,797 images)",
+    "digits": N_("Digits (bundled, 1,797 images)"),
     "mnist": "MNIST",
     "fashion_mnist": "Fashion-MNIST",
 }
+NORM_TITLES = {
+    "none": N_("none"), "batch": N_("batch normalisation"), "layer": N_("layer normalisation"),
+    "group": N_("group normalisation"),
+}  # fmt: skip
 OPTIMIZER_TITLES = {
-    "sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "SGD + Nesterov momentum", "adagrad": "AdaGrad",
+    "sgd": "SGD", "momentum": N_("SGD + momentum"), "nesterov": N_("SGD + Nesterov momentum"), "adagrad": "AdaGrad",
     "rmsprop": "RMSProp", "adam": "Adam", "adamw": "AdamW",
 }  # fmt: skip
 INIT_TITLES = {
-    "default": "PyTorch default", "xavier": "Xavier/Glorot", "he": "He/Kaiming", "zeros": "zeros",
-    "large": "too large: N(0, 1)",
+    "default": N_("PyTorch default"), "xavier": "Xavier/Glorot", "he": "He/Kaiming", "zeros": N_("zeros"),
+    "large": N_("too large: N(0, 1)"),
 }  # fmt: skip
 SCHEDULE_TITLES = {
     "constant": N_("constant"),
@@ -80,9 +84,12 @@ SCHEDULE_TITLES = {
 CANVAS_PX = 280
 STROKE_PX = 22
 LIVE_CHART_S = 2.0
+OWN_ACTIVATION = "model's own"
+OWN_ACTIVATION_TITLE = N_("the network's own")
+RUN_LABEL = N_("run {number}")
 
 
-@st.cache_resource(show_spinner="Preparing the images…")
+@st.cache_resource(show_spinner=False)
 def dataset(name: str):
     """The data set and its fixed split, shared by every session."""
     return load_dataset(name, seed=SPLIT_SEED)
@@ -99,44 +106,61 @@ def timing_of(config: TrainingConfig) -> StepTiming:
     return step_timing(timing_config(config))
 
 
-st.title("Training lab")
+st.title(_("Training lab"))
 st.caption(
-    "Train a small network on handwritten digits on the CPU, in seconds, and watch it learn: the loss, "
-    "every layer's gradients, the first layer's filters and the mistakes it still makes."
+    _(
+        "Train a small network on handwritten digits on the CPU, in seconds, and watch it learn: the loss, "
+        "every layer's gradients, the first layer's filters and the mistakes it still makes."
+    )
 )
 st.session_state.setdefault(RUNS, [])
 
 left, middle, right = st.columns(3)
-data_name = left.selectbox("Data set", DATASETS, format_func=DATASET_TITLES.get, key="train.dataset")
+data_name = left.selectbox(
+    _("Data set"), DATASETS, format_func=lambda name: _(DATASET_TITLES[name]), key="train.dataset"
+)
 try:
-    data = dataset(data_name)
+    with st.spinner(_("Preparing the images…")):
+        data = dataset(data_name)
 except CvvizError as exc:
     st.error(str(exc))
     st.stop()
-st.info(f"{data.info.summary} {data.info.preprocessing}", icon=":material/dataset:")
+st.info(f"{data.info.summary} {_(data.info.preprocessing)}", icon=":material/dataset:")
 
 model_name = left.selectbox(
-    "Network", tuple(MODELS), format_func=lambda n: MODELS[n].title, key="train.model"
+    _("Network"), tuple(MODELS), format_func=lambda n: _(MODELS[n].title), key="train.model"
 )
-left.caption(MODELS[model_name].description)
+left.caption(_(MODELS[model_name].description))
 depth = DEFAULT.depth
 if MODELS[model_name].takes_depth:
-    depth = left.slider("Depth (blocks)", 2, 40, DEFAULT.depth, key="train.depth")
+    depth = left.slider(_("Depth (blocks)"), 2, 40, DEFAULT.depth, key="train.depth")
 activation = left.selectbox(
-    "Activation",
-    ("model's own", *ACTIVATIONS),
+    _("Activation"),
+    (OWN_ACTIVATION, *ACTIVATIONS),
+    format_func=lambda name: _(OWN_ACTIVATION_TITLE) if name == OWN_ACTIVATION else name,
     key="train.activation",
-    help=f"{MODELS[model_name].title} uses {MODELS[model_name].default_activation} by default.",
+    help=_("{network} uses {activation} by default.").format(
+        network=_(MODELS[model_name].title), activation=MODELS[model_name].default_activation
+    ),
 )
-norm = left.selectbox("Normalisation", NORMS, key="train.norm")
-init = left.selectbox("Initialisation", INITS, format_func=INIT_TITLES.get, key="train.init")
+norm = left.selectbox(
+    _("Normalisation"), NORMS, format_func=lambda name: _(NORM_TITLES[name]), key="train.norm"
+)
+init = left.selectbox(
+    _("Initialisation"), INITS, format_func=lambda name: _(INIT_TITLES[name]), key="train.init"
+)
 
 optimizer = middle.selectbox(
-    "Optimiser", OPTIMIZERS, index=OPTIMIZERS.index(DEFAULT.optimizer), format_func=OPTIMIZER_TITLES.get,
+    _("Optimiser"), OPTIMIZERS, index=OPTIMIZERS.index(DEFAULT.optimizer),
+    format_func=lambda name: _(OPTIMIZER_TITLES[name]),
     key="train.optimizer",
 )  # fmt: skip
 lr = middle.select_slider(
-    "Learning rate (peak)", LEARNING_RATES, value=DEFAULT.lr, key="train.lr", format_func=lambda v: f"{v:g}"
+    _("Learning rate (peak)"),
+    LEARNING_RATES,
+    value=DEFAULT.lr,
+    key="train.lr",
+    format_func=lambda v: f"{v:g}",
 )
 schedule = middle.selectbox(
     _("Schedule"),
@@ -147,21 +171,21 @@ schedule = middle.selectbox(
     help=_("How the learning rate changes over the run; it peaks at the rate chosen above."),
 )
 batch_size = middle.select_slider(
-    "Batch size", (8, 16, 32, 64, 128, 256), value=DEFAULT.batch_size, key="train.batch"
+    _("Batch size"), (8, 16, 32, 64, 128, 256), value=DEFAULT.batch_size, key="train.batch"
 )
-epochs = middle.slider("Epochs", 1, 60, DEFAULT.epochs, key="train.epochs")
+epochs = middle.slider(_("Epochs"), 1, 60, DEFAULT.epochs, key="train.epochs")
 
-dropout = right.slider("Dropout", 0.0, 0.8, DEFAULT.dropout, step=0.05, key="train.dropout")
+dropout = right.slider(_("Dropout"), 0.0, 0.8, DEFAULT.dropout, step=0.05, key="train.dropout")
 weight_decay = right.select_slider(
-    "Weight decay", (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1), value=DEFAULT.weight_decay, key="train.decay",
+    _("Weight decay"), (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1), value=DEFAULT.weight_decay, key="train.decay",
     format_func=lambda v: f"{v:g}",
 )  # fmt: skip
-augment = right.toggle("Augment (random shift, rotation, scale)", key="train.augment")
+augment = right.toggle(_("Augment (random shift, rotation, scale)"), key="train.augment")
 patience = right.number_input(
-    "Early-stopping patience (0 = off)", 0, 50, 0, key="train.patience",
-    help="Stop after this many epochs without a better validation loss, and keep the best epoch's weights.",
+    _("Early-stopping patience (0 = off)"), 0, 50, 0, key="train.patience",
+    help=_("Stop after this many epochs without a better validation loss, and keep the best epoch's weights."),
 )  # fmt: skip
-seed = right.number_input("Seed", 0, 10**6, DEFAULT.seed, key="train.seed")
+seed = right.number_input(_("Seed"), 0, 10**6, DEFAULT.seed, key="train.seed")
 
 try:
     config = TrainingConfig(
@@ -173,7 +197,7 @@ try:
         lr=float(lr),
         schedule=schedule,
         weight_decay=float(weight_decay),
-        activation=None if activation == "model's own" else activation,
+        activation=None if activation == OWN_ACTIVATION else activation,
         norm=norm,
         dropout=float(dropout),
         init=init,
@@ -236,12 +260,12 @@ def draw_live() -> None:
             )
             figures.append(
                 (_("Weights of each layer, {when}.").format(when=after),
-                 histograms_figure(progress.weight_histograms, "weights"))
+                 histograms_figure(progress.weight_histograms, _("weights")))
             )  # fmt: skip
             figures.append(
                 (_("Activations of each layer on {n} validation images, {when}.").format(
                     n=min(PROBE_IMAGES, data.info.val_images), when=after),
-                 histograms_figure(progress.activation_histograms, "activations"))
+                 histograms_figure(progress.activation_histograms, _("activations")))
             )  # fmt: skip
         cached = (log, len(progress.epochs), figures)
         st.session_state["train.live_figures"] = cached
@@ -276,14 +300,14 @@ with st.container():
                 time=describe_seconds(run_seconds(config, data, timing_of(config)))
             )
         )
-    finished = live_run("train", "Train", start_training, draw_live)
+    finished = live_run("train", _("Train"), start_training, draw_live)
     if finished is not None:
         status = finished.status()
         if status.state == "done":
             result = finished.result
             number = st.session_state.get("train.count", 0) + 1
             st.session_state["train.count"] = number
-            label = f"run {number}"
+            label = _(RUN_LABEL).format(number=number)
             st.session_state[RUNS].append({"label": label, "result": result})
             del st.session_state[RUNS][:-MAX_RUNS]
             keep_for_other_pages(label, result)
@@ -297,7 +321,7 @@ with st.container():
         elif status.state == "failed":
             st.error(status.error)
         else:
-            st.info("Training was stopped; nothing was kept.")
+            st.info(_("Training was stopped; nothing was kept."))
 
 runs = st.session_state[RUNS]
 labels = [run["label"] for run in runs]
@@ -422,37 +446,39 @@ def reader():
 
 def show_runs() -> None:
     """The session's runs compared, and one of them inspected."""
-    st.header("Runs this session")
+    st.header(_("Runs this session"))
     st.dataframe(
         [
             {
-                "run": run["label"],
-                "test accuracy": f"{100 * run['result'].test_acc:.2f}%",
-                "best epoch": run["result"].best_epoch,
-                "seconds": round(run["result"].seconds, 1),
-                "settings": run["result"].config.describe(),
+                _("run"): run["label"],
+                _("test accuracy"): f"{100 * run['result'].test_acc:.2f}%",
+                _("best epoch"): run["result"].best_epoch,
+                _("seconds"): round(run["result"].seconds, 1),
+                _("settings"): run["result"].config.describe(),
             }
             for run in runs
         ],
         hide_index=True,
     )
-    compared = st.multiselect("Overlay", labels, default=labels[-4:], key="train.compare")
+    compared = st.multiselect(_("Overlay"), labels, default=labels[-4:], key="train.compare")
     shown = [run for run in runs if run["label"] in compared]
     if shown:
         st.plotly_chart(
             curves_figure([(run["label"], run["result"].epochs) for run in shown]), key="train.curves"
         )
 
-    chosen_label = st.selectbox("Inspect run", labels, index=len(labels) - 1, key="train.inspect")
+    chosen_label = st.selectbox(_("Inspect run"), labels, index=len(labels) - 1, key="train.inspect")
     chosen = next(run["result"] for run in runs if run["label"] == chosen_label)
     progress = chosen.progress
     a, b, c = st.columns(3)
-    a.metric("Test accuracy", f"{100 * chosen.test_acc:.2f}%")
-    b.metric("Parameters", f"{progress.parameters:,}")
-    c.metric("Seconds", f"{chosen.seconds:.1f}")
+    a.metric(_("Test accuracy"), f"{100 * chosen.test_acc:.2f}%")
+    b.metric(_("Parameters"), f"{progress.parameters:,}")
+    c.metric(_("Seconds"), f"{chosen.seconds:.1f}")
     if chosen.stopped_early:
         st.caption(
-            f"Stopped early; the weights of epoch {chosen.best_epoch} (best validation loss) were kept."
+            _("Stopped early; the weights of epoch {epoch} (best validation loss) were kept.").format(
+                epoch=chosen.best_epoch
+            )
         )
     use, download = st.columns(2)
     if chosen.config.catalog_model is not None:
@@ -479,17 +505,21 @@ def show_runs() -> None:
             )
         )
     download.download_button(
-        "Download the trained state_dict",
+        _("Download the trained state_dict"),
         chosen.state_dict_bytes(),
         file_name=f"{chosen.config.model}-{chosen.config.dataset}.pt",
         key="train.download",
-        help="Loads with `python -m cvviz predict DIGIT.png --model lenet5 --weights FILE` (the paper's "
-        "LeNet-5), or as the sidebar's state_dict upload for LeNet-5.",
+        help=_(
+            "Loads with `python -m cvviz predict DIGIT.png --model lenet5 --weights FILE` (the paper's "
+            "LeNet-5), or as the sidebar's state_dict upload for LeNet-5."
+        ),
     )
 
-    gradients, filters, histograms, confusion = st.tabs(["Gradients", "Filters", "Histograms", "Mistakes"])
+    gradients, filters, histograms, confusion = st.tabs(
+        [_("Gradients"), _("Filters"), _("Histograms"), _("Mistakes")]
+    )
     with gradients:
-        st.caption("The L2 norm of each layer's weight gradient at every step (log scale).")
+        st.caption(_("The L2 norm of each layer's weight gradient at every step (log scale)."))
         st.plotly_chart(
             gradient_norms_figure(progress.gradient_norms, progress.layers), key="train.gradients"
         )
@@ -498,7 +528,7 @@ def show_runs() -> None:
         epoch = 0
         if len(history) > 1:  # a run its time limit stopped before its first epoch ended has only one
             epoch = st.slider(
-                "After epoch (0 = initialisation)",
+                _("After epoch (0 = initialisation)"),
                 0,
                 len(history) - 1,
                 len(history) - 1,
@@ -506,13 +536,15 @@ def show_runs() -> None:
             )
         st.plotly_chart(filters_figure(history[epoch]), key="train.filters")
     with histograms:
-        st.plotly_chart(histograms_figure(progress.weight_histograms, "weights"), key="train.weight_hist")
-        st.caption("Weights of each layer after the last epoch.")
+        st.plotly_chart(histograms_figure(progress.weight_histograms, _("weights")), key="train.weight_hist")
+        st.caption(_("Weights of each layer after the last epoch."))
         st.plotly_chart(
-            histograms_figure(progress.activation_histograms, "activations"), key="train.act_hist"
+            histograms_figure(progress.activation_histograms, _("activations")), key="train.act_hist"
         )
         st.caption(
-            f"Activations of each layer on {min(PROBE_IMAGES, data.info.val_images)} validation images."
+            _("Activations of each layer on {n} validation images.").format(
+                n=min(PROBE_IMAGES, data.info.val_images)
+            )
         )
     with confusion:
         mistakes(chosen)
@@ -540,10 +572,10 @@ def mistakes(chosen) -> None:
         return
     left, right = st.columns(2)
     true = left.selectbox(
-        "True class", range(len(classes)), format_func=classes.__getitem__, key="train.true"
+        _("True class"), range(len(classes)), format_func=classes.__getitem__, key="train.true"
     )
     guess = right.selectbox(
-        "Predicted as", range(len(classes)), format_func=classes.__getitem__, key="train.guess"
+        _("Predicted as"), range(len(classes)), format_func=classes.__getitem__, key="train.guess"
     )
     examples = confusion_examples(chosen, data, true, guess)
     count = int(chosen.confusion[true, guess])
@@ -555,47 +587,55 @@ def mistakes(chosen) -> None:
         )
         st.image([image for image in examples], width=64, clamp=True)
     else:
-        st.caption("No test image falls in that cell.")
+        st.caption(_("No test image falls in that cell."))
 
 
 draw_a_digit()
 if runs:
     show_runs()
 else:
-    st.info("Choose the settings and press **Train**; the charts appear as the network learns.")
+    st.info(_("Choose the settings and press **Train**; the charts appear as the network learns."))
 
-st.header("Experiments")
+st.header(_("Experiments"))
 vanishing, shifting, folds, searching = st.tabs(
-    ["Vanishing gradients", "Shift robustness", "Cross-validation", "Hyper-parameter search"]
+    [_("Vanishing gradients"), _("Shift robustness"), _("Cross-validation"), _("Hyper-parameter search")]
 )
 with vanishing:
     st.caption(
-        "A plain deep CNN and its residual twin at the same depth: every layer's gradient norm at "
-        "initialisation and after some steps. Sigmoid's derivative is at most 0.25, so in the plain network "
-        "the gradient shrinks with every layer it passes back through; the residual connections carry it."
+        _(
+            "A plain deep CNN and its residual twin at the same depth: every layer's gradient norm at "
+            "initialisation and after some steps. Sigmoid's derivative is at most 0.25, so in the plain "
+            "network the gradient shrinks with every layer it passes back through; the residual connections "
+            "carry it."
+        )
     )
     v1, v2, v3 = st.columns(3)
-    v_depth = v1.slider("Depth", 4, 40, 20, key="vg.depth")
-    v_act = v2.selectbox("Activation", ACTIVATIONS, key="vg.activation")
-    v_steps = v3.slider("Steps", 1, 100, 20, key="vg.steps")
+    v_depth = v1.slider(_("Depth"), 4, 40, 20, key="vg.depth")
+    v_act = v2.selectbox(_("Activation"), ACTIVATIONS, key="vg.activation")
+    v_steps = v3.slider(_("Steps"), 1, 100, 20, key="vg.steps")
 
     def depth_job():
         def work(reporter):
             profiles = []
             for index, name in enumerate(("plain", "residual")):
-                reporter.update(index / 2, f"Measuring the {name} network")  # stops here if cancelled
+                message = (
+                    _("Measuring the plain network")
+                    if name == "plain"
+                    else _("Measuring the residual network")
+                )
+                reporter.update(index / 2, message)  # stops here if cancelled
                 cfg = plain.replace(model=name)
                 profiles.append(gradient_depth_profile(cfg, steps=v_steps, dataset=data))
             return profiles
 
-        return Job("Vanishing gradients", work)
+        return Job(_("Vanishing gradients"), work)
 
     plain = TrainingConfig(
         model="plain", depth=v_depth, activation=v_act, optimizer="sgd", schedule="constant"
     )
     profiles = long_run(
         "vg",
-        "Measure",
+        _("Measure"),
         (v_depth, v_act, v_steps),
         depth_job,
         estimate_s=gradient_profile_seconds(timing_of(plain), v_steps),
@@ -604,12 +644,14 @@ with vanishing:
         st.plotly_chart(depth_profile_figure(profiles), key="vg.figure")
 with shifting:
     st.caption(
-        "Accuracy on the test images moved by −8…+8 pixels, and turned by up to 60° either way. LeNet-5's "
-        "shared convolution weights find a stroke wherever it is; an MLP has one weight per pixel and meets "
-        "a shifted digit with weights it never trained. Neither was built to forgive a rotation. Train a "
-        "LeNet-5 and an MLP above, then compare them here."
+        _(
+            "Accuracy on the test images moved by −8…+8 pixels, and turned by up to 60° either way. LeNet-5's "
+            "shared convolution weights find a stroke wherever it is; an MLP has one weight per pixel and "
+            "meets a shifted digit with weights it never trained. Neither was built to forgive a rotation. "
+            "Train a LeNet-5 and an MLP above, then compare them here."
+        )
     )
-    picked = st.multiselect("Runs", labels, default=labels[-2:], key="shift.runs")
+    picked = st.multiselect(_("Runs"), labels, default=labels[-2:], key="shift.runs")
     picked_runs = [
         run for run in runs if run["label"] in picked and run["result"].config.dataset == data_name
     ]
@@ -624,11 +666,11 @@ with shifting:
                 for i, run in enumerate(picked_runs)
             ]
 
-        return Job("Shift robustness", work)
+        return Job(_("Shift robustness"), work)
 
     curves = long_run(
         "shift",
-        "Measure",
+        _("Measure"),
         tuple(picked),
         shift_job,
         estimate_s=sum(robustness_seconds(run["result"], data, POSITIONS) for run in picked_runs) or None,
@@ -638,37 +680,48 @@ with shifting:
         st.plotly_chart(shift_figure(curves), key="shift.figure")
 with folds:
     st.caption(
-        "K-fold cross-validation of the settings above: the training and validation images pooled and split "
-        "into K stratified folds; each fold is held out once. The test images are never used."
+        _(
+            "K-fold cross-validation of the settings above: the training and validation images pooled and "
+            "split into K stratified folds; each fold is held out once. The test images are never used."
+        )
     )
-    k = st.slider("Folds", 2, 10, 5, key="cv.folds")
+    k = st.slider(_("Folds"), 2, 10, 5, key="cv.folds")
 
     def cv_job():
-        return Job("Cross-validation", lambda reporter: cross_validate(config, k, reporter, dataset=data))
+        return Job(_("Cross-validation"), lambda reporter: cross_validate(config, k, reporter, dataset=data))
 
     cv = long_run(
         "cv",
-        "Cross-validate",
+        _("Cross-validate"),
         (config, k),
         cv_job,
         estimate_s=cross_validation_seconds(config, data, timing_of(config), k),
     )
     if cv:
-        st.metric(f"{k}-fold validation accuracy", f"{100 * cv.mean_acc:.2f}% ± {100 * cv.std_acc:.2f}%")
+        st.metric(
+            _("{k}-fold validation accuracy").format(k=k),
+            f"{100 * cv.mean_acc:.2f}% ± {100 * cv.std_acc:.2f}%",
+        )
         st.dataframe(
             [
-                {"fold": f.fold, "held-out images": f.held_out, "accuracy": f"{100 * f.val_acc:.2f}%"}
+                {
+                    _("fold"): f.fold,
+                    _("held-out images"): f.held_out,
+                    _("accuracy"): f"{100 * f.val_acc:.2f}%",
+                }
                 for f in cv.folds
             ],
             hide_index=True,
         )
 with searching:
     st.caption(
-        "Learning rate × weight decay searched three ways with the same number of runs: a grid, random "
-        "points (log-uniform) and optuna's TPE, which chooses each run from the ones before. Each run is the "
-        "settings above, scored by its best validation accuracy."
+        _(
+            "Learning rate × weight decay searched three ways with the same number of runs: a grid, random "
+            "points (log-uniform) and optuna's TPE, which chooses each run from the ones before. Each run is "
+            "the settings above, scored by its best validation accuracy."
+        )
     )
-    budget = st.slider("Runs per method", 2, 16, 6, key="search.budget")
+    budget = st.slider(_("Runs per method"), 2, 16, 6, key="search.budget")
 
     def search_job():
         def work(reporter):
@@ -679,11 +732,11 @@ with searching:
                 trials.extend(search(config, method, budget, part, dataset=data))
             return trials
 
-        return Job("Hyper-parameter search", work)
+        return Job(_("Hyper-parameter search"), work)
 
     trials = long_run(
         "search",
-        "Search",
+        _("Search"),
         (config, budget),
         search_job,
         estimate_s=len(SEARCH_METHODS) * budget * run_seconds(config, data, timing_of(config)),

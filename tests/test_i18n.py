@@ -215,15 +215,15 @@ _SHOWN = {
     "title", "header", "subheader", "markdown", "caption", "write", "info", "warning", "error", "success",
     "toast", "button", "download_button", "checkbox", "toggle", "radio", "selectbox", "multiselect",
     "slider", "number_input", "text_input", "file_uploader", "camera_input", "segmented_control",
-    "expander", "spinner", "progress", "tabs", "Page", "page_link",
+    "expander", "spinner", "progress", "tabs", "Page", "page_link", "metric", "select_slider", "pills",
+    "popover", "text_area", "link_button", "form_submit_button", "status",
 }  # fmt: skip
 _SHOWN_KEYWORDS = {"label", "text", "help", "placeholder", "caption", "title"}
 # Literal labels that are code or file names, the same in every language.
 _VERBATIM = {"state_dict (.pth)", "H = W", "C_in", "C_out"}
 PAGES = [
     "app.py",
-    *(f"app_pages/{name}.py" for name in ("home", "architecture", "feature_maps", "receptive_fields")),
-    *(f"app_pages/{name}.py" for name in ("attention", "saliency", "compare", "cost_growth")),
+    *(str(path.relative_to(ROOT)) for path in sorted((ROOT / "app_pages").glob("*.py"))),
     *(str(path.relative_to(ROOT)) for path in sorted((ROOT / "ui").glob("*.py"))),
 ]
 
@@ -259,3 +259,84 @@ def test_page_sentences_go_through_translation(path):
         shown = node.args[:1] + [k.value for k in node.keywords if k.arg in _SHOWN_KEYWORDS]
         raw += [f"line {node.lineno}: {ast.unparse(arg)[:60]}" for arg in shown if _bypasses(arg)]
     assert not raw, raw
+
+
+def _korean_training_page():
+    import runpy
+    from pathlib import Path
+
+    from ui.language import begin_language
+
+    begin_language()
+    runpy.run_path(str(Path.cwd() / "app_pages" / "training.py"), run_name="__page__")
+
+
+def _small_digits(name: str = "digits", seed: int = 0, root=None):
+    """The bundled digits' description over 30 random images per split: the page's words, not its data,
+    are under test (preparing all 1,797 digits takes seconds)."""
+    import torch
+
+    from cvviz.training.data import DIGIT_CLASSES, DIGITS_PREPROCESSING, Dataset, DatasetInfo, Split
+
+    generator = torch.Generator().manual_seed(seed)
+
+    def split() -> Split:
+        return Split(torch.rand(30, 1, 32, 32, generator=generator), torch.arange(30) % 10)
+
+    info = DatasetInfo(name, "scikit-learn digits", DIGIT_CLASSES, 30, 30, 30, DIGITS_PREPROCESSING, "test")
+    return Dataset(info, split(), split(), split())
+
+
+def test_training_lab_in_korean_labels_every_widget_in_korean_and_keeps_english_values(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr("cvviz.training.data.load_dataset", _small_digits)
+    at = AppTest.from_function(_korean_training_page, default_timeout=60)
+    at.query_params["lang"] = "ko"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    widgets = [
+        *at.selectbox,
+        *at.slider,
+        *at.select_slider,
+        *at.number_input,
+        *at.toggle,
+        *at.button,
+        *at.tabs,
+    ]
+    labels = [w.label for w in widgets]
+    latin = {"Dropout"}  # kept in Latin script, as the field's Korean notes keep it
+    assert len(labels) > 15
+    assert [label for label in labels if label not in latin and not _has_hangul(label)] == []
+    assert "학습 이미지" in " ".join(info.value for info in at.info)
+    assert at.selectbox(key="train.dataset").value == "digits"  # the stored value stays English
+    assert at.selectbox(key="train.norm").value == "none"
+
+
+def test_receptive_field_notes_show_in_the_current_language():
+    from cvviz.explain.receptive_field import translate_note
+    from cvviz.explain.receptive_field.field import NOTES
+
+    parts = [template.format(mode="reflect", op="chunk") for template in NOTES]
+    note = "; ".join([*parts, "an unknown note"])
+    assert translate_note(note) == note  # English is the notes' own text
+    with use_language("ko"):
+        korean = translate_note(note).split("; ")
+        assert all(_(template) != template for template in NOTES)
+    assert korean[-1] == "an unknown note"  # kept as is, not lost
+    assert all(_has_hangul(part) for part in korean[:-1])
+    assert len(korean) == len(note.split("; "))  # every note, none merged or dropped
+
+
+def _has_hangul(text: str) -> bool:
+    return any("\uac00" <= c <= "\ud7a3" for c in text)
+
+
+def test_a_cached_english_row_note_shows_translated_with_its_numbers():
+    from cvviz.measure.profiling import PUBLISHED_PARAMS_NOTE, translate_row_note
+
+    note = PUBLISHED_PARAMS_NOTE.format(published="27,161,264", params="23,834,568")
+    assert translate_row_note(note) == note
+    with use_language("ko"):
+        korean = translate_row_note(note)
+        assert translate_row_note("measured with a warning") == "measured with a warning"
+    assert _has_hangul(korean) and "27,161,264" in korean and "23,834,568" in korean

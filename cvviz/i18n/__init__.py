@@ -16,7 +16,8 @@ import contextvars
 import functools
 import gettext as _gettext
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -88,3 +89,32 @@ def N_(message: str) -> str:
 
 
 _ = gettext
+
+
+@functools.cache
+def _filled_pattern(template: str, separator: str) -> re.Pattern[str]:
+    """``template`` as a pattern matching it, filled in, at the start of a text, its placeholders as groups."""
+    parts = re.split(r"\{(\w+)\}", template)
+    body = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^;]+?)" for i, part in enumerate(parts))
+    return re.compile(body + (f"(?={re.escape(separator)}|$)" if separator else "$"))
+
+
+def translate_filled(text: str, templates: Iterable[str], separator: str = "") -> str:
+    """``text``, made in English from one of ``templates`` (``N_`` messages with named placeholders) and
+    kept so because it is cached and shared by every session, shown in the current language: the template
+    it was filled from is translated and filled with the same values. With ``separator``, ``text`` is
+    several such sentences joined by it (a filled-in value holds no ";"). A part no template matches stays
+    as it is."""
+    ordered = sorted(templates, key=len, reverse=True)
+    parts, rest = [], text
+    while rest:
+        for template in ordered:
+            match = _filled_pattern(template, separator).match(rest)
+            if match:
+                parts.append(gettext(template).format(**match.groupdict()))
+                rest = rest[match.end() :].removeprefix(separator)
+                break
+        else:
+            parts.append(rest)
+            break
+    return separator.join(parts)

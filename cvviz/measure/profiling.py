@@ -24,7 +24,7 @@ from cvviz.catalog.registry import get_spec
 from cvviz.catalog.schema import ModelSpec
 from cvviz.device import describe_device, resolve_device
 from cvviz.errors import CvvizError
-from cvviz.i18n import _
+from cvviz.i18n import N_, _, translate_filled
 from cvviz.measure.catalog_figures import persisted_summaries
 from cvviz.measure.complexity import NOT_COUNTED, count_totals
 from cvviz.measure.timing import Dtype, measure_model
@@ -37,6 +37,21 @@ ProfileProgress = Callable[[int, int, str], None]
 
 FLOPS_NOTE = f"FLOPs = 2 × MACs at the native input size, batch 1; not counted: {NOT_COUNTED}."
 CPU_MEMORY_NOTE = "peak memory is measured on CUDA only (torch.cuda.max_memory_allocated); not on the CPU"
+
+
+PUBLISHED_CHECKPOINT = N_("published checkpoint")
+COMPUTED_STATE_DICT = N_("computed state_dict (fp32)")
+PUBLISHED_PARAMS_NOTE = N_(
+    "torchvision publishes {published} parameters, which include training-only heads (auxiliary "
+    "classifier); {params} is the inference-time count of the model as built here."
+)
+"""Where a row's ``weight_bytes`` comes from, and its note: kept in English in the (cached, shared) rows and
+in JSON; :func:`translate_row_note` and ``_()`` show them in the reader's language."""
+
+
+def translate_row_note(note: str) -> str:
+    """A :class:`ProfileRow` note in the current language."""
+    return translate_filled(note, (PUBLISHED_PARAMS_NOTE,))
 
 
 @dataclass(frozen=True)
@@ -90,10 +105,7 @@ def _published_note(spec: ModelSpec, params: int) -> str:
     published = meta.get("num_params")
     if published is None or published == params:
         return ""
-    return (
-        f"torchvision publishes {published:,} parameters, which include training-only heads "
-        f"(auxiliary classifier); {params:,} is the inference-time count of the model as built here."
-    )
+    return PUBLISHED_PARAMS_NOTE.format(published=f"{published:,}", params=f"{params:,}")
 
 
 def _state_dict_bytes(spec: ModelSpec) -> int:
@@ -116,9 +128,9 @@ def count_row(name: str) -> ProfileRow:
     params, macs = _counts(spec)
     published_size = expected_size_bytes(spec)
     if published_size:
-        weight_bytes, weight_source = published_size, "published checkpoint"
+        weight_bytes, weight_source = published_size, PUBLISHED_CHECKPOINT
     else:
-        weight_bytes, weight_source = _state_dict_bytes(spec), "computed state_dict (fp32)"
+        weight_bytes, weight_source = _state_dict_bytes(spec), COMPUTED_STATE_DICT
     accuracy = spec.published
     return ProfileRow(
         model=spec.name,

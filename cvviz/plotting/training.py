@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from cvviz.training.loop import EpochMetrics, Histogram
     from cvviz.training.search import Trial
 
+NETWORK_NAMES = {"plain": N_("plain"), "residual": N_("residual")}
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 
 
@@ -33,26 +34,31 @@ def colour(index: int) -> str:
 def curves_figure(runs: Sequence[tuple[str, Sequence[EpochMetrics]]]) -> go.Figure:
     """Loss (left) and accuracy (right) per epoch for each ``(label, epochs)`` run: training dashed,
     validation solid, one colour per run."""
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss (cross-entropy)", "Accuracy"))
+    figure = make_subplots(rows=1, cols=2, subplot_titles=(_("Loss (cross-entropy)"), _("Accuracy")))
     for index, (label, epochs) in enumerate(runs):
         x = [m.epoch for m in epochs]
         for col, (train, val) in enumerate((("train_loss", "val_loss"), ("train_acc", "val_acc")), start=1):
-            for key, dash, kind in ((train, "dash", "train"), (val, "solid", "validation")):
+            for key, dash, kind in ((train, "dash", _("train")), (val, "solid", _("validation"))):
                 figure.add_trace(
                     go.Scatter(
                         x=x,
                         y=[getattr(m, key) for m in epochs],
                         mode="lines+markers",
                         line={"color": colour(index), "dash": dash},
-                        name=f"{label} ({kind})",
+                        name=_("{run} ({kind})").format(run=label, kind=kind),
                         legendgroup=label,
                         showlegend=col == 1,
-                        hovertemplate=f"{label}<br>{kind}: %{{y:.4f}} at epoch %{{x}}<extra></extra>",
+                        hovertemplate=label
+                        + "<br>"
+                        + _("{kind}: {value} at epoch {epoch}").format(
+                            kind=kind, value="%{y:.4f}", epoch="%{x}"
+                        )
+                        + "<extra></extra>",
                     ),
                     row=1,
                     col=col,
                 )
-    figure.update_xaxes(title_text="epoch")
+    figure.update_xaxes(title_text=_("epoch"))
     figure.update_yaxes(tickformat=".0%", row=1, col=2)
     figure.update_layout(height=360, margin={"t": 40, "b": 40}, legend={"orientation": "h", "y": -0.25})
     return figure
@@ -71,13 +77,16 @@ def gradient_norms_figure(norms: np.ndarray, layers: Sequence[str], max_points: 
                 y=norms[::stride, index],
                 mode="lines",
                 name=name,
-                hovertemplate=f"{name}<br>step %{{x}}: %{{y:.3g}}<extra></extra>",
+                hovertemplate=name
+                + "<br>"
+                + _("step {step}: {value}").format(step="%{x}", value="%{y:.3g}")
+                + "<extra></extra>",
             )
         )
     figure.update_layout(
         height=320,
-        xaxis_title="step",
-        yaxis={**log_axis(norms.ravel().tolist()), "title": "gradient norm (L2, per layer)"},
+        xaxis_title=_("step"),
+        yaxis={**log_axis(norms.ravel().tolist()), "title": _("gradient norm (L2, per layer)")},
         margin={"t": 20, "b": 40},
     )
     return figure
@@ -102,8 +111,8 @@ def filters_figure(filters: np.ndarray, columns: int = 8, gap: int = 1) -> go.Fi
             colorscale=DIVERGING,
             zmin=-bound,
             zmax=bound,
-            colorbar=colourbar("weight"),
-            hovertemplate="weight %{z:.3f}<extra></extra>",
+            colorbar=colourbar(_("weight")),
+            hovertemplate=_("weight {value}").format(value="%{z:.3f}") + "<extra></extra>",
         )
     )
     figure.update_yaxes(autorange="reversed", showticklabels=False)
@@ -187,7 +196,8 @@ def depth_profile_figure(profiles: Sequence[GradientDepthProfile]) -> go.Figure:
     values: list[float] = []
     for index, profile in enumerate(profiles):
         x = np.arange(1, len(profile.layers) + 1)
-        for norms, dash, when in ((profile.at_init, "dot", "at init"), (profile.after, "solid", f"after {profile.steps} steps")):  # fmt: skip
+        after = _("after {steps} steps").format(steps=profile.steps)
+        for norms, dash, when in ((profile.at_init, "dot", _("at init")), (profile.after, "solid", after)):
             values.extend(norms.tolist())
             figure.add_trace(
                 go.Scatter(
@@ -196,14 +206,16 @@ def depth_profile_figure(profiles: Sequence[GradientDepthProfile]) -> go.Figure:
                     customdata=list(profile.layers),
                     mode="lines+markers",
                     line={"color": colour(index), "dash": dash},
-                    name=f"{profile.model}, {when}",
+                    name=_("{network}, {when}").format(
+                        network=_(NETWORK_NAMES.get(profile.model, profile.model)), when=when
+                    ),
                     hovertemplate="%{customdata}: %{y:.3g}<extra></extra>",
                 )
             )
     figure.update_layout(
         height=360,
-        xaxis_title="layer (1 = next to the input)",
-        yaxis={**log_axis(values), "title": "gradient norm"},
+        xaxis_title=_("layer (1 = next to the input)"),
+        yaxis={**log_axis(values), "title": _("gradient norm")},
         margin={"t": 20, "b": 40},
     )
     return figure
@@ -228,7 +240,7 @@ def shift_figure(results: Sequence[ShiftRobustness]) -> go.Figure:
                     y=values,
                     mode="lines+markers",
                     line={"color": colour(index), "dash": dash},
-                    name=f"{result.label} ({way})",
+                    name=_("{run} ({kind})").format(run=result.label, kind=way),
                     legendgroup=result.label,
                     hovertemplate=_("shift {shift} px: {accuracy}").format(
                         shift="%{x:+d}", accuracy="%{y:.1%}"
@@ -264,7 +276,10 @@ def search_figure(trials: Sequence[Trial]) -> go.Figure:
     """Left: every trial's learning rate and weight decay (log axes), coloured by validation accuracy, one
     marker per method. Right: the best accuracy found so far against the number of runs, per method."""
     figure = make_subplots(
-        rows=1, cols=2, subplot_titles=("Where each method looked", "Best so far"), horizontal_spacing=0.14
+        rows=1,
+        cols=2,
+        subplot_titles=(_("Where each method looked"), _("Best so far")),
+        horizontal_spacing=0.14,
     )
     methods = list(dict.fromkeys(t.method for t in trials))
     symbols = ("square", "circle", "diamond", "cross")
@@ -285,9 +300,14 @@ def search_figure(trials: Sequence[Trial]) -> go.Figure:
                     "cmin": 0,
                     "cmax": 1,
                     "line": {"width": 1, "color": colour(index)},
-                    "colorbar": colourbar("val. accuracy", x=0.44) if index == 0 else None,
+                    "colorbar": colourbar(_("val. accuracy"), x=0.44) if index == 0 else None,
                 },
-                hovertemplate="lr %{x:.2g}, decay %{y:.2g}: %{marker.color:.1%}<extra>" + method + "</extra>",
+                hovertemplate=_("learning rate {lr}, decay {decay}: {accuracy}").format(
+                    lr="%{x:.2g}", decay="%{y:.2g}", accuracy="%{marker.color:.1%}"
+                )
+                + "<extra>"
+                + method
+                + "</extra>",
             ),
             row=1,
             col=1,
@@ -306,10 +326,10 @@ def search_figure(trials: Sequence[Trial]) -> go.Figure:
             row=1,
             col=2,
         )
-    figure.update_xaxes(type="log", title_text="learning rate", row=1, col=1)
-    figure.update_yaxes(type="log", title_text="weight decay", row=1, col=1)
-    figure.update_xaxes(title_text="runs", row=1, col=2)
-    figure.update_yaxes(tickformat=".0%", title_text="best validation accuracy", row=1, col=2)
+    figure.update_xaxes(type="log", title_text=_("learning rate"), row=1, col=1)
+    figure.update_yaxes(type="log", title_text=_("weight decay"), row=1, col=1)
+    figure.update_xaxes(title_text=_("runs"), row=1, col=2)
+    figure.update_yaxes(tickformat=".0%", title_text=_("best validation accuracy"), row=1, col=2)
     figure.update_layout(height=380, margin={"t": 40, "b": 40})
     return figure
 

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from cvviz.errors import CvvizError
+from cvviz.i18n import N_, _
 from cvviz.models.architectures.options import ACTIVATIONS, NORMS
 from cvviz.training.data import DATASETS
 from cvviz.training.models import INITS, MODELS
@@ -57,29 +58,37 @@ class TrainingConfig:
     train_images: int | None = None
 
     def __post_init__(self) -> None:
-        _one_of("model", self.model, tuple(MODELS))
-        _one_of("data set", self.dataset, DATASETS)
-        _one_of("optimiser", self.optimizer, OPTIMIZERS)
-        _one_of("learning-rate schedule", self.schedule, SCHEDULES)
-        _one_of("normalisation", self.norm, NORMS)
-        _one_of("initialisation", self.init, INITS)
+        _one_of(N_("model"), self.model, tuple(MODELS))
+        _one_of(N_("data set"), self.dataset, DATASETS)
+        _one_of(N_("optimiser"), self.optimizer, OPTIMIZERS)
+        _one_of(N_("learning-rate schedule"), self.schedule, SCHEDULES)
+        _one_of(N_("normalisation"), self.norm, NORMS)
+        _one_of(N_("initialisation"), self.init, INITS)
         if self.activation is not None:
-            _one_of("activation", self.activation, ACTIVATIONS)
-        _whole("epochs", self.epochs, 1, MAX_EPOCHS)
-        _whole("batch size", self.batch_size, 1, 65536)
-        _whole("depth", self.depth, 1, MAX_DEPTH)
+            _one_of(N_("activation"), self.activation, ACTIVATIONS)
+        _whole(N_("epochs"), self.epochs, 1, MAX_EPOCHS)
+        _whole(N_("batch size"), self.batch_size, 1, 65536)
+        _whole(N_("depth"), self.depth, 1, MAX_DEPTH)
         if not _finite(self.lr) or self.lr <= 0:
-            raise TrainingConfigError(f"The learning rate must be a positive number, not {self.lr}.")
+            raise TrainingConfigError(
+                _("The learning rate must be a positive number, not {value}.").format(value=self.lr)
+            )
         if not _finite(self.weight_decay) or self.weight_decay < 0:
-            raise TrainingConfigError(f"Weight decay must be zero or positive, not {self.weight_decay}.")
+            raise TrainingConfigError(
+                _("Weight decay must be zero or positive, not {value}.").format(value=self.weight_decay)
+            )
         if not _finite(self.dropout) or not 0 <= self.dropout < 1:
-            raise TrainingConfigError(f"Dropout must be at least 0 and below 1, not {self.dropout}.")
+            raise TrainingConfigError(
+                _("Dropout must be at least 0 and below 1, not {value}.").format(value=self.dropout)
+            )
         if self.patience is not None:
-            _whole("patience", self.patience, 1, MAX_EPOCHS)
+            _whole(N_("patience"), self.patience, 1, MAX_EPOCHS)
         if self.train_images is not None:
-            _whole("number of training images", self.train_images, 1, 10**7)
+            _whole(N_("number of training images"), self.train_images, 1, 10**7)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise TrainingConfigError(f"The seed must be a whole number of at least 0, not {self.seed!r}.")
+            raise TrainingConfigError(
+                _("The seed must be a whole number of at least 0, not {value}.").format(value=repr(self.seed))
+            )
 
     @property
     def model_activation(self) -> str:
@@ -120,9 +129,17 @@ def _finite(value: object) -> bool:
 
 def _one_of(what: str, value: object, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise TrainingConfigError(f"Unknown {what} {value!r}; choose one of {', '.join(choices)}.")
+        raise TrainingConfigError(
+            _("Unknown {what} {value}; choose one of {choices}.").format(
+                what=_(what), value=repr(value), choices=", ".join(choices)
+            )
+        )
 
 
 def _whole(what: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise TrainingConfigError(f"The {what} must be a whole number from {low} to {high}, not {value!r}.")
+        raise TrainingConfigError(
+            _("The {what} must be a whole number from {low} to {high}, not {value}.").format(
+                what=_(what), low=low, high=high, value=repr(value)
+            )
+        )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from cvviz.i18n import _
 from cvviz.jobs import Reporter
 from cvviz.training.config import TrainingConfig
 from cvviz.training.data import Dataset, Split, load_dataset, stratified_folds
@@ -60,12 +61,12 @@ def cross_validate(
     for index, (train_idx, held_idx) in enumerate(splits, start=1):
         part = None
         if reporter is not None:
-            reporter.update((index - 1) / folds, f"Fold {index} of {folds}")
+            reporter.update((index - 1) / folds, _("Fold {fold} of {folds}").format(fold=index, folds=folds))
             part = reporter.part((index - 1) / folds, index / folds)
         fold_data = dataclasses.replace(dataset, train=pool.subset(train_idx), val=pool.subset(held_idx))
         run = train(config, part, dataset=fold_data)
         best = run.epochs[run.best_epoch - 1] if config.patience is not None else run.epochs[-1]
         results.append(FoldResult(index, best.val_loss, best.val_acc, len(held_idx)))
     if reporter is not None:
-        reporter.update(1.0, "Cross-validation done")
+        reporter.update(1.0, _("Cross-validation done"))
     return CrossValidation(config, tuple(results))

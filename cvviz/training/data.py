@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from cvviz.data.digits import centre_digit
 from cvviz.errors import CvvizError
+from cvviz.i18n import N_, _
 from cvviz.models.weights import OFFLINE_ENV, downloads_disabled
 
 MEAN, STD = 0.5, 0.5
@@ -31,12 +32,12 @@ FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
 
-DIGITS_PREPROCESSING = (
+DIGITS_PREPROCESSING = N_(
     "8×8 images with 17 grey levels, enlarged 4× to 32×32 (bilinear), then prepared like MNIST: cropped "
     "to the ink, fitted in 20×20 keeping the aspect ratio, centred by centre of mass in 28×28 and padded "
     "to 32×32; pixels scaled to [0, 1] and normalised with mean 0.5, std 0.5."
 )
-MNIST_PREPROCESSING = (
+MNIST_PREPROCESSING = N_(
     "28×28 images (already fitted in 20×20 and centred by centre of mass), padded by 2 pixels to "
     "32×32; pixels scaled to [0, 1] and normalised with mean 0.5, std 0.5."
 )
@@ -62,9 +63,14 @@ class DatasetInfo:
     @property
     def summary(self) -> str:
         """One sentence: the data set and how many images each split holds."""
-        return (
-            f"{self.title}: {self.train_images:,} training, {self.val_images:,} validation and "
-            f"{self.test_images:,} test images ({len(self.classes)} classes)."
+        return _(
+            "{title}: {train} training, {val} validation and {test} test images ({classes} classes)."
+        ).format(
+            title=_(self.title),
+            train=f"{self.train_images:,}",
+            val=f"{self.val_images:,}",
+            test=f"{self.test_images:,}",
+            classes=len(self.classes),
         )
 
 
@@ -117,10 +123,14 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> list[tuple[np
     from sklearn.model_selection import StratifiedKFold
 
     if folds < 2:
-        raise DatasetError(f"Cross-validation needs at least 2 folds, not {folds}.")
+        raise DatasetError(_("Cross-validation needs at least 2 folds, not {folds}.").format(folds=folds))
     counts = np.bincount(labels)
     if folds > counts[counts > 0].min():
-        raise DatasetError(f"{folds} folds is more than the rarest class has images ({counts.min()}).")
+        raise DatasetError(
+            _("{folds} folds is more than the rarest class has images ({images}).").format(
+                folds=folds, images=counts.min()
+            )
+        )
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros(len(labels)), labels))
 
@@ -145,7 +155,7 @@ def load_digits_dataset(seed: int = 0) -> Dataset:
     everything = Split(normalise(pixels), labels)
     info = DatasetInfo(
         name="digits",
-        title="scikit-learn digits",
+        title=N_("scikit-learn digits"),
         classes=DIGIT_CLASSES,
         train_images=len(train),
         val_images=len(val),
@@ -167,12 +177,16 @@ def read_idx(path: str | Path) -> np.ndarray:
     with opener(path, "rb") as handle:
         data = handle.read()
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
-        raise DatasetError(f"{path.name} is not an IDX file of unsigned bytes.")
+        raise DatasetError(_("{file} is not an IDX file of unsigned bytes.").format(file=path.name))
     dims = data[3]
     shape = struct.unpack(f">{dims}I", data[4 : 4 + 4 * dims])
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims)
     if body.size != int(np.prod(shape)):
-        raise DatasetError(f"{path.name} holds {body.size} values where its header promises {shape}.")
+        raise DatasetError(
+            _("{file} holds {count} values where its header promises {shape}.").format(
+                file=path.name, count=body.size, shape=shape
+            )
+        )
     return body.reshape(shape)
 
 
@@ -195,7 +209,9 @@ def _mnist_split(folder: Path, part: str) -> tuple[torch.Tensor, torch.Tensor] |
         return None
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise DatasetError(f"The {part} images and labels in {folder} do not match.")
+        raise DatasetError(
+            _("The {part} images and labels in {folder} do not match.").format(part=part, folder=folder)
+        )
     pixels = torch.as_tensor(images.astype(np.float32) / 255.0).unsqueeze(1)
     padded = F.pad(pixels, (2, 2, 2, 2))  # 28×28 → 32×32, as LeNet-5 reads MNIST
     return normalise(padded), torch.as_tensor(labels.astype(np.int64))
@@ -214,7 +230,9 @@ def default_data_root() -> Path:
 def _download(root: Path, name: str) -> None:
     if downloads_disabled():
         raise DatasetError(
-            f"{name} is not in {root} and downloads are off ({OFFLINE_ENV}=1); use the bundled digits."
+            _("{name} is not in {root} and downloads are off ({setting}=1); use the bundled digits.").format(
+                name=name, root=root, setting=OFFLINE_ENV
+            )
         )
     from torchvision import datasets
 
@@ -223,7 +241,9 @@ def _download(root: Path, name: str) -> None:
         for train in (True, False):
             builder(str(root), train=train, download=True)
     except Exception as exc:
-        raise DatasetError(f"Could not download {name} ({exc}); is this machine offline?") from exc
+        raise DatasetError(
+            _("Could not download {name} ({reason}); is this machine offline?").format(name=name, reason=exc)
+        ) from exc
 
 
 def load_mnist_dataset(name: str = "mnist", root: str | Path | None = None, seed: int = 0) -> Dataset:
@@ -231,7 +251,11 @@ def load_mnist_dataset(name: str = "mnist", root: str | Path | None = None, seed
     missing (refused when downloads are off). The validation split is a stratified sixth of the training
     set; the test split is the data set's own."""
     if name not in ("mnist", "fashion_mnist"):
-        raise DatasetError(f"Unknown data set {name!r}; choose one of {', '.join(DATASETS)}.")
+        raise DatasetError(
+            _("Unknown data set {name}; choose one of {choices}.").format(
+                name=repr(name), choices=", ".join(DATASETS)
+            )
+        )
     root = Path(root) if root is not None else default_data_root()
     folder = _raw_folder(root, name)
     train_part, test_part = _mnist_split(folder, "train"), _mnist_split(folder, "test")
@@ -239,7 +263,9 @@ def load_mnist_dataset(name: str = "mnist", root: str | Path | None = None, seed
         _download(root, name)
         train_part, test_part = _mnist_split(folder, "train"), _mnist_split(folder, "test")
         if train_part is None or test_part is None:
-            raise DatasetError(f"The download of {name} left no IDX files in {folder}.")
+            raise DatasetError(
+                _("The download of {name} left no IDX files in {folder}.").format(name=name, folder=folder)
+            )
     from sklearn.model_selection import train_test_split
 
     images, labels = train_part
@@ -266,4 +292,8 @@ def load_dataset(name: str = "digits", seed: int = 0, root: str | Path | None = 
         return load_digits_dataset(seed)
     if name in ("mnist", "fashion_mnist"):
         return load_mnist_dataset(name, root, seed)
-    raise DatasetError(f"Unknown data set {name!r}; choose one of {', '.join(DATASETS)}.")
+    raise DatasetError(
+        _("Unknown data set {name}; choose one of {choices}.").format(
+            name=repr(name), choices=", ".join(DATASETS)
+        )
+    )

@@ -330,7 +330,9 @@ def train(
                 value = loss.detach().item()
                 step += 1
                 if not math.isfinite(value) or value > limit:
-                    raise TrainingDiverged(f"training diverged at step {step}: try a smaller learning rate.")
+                    raise TrainingDiverged(
+                        _("training diverged at step {step}: try a smaller learning rate.").format(step=step)
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 norms[index] = layer_gradient_norms(layers)
@@ -443,7 +445,7 @@ class LiveTraining:
 def training_job(config: TrainingConfig, dataset: Dataset | None = None) -> LiveTraining:
     """A :class:`Job` that trains ``config`` (start it, or run it here); read its progress from ``log``."""
     log = RunLog()
-    title = f"Training {MODELS[config.model].title}"
+    title = _("Training {network}").format(network=_(MODELS[config.model].title))
     job = Job(title, lambda reporter: train(config, reporter, dataset=dataset, log=log))
     return LiveTraining(job, log)
 

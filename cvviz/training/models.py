@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cvviz.i18n import N_
 from cvviz.models.architectures.lenet import LeNet5
 from cvviz.models.architectures.options import activation_slot
 
@@ -131,28 +132,28 @@ MODELS: dict[str, TrainableModel] = {
     model.name: model
     for model in (
         TrainableModel(
-            "lenet5", "LeNet-5 (1998: tanh, average pooling)", "tanh",
-            "The paper's network: two convolutions with subsampling, then three fully connected layers.",
+            "lenet5", N_("LeNet-5 (1998: tanh, average pooling)"), "tanh",
+            N_("The paper's network: two convolutions with subsampling, then three fully connected layers."),
             _lenet("avg"), catalog_name="lenet5",
         ),
         TrainableModel(
-            "lenet5_modern", "LeNet-5, modern (ReLU, max pooling)", "relu",
-            "The same layers with the choices that won later: ReLU and max pooling.",
+            "lenet5_modern", N_("LeNet-5, modern (ReLU, max pooling)"), "relu",
+            N_("The same layers with the choices that won later: ReLU and max pooling."),
             _lenet("max"),
         ),
         TrainableModel(
-            "mlp", "MLP (same parameter count)", "tanh",
-            "Fully connected layers on the flattened image: as many weights as LeNet-5, none shared.",
+            "mlp", N_("MLP (same parameter count)"), "tanh",
+            N_("Fully connected layers on the flattened image: as many weights as LeNet-5, none shared."),
             _mlp,
         ),
         TrainableModel(
-            "plain", "Deep plain CNN", "relu",
-            "A stack of 3×3 convolutions: each layer's gradient is the product of all the layers above.",
+            "plain", N_("Deep plain CNN"), "relu",
+            N_("A stack of 3×3 convolutions: each layer's gradient is the product of all the layers above."),
             _deep(False), takes_depth=True,
         ),
         TrainableModel(
-            "residual", "Deep residual CNN", "relu",
-            "The plain CNN with each layer's input added to its output: the gradient skips around layers.",
+            "residual", N_("Deep residual CNN"), "relu",
+            N_("The plain CNN with each layer's input added to its output: the gradient skips around layers."),
             _deep(True), takes_depth=True,
         ),
     )

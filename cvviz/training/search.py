@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvviz.errors import CvvizError
+from cvviz.i18n import _
 from cvviz.jobs import Reporter
 from cvviz.training.config import TrainingConfig
 from cvviz.training.data import Dataset
@@ -58,16 +59,25 @@ def search(
 ) -> list[Trial]:
     """``budget`` training runs of ``config`` with learning rate and weight decay chosen by ``method``."""
     if method not in METHODS:
-        raise CvvizError(f"Unknown search method {method!r}; choose one of {', '.join(METHODS)}.")
+        raise CvvizError(
+            _("Unknown search method {method}; choose one of {choices}.").format(
+                method=repr(method), choices=", ".join(METHODS)
+            )
+        )
     if budget < 1:
-        raise CvvizError(f"A search needs a budget of at least one run, not {budget}.")
+        raise CvvizError(
+            _("A search needs a budget of at least one run, not {budget}.").format(budget=budget)
+        )
     trials: list[Trial] = []
 
     def score(lr: float, decay: float) -> float:
         part = None
         if reporter is not None:
             done = len(trials)
-            reporter.update(done / budget, f"{method}: run {done + 1} of {budget}")
+            reporter.update(
+                done / budget,
+                _("{method}: run {run} of {budget}").format(method=method, run=done + 1, budget=budget),
+            )
             part = reporter.part(done / budget, (done + 1) / budget)
         try:
             result = train(config.replace(lr=lr, weight_decay=decay), part, dataset=dataset)
@@ -83,7 +93,7 @@ def search(
             score(lr, decay)
     elif method == "random":
         rng = np.random.default_rng(config.seed)
-        for _ in range(budget):
+        for _run in range(budget):
             score(_log_uniform(rng, *LR_RANGE), _log_uniform(rng, *DECAY_RANGE))
     else:
         _tpe(config.seed, budget, score)
@@ -94,7 +104,7 @@ def _tpe(seed: int, budget: int, score: Callable[[float, float], float]) -> None
     try:
         import optuna
     except ImportError as exc:
-        raise CvvizError("Bayesian search needs optuna: `pip install optuna`.") from exc
+        raise CvvizError(_("Bayesian search needs optuna: `pip install optuna`.")) from exc
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(4, budget))

@@ -11,7 +11,7 @@ from cvviz.explain.receptive_field.effective import (
     average_effective_receptive_field,
     effective_receptive_field,
 )
-from cvviz.explain.receptive_field.field import LayerField, ReceptiveFieldError
+from cvviz.explain.receptive_field.field import LayerField, ReceptiveFieldError, translate_note
 from cvviz.explain.receptive_field.theoretical import (
     leaf_fields,
     receptive_field_for_spec,
@@ -32,5 +32,6 @@ __all__ = [
     "receptive_fields",
     "require_convolutional",
     "swin_window_fields",
+    "translate_note",
     "unit_box",
 ]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cvviz.errors import CvvizError
+from cvviz.i18n import N_, translate_filled
 
 
 class ReceptiveFieldError(CvvizError, ValueError):
@@ -67,8 +68,36 @@ def window(f: Field, kernel, stride, pad_before, dilation=(1, 1)) -> Field:
     return replace(f, start=start, end=end, jump=jump)
 
 
-GLOBAL_NOTE = "global pooling: every unit sees the whole image"
-SE_NOTE = "also sees the whole image through a global-pooling gate (squeeze-and-excitation); size is the convolutional path"
+GLOBAL_NOTE = N_("global pooling: every unit sees the whole image")
+SE_NOTE = N_(
+    "also sees the whole image through a global-pooling gate (squeeze-and-excitation); size is the "
+    "convolutional path"
+)
+STRIDES_NOTE = N_("paths with different strides merge; the field is a bound")
+CEIL_NOTE = N_("ceil_mode: the last unit's window may run past the padded input")
+STATISTICS_NOTE = N_("normalisation statistics pool over the image")
+PADDING_NOTE = N_("{mode} padding wraps or mirrors the border")
+SPLIT_NOTE = N_("{op} splits the image")
+RESIZE_NOTE = N_("{op} changes the spatial size in an unknown way")
+NOTES = (
+    GLOBAL_NOTE,
+    SE_NOTE,
+    STRIDES_NOTE,
+    CEIL_NOTE,
+    STATISTICS_NOTE,
+    PADDING_NOTE,
+    SPLIT_NOTE,
+    RESIZE_NOTE,
+)
+"""Every note a field can carry. Notes are kept in English (fields are cached and shared by every
+session); :func:`translate_note` shows one in the current language."""
+NOTE_SEPARATOR = "; "
+
+
+def translate_note(note: str) -> str:
+    """A :class:`LayerField` note (notes joined by "; ") in the current language; a note cvviz does not
+    know stays as it is."""
+    return translate_filled(note, NOTES, NOTE_SEPARATOR)
 
 
 def union(fields: Sequence[Field]) -> Field:
@@ -90,7 +119,7 @@ def union(fields: Sequence[Field]) -> Field:
         notes=notes,
     )
     if len(jumps) > 1:
-        merged = merged.noted("paths with different strides merge; the field is a bound", exact=False)
+        merged = merged.noted(STRIDES_NOTE, exact=False)
     return merged
 
 

@@ -15,7 +15,18 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from cvviz.explain.receptive_field.field import SE_NOTE, Field, global_field, union, window
+from cvviz.explain.receptive_field.field import (
+    CEIL_NOTE,
+    PADDING_NOTE,
+    RESIZE_NOTE,
+    SE_NOTE,
+    SPLIT_NOTE,
+    STATISTICS_NOTE,
+    Field,
+    global_field,
+    union,
+    window,
+)
 from cvviz.explain.receptive_field.graph import moved_axes, shape_of, spatial
 from cvviz.models.architectures.efficientnet_lite import Conv2dSame, _same_padding
 
@@ -77,7 +88,7 @@ def _conv(op: Op) -> Field:
     module = op.module
     out = window(op.f, module.kernel_size, module.stride, _conv_padding(module), module.dilation)
     if module.padding_mode != "zeros" and any(_conv_padding(module)):
-        out = out.noted(f"{module.padding_mode} padding wraps or mirrors the border", exact=False)
+        out = out.noted(PADDING_NOTE.format(mode=module.padding_mode), exact=False)
     return out
 
 
@@ -85,11 +96,7 @@ def _pool(op: Op) -> Field:
     module = op.module
     dilation = getattr(module, "dilation", 1)
     out = window(op.f, module.kernel_size, module.stride or module.kernel_size, module.padding, dilation)
-    return (
-        out.noted("ceil_mode: the last unit's window may run past the padded input")
-        if module.ceil_mode
-        else out
-    )
+    return out.noted(CEIL_NOTE) if module.ceil_mode else out
 
 
 def _pool_function(op: Op) -> Field:
@@ -140,9 +147,7 @@ def _reduction(op: Op) -> Field:
 
 
 def _image_statistics(op: Op) -> Field:
-    return replace(op.f, global_context=True).noted(
-        "normalisation statistics pool over the image", exact=False
-    )
+    return replace(op.f, global_context=True).noted(STATISTICS_NOTE, exact=False)
 
 
 def _split(op: Op) -> Field:
@@ -152,7 +157,7 @@ def _split(op: Op) -> Field:
     merged = union([op.fields[n] for n in op.inputs])
     rank = len(shape_of(op.inputs[0]) or ())
     if isinstance(dim, int) and rank and f.axes is not None and dim % rank in f.axes:
-        return global_field(merged.noted(f"{op.name} splits the image", exact=False), f.axes)
+        return global_field(merged.noted(SPLIT_NOTE.format(op=op.name), exact=False), f.axes)
     return merged
 
 
@@ -179,7 +184,7 @@ def _pass_through(op: Op) -> Field:
         elif g.axes is None:
             merged.append(g)
         else:
-            changed = g.noted(f"{op.name or node.op} changes the spatial size in an unknown way", exact=False)
+            changed = g.noted(RESIZE_NOTE.format(op=op.name or node.op), exact=False)
             merged.append(global_field(changed, None))
     out = union(merged)
     if out.local and out_axes is None:

@@ -20,6 +20,7 @@ from torch import nn
 from cvviz.explain.saliency.attribute import attribute
 from cvviz.explain.saliency.base import SaliencyOptions
 from cvviz.explain.saliency.private_model import private_copy
+from cvviz.i18n import _
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def cascading_randomisation(
     Similarities compare absolute maps, as Adebayo et al. do. Runs on a private copy of the model.
     """
     if progress:
-        progress(0.0, "copying the model and computing the original map")
+        progress(0.0, _("copying the model and computing the original map"))
     private = private_copy(loaded_or_model, spec)
     groups = randomisation_groups(private.model, private.spec.stages if private.spec else None)
     original = attribute(private, private.spec, image_tensor, method, target, options)
@@ -169,11 +170,11 @@ def cascading_randomisation(
     maps = [original.map]
     for i, (name, modules) in enumerate(groups):
         if progress:
-            progress(i / len(groups), f"randomising {name}")
+            progress(i / len(groups), _("randomising {layer}").format(layer=name))
         reinitialise(modules, generator_seed=1000 + i)
         current = attribute(private, private.spec, image_tensor, method, target, options).map
         steps.append(SanityStep(name, spearman(base, np.abs(current)), ssim(base, np.abs(current))))
         maps.append(current)
     if progress:
-        progress(1.0, "done")
+        progress(1.0, _("done"))
     return SanityResult(method, target, tuple(steps), tuple(maps))
