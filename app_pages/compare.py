@@ -11,6 +11,7 @@ from cvviz.catalog import family_names, get_spec, list_models
 from cvviz.data.roots import DATA_ROOTS_ENV, data_roots, resolve_in_roots
 from cvviz.device import default_device
 from cvviz.errors import CvvizError
+from cvviz.formatting import format_timestamp
 from cvviz.i18n import N_, _
 from cvviz.jobs import Job
 from cvviz.measure.complexity import NOT_COUNTED
@@ -162,7 +163,7 @@ table(
             _("top-1 % (measured)"): round(evaluated[r.model].top1, 2) if r.model in evaluated else None,
             _("top-5 % (measured)"): round(evaluated[r.model].top5, 2) if r.model in evaluated else None,
             _("measured on (images)"): evaluated[r.model].images if r.model in evaluated else None,
-            _("measured at (UTC)"): evaluated[r.model].measured_at.replace("T", " ")[:16]
+            _("measured at (UTC)"): format_timestamp(evaluated[r.model].measured_at)
             if r.model in evaluated
             else None,
             _("latency ms (median)"): _round(r.latency_ms),

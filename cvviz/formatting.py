@@ -4,7 +4,9 @@ what was not measured (never "None")."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
+from babel.dates import format_skeleton as _babel_skeleton
 from babel.numbers import format_decimal as _babel_decimal
 from babel.numbers import format_percent as _babel_percent
 
@@ -37,6 +39,20 @@ def format_percent(fraction: float, digits: int = 1) -> str:
     """A fraction as a percentage in the locale's style: 0.123 → "12.3%"."""
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
     return _babel_percent(fraction, format=pattern, locale=number_locale())
+
+
+def format_timestamp(iso: str) -> str:
+    """An ISO 8601 time (cvviz stores them in UTC) as the locale writes a date and a 24-hour time, in UTC:
+    "2026-11-30T12:05:00+00:00" → "Nov 30, 2026 12:05" / "2026년 11월 30일 12:05"; other text as it is."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    locale = number_locale()
+    day = _babel_skeleton("yMMMd", moment, tzinfo=UTC, locale=locale)
+    return f"{day} {_babel_skeleton('Hm', moment, tzinfo=UTC, locale=locale)}"
 
 
 def display_value(value: object) -> str:

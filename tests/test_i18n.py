@@ -210,6 +210,17 @@ def test_numbers_follow_the_language():
     assert display_value(True) == "yes"
 
 
+def test_times_follow_the_language_and_stay_in_utc():
+    from cvviz.formatting import format_timestamp
+
+    stored = "2026-11-30T21:05:09+00:00"
+    assert format_timestamp(stored) == "Nov 30, 2026 21:05"
+    with use_language("ko"):
+        assert format_timestamp(stored) == "2026년 11월 30일 21:05"
+    assert format_timestamp("2026-11-30T21:05:09") == "Nov 30, 2026 21:05"  # no zone: UTC, as stored
+    assert format_timestamp("not a time") == "not a time"
+
+
 # Streamlit calls whose first argument (or label/text/help) a visitor reads.
 _SHOWN = {
     "title", "header", "subheader", "markdown", "caption", "write", "info", "warning", "error", "success",
