@@ -26,6 +26,7 @@ from cvviz.transfer import (
     export_head,
     from_class_images,
     from_zip,
+    load_head,
     predict_with_head,
     transfer_job,
 )
@@ -48,6 +49,7 @@ IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 COMPARED = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 SHOWN_PER_CLASS = 8
 ZIP_REFUSED = "transfer.zip_refused"
+HEAD_LOADED = "transfer.head_loaded"
 SECONDS_PER_IMAGE = 0.15  # one forward pass of a small backbone on 2 CPU cores, for the time said up front
 
 
@@ -120,6 +122,76 @@ def read_classes():
     return class_images(tuple(classes))
 
 
+def try_it(head, classes, owner, prefix: str) -> None:
+    """A new image (an upload, else the sidebar's) read by ``head``, with Grad-CAM for one of ``classes``;
+    ``owner`` (the run or the loaded head) keys the Grad-CAM kept for the page's reruns."""
+    try_left, try_right = st.columns(2)
+    shot = try_left.file_uploader(_("A new image"), type=IMAGE_TYPES, key=f"{prefix}.try")
+    if shot is None:
+        image = selection.image
+        try_left.caption(_("Or the sidebar's image is used."))
+    else:
+        try:
+            image = decode_image(shot.getvalue())
+        except CvvizError as exc:
+            try_left.error(str(exc))
+            return
+    probabilities = predict_with_head(loaded, head, image.image, cache=workbench().results)
+    best = int(probabilities.argmax())
+    try_right.markdown(
+        _("Read as **{name}** ({p:.1f}%).").format(name=classes[best], p=100 * probabilities[best])
+    )
+    try_right.plotly_chart(probabilities_figure(probabilities, classes), key=f"{prefix}.try_chart")
+    try_right.caption(
+        _("The head knows only your classes: anything else is read as the one it resembles most.")
+    )
+    cam_class = try_right.selectbox(
+        _("Grad-CAM for the class"), range(len(classes)), index=best, format_func=classes.__getitem__,
+        key=f"{prefix}.cam_class",
+    )  # fmt: skip
+    cams = st.session_state.setdefault(f"{prefix}.cams", {})
+    cam_key = (id(owner), image.fingerprint, cam_class)
+    if cam_key not in cams:
+        try:
+            with st.spinner(_("Computing Grad-CAM…")):
+                cams.clear()
+                cams[cam_key] = new_class_grad_cam(loaded, head, image.image, cam_class, classes)
+        except CvvizError as exc:
+            try_right.error(str(exc))
+    if cam_key in cams:
+        crop = np.asarray(to_display_image(image.image, loaded.spec).convert("RGB"))
+        title = _("Grad-CAM: {name}").format(name=classes[cam_class])
+        try_left.plotly_chart(
+            saliency_grid_figure(crop, [(title, cams[cam_key].map)], "positive"), key=f"{prefix}.cam"
+        )
+
+
+def read_head():
+    """The head the visitor uploads (its .pt and .json, as the page exports them), loaded by the library
+    for the sidebar's backbone and kept for the session until a file or the backbone changes."""
+    pt_column, json_column = st.columns(2)
+    state = pt_column.file_uploader(
+        _("Head or fine-tuned network (.pt)"), type=["pt", "pth"], key="transfer.head_pt"
+    )
+    meta = json_column.file_uploader(_("Its classes (.json)"), type=["json"], key="transfer.head_json")
+    if state is None or meta is None:
+        st.caption(_("Both files the page downloads are needed: the state_dict and the JSON of its classes."))
+        st.session_state.pop(HEAD_LOADED, None)
+        return None
+    key = (state.file_id, meta.file_id, loaded.key)
+    kept = st.session_state.get(HEAD_LOADED)
+    if kept is None or kept[0] != key:
+        try:
+            with st.spinner(_("Loading the head…")):
+                kept = (key, load_head(state.getvalue(), meta.getvalue(), loaded))
+        except CvvizError as exc:
+            st.session_state.pop(HEAD_LOADED, None)
+            st.error(str(exc))
+            return None
+        st.session_state[HEAD_LOADED] = kept
+    return kept[1]
+
+
 selection = current_selection()
 st.title(_("Transfer-learning lab"))
 st.caption(
@@ -130,6 +202,20 @@ st.caption(
         "held out."
     )
 )
+
+loaded = selection.model
+with st.expander(_("Load a head you exported"), expanded=HEAD_LOADED in st.session_state):
+    st.caption(
+        _("A head (or fine-tuned network) downloaded from this page reads new images again, on the backbone it was trained on: {model} is chosen in the sidebar.").format(model=loaded.spec.title)
+    )  # fmt: skip
+    head = read_head()
+    if head is not None:
+        st.success(
+            _("Loaded: {mode} on {model}, classes {classes}.").format(
+                mode=_(MODE_TITLES[head.mode]), model=loaded.spec.title, classes=", ".join(head.classes)
+            )
+        )
+        try_it(head, head.classes, head, "transfer.loaded")
 
 source = st.radio(
     _("Images"),
@@ -169,7 +255,6 @@ with st.expander(
         st.caption(f"**{name}** · " + ngettext("{n} image", "{n} images", count).format(n=count))
         st.image([data.images[i] for i in chosen], width=72)
 
-loaded = selection.model
 untrained_banner(loaded)
 st.markdown(_("Backbone: **{model}** (choose another in the sidebar).").format(model=loaded.spec.title))
 
@@ -323,48 +408,7 @@ except CvvizError as exc:
     st.error(str(exc))
 
 st.subheader(_("Try it"))
-try_left, try_right = st.columns(2)
-shot = try_left.file_uploader(_("A new image"), type=IMAGE_TYPES, key="transfer.try")
-if shot is None:
-    image = selection.image
-    try_left.caption(_("Or the sidebar's image is used."))
-else:
-    try:
-        image = decode_image(shot.getvalue())
-    except CvvizError as exc:
-        try_left.error(str(exc))
-        image = None
-if image is not None:
-    probabilities = predict_with_head(loaded, result.head, image.image, cache=workbench().results)
-    best = int(probabilities.argmax())
-    try_right.markdown(
-        _("Read as **{name}** ({p:.1f}%).").format(name=result.classes[best], p=100 * probabilities[best])
-    )
-    try_right.plotly_chart(probabilities_figure(probabilities, result.classes), key="transfer.try_chart")
-    try_right.caption(
-        _("The head knows only your classes: anything else is read as the one it resembles most.")
-    )
-    cam_class = try_right.selectbox(
-        _("Grad-CAM for the class"), range(len(result.classes)), index=best, format_func=result.classes.__getitem__,
-        key="transfer.cam_class",
-    )  # fmt: skip
-    cams = st.session_state.setdefault("transfer.cams", {})
-    cam_key = (id(run), image.fingerprint, cam_class)
-    if cam_key not in cams:
-        try:
-            with st.spinner(_("Computing Grad-CAM…")):
-                cams.clear()
-                cams[cam_key] = new_class_grad_cam(
-                    loaded, result.head, image.image, cam_class, result.classes
-                )
-        except CvvizError as exc:
-            try_right.error(str(exc))
-    if cam_key in cams:
-        crop = np.asarray(to_display_image(image.image, loaded.spec).convert("RGB"))
-        title = _("Grad-CAM: {name}").format(name=result.classes[cam_class])
-        try_left.plotly_chart(
-            saliency_grid_figure(crop, [(title, cams[cam_key].map)], "positive"), key="transfer.cam"
-        )
+try_it(result.head, result.classes, run, "transfer")
 
 state, meta = export_head(result, run.features.dim)
 e1, e2 = st.columns(2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import stat
 import zipfile
 from pathlib import Path
@@ -274,9 +275,39 @@ def test_the_page_opens_on_the_bundled_shapes_and_says_the_minimum_for_your_own_
     assert not at.exception, [e.value for e in at.exception]
     assert any("drawn by cvviz" in info.value for info in at.info)
     assert any(button.label.startswith("Teach EfficientNet-Lite0") for button in at.button)
+    _loads_an_exported_head_back(at)
     at.radio(key="transfer.source").set_value("classes").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("needs at least 2 images" in warning.value for warning in at.warning)
+
+
+def _loads_an_exported_head_back(at) -> None:
+    """The page loads a head exported by a tiny probe run on the sidebar's backbone, reads the sidebar's
+    image with it (Grad-CAM included), and refuses a head of another backbone or a corrupt file in one
+    sentence."""
+    rng = np.random.default_rng(0)
+    features = np.concatenate([rng.normal(1.0, 0.1, (3, 1280)), rng.normal(-1.0, 0.1, (3, 1280))])
+    result = cross_validate_head(
+        features, np.array([0, 0, 0, 1, 1, 1]), ("cat", "dog"), "probe", 2, model_name="efficientnet_lite0"
+    )
+    state, meta = export_head(result, 1280)
+    at.file_uploader(key="transfer.head_pt").upload("head.pt", state)
+    at.file_uploader(key="transfer.head_json").upload("head.json", json.dumps(meta).encode()).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("cat, dog" in message.value for message in at.success)
+    assert at.selectbox(key="transfer.loaded.cam_class").options == ["cat", "dog"]
+    assert any(chart.key == "transfer.loaded.cam" for chart in at.get("plotly_chart"))
+    other = json.dumps({**meta, "model": "resnet18"}).encode()
+    at.file_uploader(key="transfer.head_json").clear().upload("other.json", other).run()
+    assert [error.value for error in at.error] == [
+        "This head was trained on resnet18, not efficientnet_lite0."
+    ]
+    at.file_uploader(key="transfer.head_pt").clear().upload("head.pt", b"not a state_dict")
+    at.file_uploader(key="transfer.head_json").clear().upload("head.json", json.dumps(meta).encode()).run()
+    assert len(at.error) == 1 and at.error[0].value.startswith("The weights file is not")
+    assert not any(message.value.startswith("Loaded:") for message in at.success)
+    at.file_uploader(key="transfer.head_pt").clear()
+    at.file_uploader(key="transfer.head_json").clear()
 
 
 def test_backbones_are_compared_on_the_same_data_and_one_that_cannot_load_says_why(tiny, reds_and_blues):
