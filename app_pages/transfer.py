@@ -14,8 +14,8 @@ from cvviz.measure.profiling import available_weights
 from cvviz.models.inference import to_display_image
 from cvviz.plotting.picking import picked_cell
 from cvviz.plotting.saliency import saliency_grid_figure
-from cvviz.plotting.training import probabilities_figure
-from cvviz.plotting.transfer import backbones_figure, confusion_figure, embedding_figure
+from cvviz.plotting.training import confusion_figure, probabilities_figure
+from cvviz.plotting.transfer import backbones_figure, embedding_figure
 from cvviz.transfer import (
     MIN_CLASSES,
     MIN_PER_CLASS,
@@ -348,7 +348,7 @@ matrix_column, class_column = st.columns([3, 2])
 with matrix_column:
     st.subheader(_("Confusion matrix (held-out predictions)"))
     event = st.plotly_chart(
-        confusion_figure(result.confusion, result.classes), key="transfer.confusion", on_select="rerun",
+        confusion_figure(result.confusion, result.classes, pickable=True), key="transfer.confusion", on_select="rerun",
         selection_mode="points",
     )  # fmt: skip
 with class_column:

@@ -141,7 +141,8 @@ def histograms_figure(histograms: Mapping[str, Histogram], title: str, columns: 
 
 
 def confusion_figure(matrix: np.ndarray, classes: Sequence[str], pickable: bool = False) -> go.Figure:
-    """Counts of test images by true class (rows) and predicted class (columns). ``pickable`` lays a
+    """Counts of held-out images by true class (rows) and predicted class (columns), for the training and
+    transfer labs alike. ``pickable`` lays a
     clickable point on every cell whose ``customdata`` is [true, predicted] (see
     :mod:`cvviz.plotting.picking`), so a click shows that cell's images."""
     labels = list(classes)

@@ -14,8 +14,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from cvviz.i18n import _
-from cvviz.plotting.picking import add_pick_grid
-from cvviz.plotting.style import HEAT, colourbar, log_axis
+from cvviz.plotting.style import log_axis
 from cvviz.plotting.training import colour
 
 if TYPE_CHECKING:
@@ -23,37 +22,6 @@ if TYPE_CHECKING:
 
 MAX_THUMBNAILS = 300
 THUMBNAIL_PX = 48
-
-
-def confusion_figure(matrix: np.ndarray, classes: Sequence[str]) -> go.Figure:
-    """Images by true class (rows) and the class predicted by the fold that held them out (columns); a
-    click on a cell selects it (``customdata`` [true, predicted], see :mod:`cvviz.plotting.picking`)."""
-    labels = list(classes)
-    ticks = list(range(len(labels)))
-    figure = go.Figure(
-        go.Heatmap(
-            z=matrix,
-            x=ticks,
-            y=ticks,
-            colorscale=HEAT,
-            text=matrix,
-            texttemplate="%{text}",
-            colorbar=colourbar(_("images")),
-            hoverinfo="skip",
-        )
-    )
-    add_pick_grid(
-        figure, ticks, ticks, marker_px=28, hover=_("true {true}, predicted {predicted}").format(
-            true="%{customdata[0]}", predicted="%{customdata[1]}"
-        ) + " — " + _("click to see its images"),
-    )  # fmt: skip
-    axis = {"tickmode": "array", "tickvals": ticks, "ticktext": labels, "showgrid": False}
-    figure.update_xaxes(title_text=_("predicted"), side="top", **axis)
-    figure.update_yaxes(
-        title_text=_("true"), autorange="reversed", scaleanchor="x", constrain="domain", **axis
-    )
-    figure.update_layout(height=max(320, 60 * len(labels) + 120), margin={"t": 60, "b": 10})
-    return figure
 
 
 def _thumbnail_uri(image: Image.Image) -> str:
