@@ -21,21 +21,25 @@ def add_weights_arguments(parser: argparse.ArgumentParser, device_default: str =
     )
 
 
+def read_weights_file(path: str) -> bytes:
+    """The bytes of the ``--weights`` file, or one sentence saying why it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise WeightsError(
+            _("Could not read the weights file {path}: {reason}.").format(
+                path=path, reason=exc.strerror or exc
+            )
+        ) from exc
+
+
 def load_for_command(spec: ModelSpec, args: argparse.Namespace, shows: str) -> LoadedModel:
     """The model with the weights the options ask for: a file, random (with a warning naming what the
     command ``shows``), or the pretrained ones, downloaded with a progress bar if needed."""
     cache = Workbench()
     if args.weights:
-        try:
-            with open(args.weights, "rb") as handle:
-                user_weights = handle.read()
-        except OSError as exc:
-            raise WeightsError(
-                _("Could not read the weights file {path}: {reason}.").format(
-                    path=args.weights, reason=exc.strerror or exc
-                )
-            ) from exc
-        return cache.get(spec.name, "user", device=args.device, user_weights=user_weights)
+        return cache.get(spec.name, "user", device=args.device, user_weights=read_weights_file(args.weights))
     if args.untrained or not spec.pretrained_available:
         print(
             "warning: "

@@ -11,8 +11,9 @@ import json
 import sys
 
 from cvviz.catalog import get_spec
+from cvviz.commands._models import read_weights_file
 from cvviz.commands._output import EXIT_ERROR, terminal_progress
-from cvviz.errors import CvvizError, WeightsError
+from cvviz.errors import CvvizError
 from cvviz.i18n import _
 
 ORDER = 35
@@ -49,17 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     names = evaluable_models() if args.all else [get_spec(name).name for name in args.models]
     resolve_device(args.device)  # refuse an absent GPU before anything starts
-    user_weights = None
-    if args.weights:
-        try:
-            with open(args.weights, "rb") as handle:
-                user_weights = handle.read()
-        except OSError as exc:
-            raise WeightsError(
-                _("Could not read the weights file {path}: {reason}.").format(
-                    path=args.weights, reason=exc.strerror or exc
-                )
-            ) from exc
+    user_weights = read_weights_file(args.weights) if args.weights else None
     out = args.out or default_results_path()
     ranks = init_distributed(args.device)
     try:
