@@ -1,7 +1,8 @@
-"""Output helpers shared by the CLI commands: JSON, aligned tables and a download progress bar."""
+"""Output helpers shared by the CLI commands: JSON, CSV, aligned tables and a download progress bar."""
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 import unicodedata
@@ -13,6 +14,19 @@ EXIT_ERROR = 2
 def print_json(data: object) -> None:
     json.dump(data, sys.stdout, indent=2)
     sys.stdout.write("\n")
+
+
+def print_records(records: list[dict], as_json: bool, as_csv: bool) -> bool:
+    """Print ``records`` as JSON or CSV when asked; False when a human-readable table is wanted instead."""
+    if as_json:
+        print_json(records)
+    elif as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    else:
+        return False
+    return True
 
 
 def display_width(text: str) -> int:

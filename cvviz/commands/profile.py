@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 
 from cvviz.catalog import get_spec, list_models
-from cvviz.commands._output import print_json, print_table
+from cvviz.commands._output import print_records, print_table
 from cvviz.errors import CvvizError
 from cvviz.i18n import _
 
@@ -67,13 +66,7 @@ def run(args: argparse.Namespace) -> int:
         progress=_progress if sys.stderr.isatty() else None,
     )
     records = [row.to_record() for row in rows]
-    if args.json:
-        print_json(records)
-    elif args.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
-    else:
+    if not print_records(records, args.json, args.csv):
         print_table(
             [
                 (

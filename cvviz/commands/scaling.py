@@ -5,10 +5,9 @@ and ``--compound`` print MobileNet V1's α × ρ grid beside the paper and Effic
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 
-from cvviz.commands._output import print_json, print_table
+from cvviz.commands._output import print_records, print_table
 from cvviz.errors import CvvizError
 from cvviz.i18n import _
 
@@ -42,19 +41,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _emit(records: list[dict], args: argparse.Namespace) -> bool:
-    """Print ``records`` as JSON or CSV when asked; False when a table is wanted instead."""
-    if args.json:
-        print_json(records)
-    elif args.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
-    else:
-        return False
-    return True
-
-
 def _terminal_progress(fraction: float, message: str) -> None:
     sys.stderr.write(f"\r{100 * fraction:5.1f}% {message:<60}")
     if fraction >= 1.0:
@@ -78,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.latency:
         job = scaling.latency_job(rows, args.device, runs=args.runs)
         rows = job.run(_terminal_progress if sys.stderr.isatty() else None)
-    if _emit([row.to_record() for row in rows], args):
+    if print_records([row.to_record() for row in rows], args.json, args.csv):
         return 0
     header = ["model", "size", "width", "tokens", "params", "GMACs", "attention", "conv", "linear", "act. MB"]
     if args.latency:
@@ -129,7 +115,7 @@ def _mobilenet(args: argparse.Namespace, scaling) -> int:
         }
         for c in cells
     ]
-    if _emit(records, args):
+    if print_records(records, args.json, args.csv):
         return 0
 
     def paper(value: float | None, scale: float = 1e6) -> str:
@@ -160,7 +146,7 @@ def _compound(args: argparse.Namespace, scaling) -> int:
     rows = scaling.compound_scaling(scaling.EFFICIENTNET_B) + scaling.compound_scaling(
         scaling.EFFICIENTNET_LITE
     )
-    if _emit([row.to_record() for row in rows], args):
+    if print_records([row.to_record() for row in rows], args.json, args.csv):
         return 0
     print_table(
         [
