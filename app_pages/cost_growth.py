@@ -7,7 +7,7 @@ from cvviz.catalog import get_spec, list_models
 from cvviz.device import default_device, describe_device
 from cvviz.errors import CvvizError
 from cvviz.i18n import N_, _
-from cvviz.measure import scaling
+from cvviz.measure import paper_scaling, scaling
 from cvviz.plotting.scaling import (
     breakdown_figure,
     compound_dimensions_figure,
@@ -183,7 +183,7 @@ def input_size_section() -> None:
 
 def mobilenet_section() -> None:
     with st.spinner(_("Counting MobileNet V1 at every width and size…")):
-        cells = scaling.mobilenet_grid()
+        cells = paper_scaling.mobilenet_grid()
     st.plotly_chart(mobilenet_grid_figure(cells), key="cost.mobilenet_figure")
     table(
         [
@@ -209,14 +209,14 @@ def mobilenet_section() -> None:
             "channels below 8 are kept at 8, as the reference implementation does). Paper figures: {source}; "
             "the paper rounds its parameter counts to 0.1M. α thins every layer, so MACs and parameters fall "
             "by about α²; ρ shrinks every feature map, so MACs fall by ρ² and parameters stay."
-        ).format(source=scaling.MOBILENET_SOURCE)
+        ).format(source=paper_scaling.MOBILENET_SOURCE)
     )
 
 
 def compound_section() -> None:
     with st.spinner(_("Reading EfficientNet B0–B7 and Lite0–Lite2…")):
-        base = scaling.compound_scaling(scaling.EFFICIENTNET_B)
-        lite = scaling.compound_scaling(scaling.EFFICIENTNET_LITE)
+        base = paper_scaling.compound_scaling(paper_scaling.EFFICIENTNET_B)
+        lite = paper_scaling.compound_scaling(paper_scaling.EFFICIENTNET_LITE)
     st.plotly_chart(
         compound_figure([("EfficientNet B0–B7", base), ("EfficientNet-Lite0–2", lite)]),
         key="cost.compound_figure",
@@ -254,7 +254,7 @@ def compound_section() -> None:
             "resolution by γ^φ so that FLOPs grow by about 2^φ, FLOPs being ∝ depth · width² · resolution²: "
             "fitted over B0–B7 here, MACs grow as (depth · width² · resolution²)^{exponent:.2f}. The Lite "
             "variants keep their stem and head fixed."
-        ).format(exponent=scaling.compound_exponent(base))
+        ).format(exponent=paper_scaling.compound_exponent(base))
     )
 
 

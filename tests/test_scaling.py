@@ -13,7 +13,7 @@ from torch import nn
 
 from cvviz.catalog import get_spec
 from cvviz.cli import main
-from cvviz.measure import scaling
+from cvviz.measure import paper_scaling, scaling
 from cvviz.measure.complexity import measure_complexity
 from cvviz.models.build import build_on_meta
 from cvviz.plotting.scaling import (
@@ -76,7 +76,7 @@ def test_macs_equal_an_independent_count_of_the_same_model(name, size, width):
 
 
 def test_mobilenet_v1_matches_the_papers_tables():
-    cells = scaling.mobilenet_grid()
+    cells = paper_scaling.mobilenet_grid()
     assert len(cells) == 16 and sum(c.published is not None for c in cells) == 7
     for cell in cells:
         if cell.published is not None:  # mult-adds printed to 1M: within 1 % everywhere
@@ -116,14 +116,14 @@ def test_bad_sizes_and_widths_are_one_sentence():
 
 
 def test_compound_scaling_grows_depth_width_and_resolution_together():
-    rows = scaling.compound_scaling(("efficientnet_b0", "efficientnet_b2"))
+    rows = paper_scaling.compound_scaling(("efficientnet_b0", "efficientnet_b2"))
     assert (rows[0].depth_ratio, rows[0].width_ratio, rows[0].resolution_ratio) == (1.0, 1.0, 1.0)
     smaller, larger = rows
     assert larger.blocks > smaller.blocks and larger.channels > smaller.channels
     assert larger.size > smaller.size and larger.macs > smaller.macs
     assert all(r.acc1 and r.accuracy_source for r in rows)
     with pytest.raises(scaling.ScalingError):
-        scaling.compound_scaling(("resnet50",))
+        paper_scaling.compound_scaling(("resnet50",))
 
 
 def test_latency_is_timed_on_the_model_built_at_each_size():
@@ -142,9 +142,11 @@ def test_figures_draw_every_point(transformer_rows):
     assert len(breakdown_figure(transformer_rows).data[0].x) == len(transformer_rows)
     assert len(memory_figure(transformer_rows).data) == 2
     assert latency_figure(transformer_rows).data == ()  # nothing timed, nothing drawn
-    grid = mobilenet_grid_figure(scaling.mobilenet_grid())
+    grid = mobilenet_grid_figure(paper_scaling.mobilenet_grid())
     assert "paper 569M" in grid.layout.annotations[0].text
-    assert compound_figure([("B", scaling.compound_scaling(("efficientnet_b0", "efficientnet_b2")))]).data
+    assert compound_figure(
+        [("B", paper_scaling.compound_scaling(("efficientnet_b0", "efficientnet_b2")))]
+    ).data
 
 
 def test_cli_prints_one_json_row_per_point(capsys):

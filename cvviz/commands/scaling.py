@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mobilenet(args: argparse.Namespace, scaling) -> int:
-    cells = scaling.mobilenet_grid()
+def _mobilenet(args: argparse.Namespace, paper_scaling) -> int:
+    cells = paper_scaling.mobilenet_grid()
     records = [
         {
             "width": c.width,
@@ -137,14 +137,14 @@ def _mobilenet(args: argparse.Namespace, scaling) -> int:
         ("α", "size", "mult-adds", "paper", "params", "paper", "paper top-1 %"),
     )
     print(_("Counted on MobileNet V1 built at each width and size (meta device). Paper: {source}.").format(
-        source=scaling.MOBILENET_SOURCE
+        source=paper_scaling.MOBILENET_SOURCE
     ))  # fmt: skip
     return 0
 
 
-def _compound(args: argparse.Namespace, scaling) -> int:
-    rows = scaling.compound_scaling(scaling.EFFICIENTNET_B) + scaling.compound_scaling(
-        scaling.EFFICIENTNET_LITE
+def _compound(args: argparse.Namespace, paper_scaling) -> int:
+    rows = paper_scaling.compound_scaling(paper_scaling.EFFICIENTNET_B) + paper_scaling.compound_scaling(
+        paper_scaling.EFFICIENTNET_LITE
     )
     if print_records([row.to_record() for row in rows], args.json, args.csv):
         return 0

@@ -10,7 +10,8 @@ import plotly.colors
 import plotly.graph_objects as go
 
 from cvviz.i18n import N_, _
-from cvviz.measure.scaling import CompoundRow, GridCell, ScalingRow, Slope
+from cvviz.measure.paper_scaling import CompoundRow, GridCell
+from cvviz.measure.scaling import ScalingRow, Slope
 from cvviz.plotting.style import CIVIDIS, colourbar, log_axis
 
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "height": 480}
