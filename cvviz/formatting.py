@@ -22,11 +22,28 @@ def number_locale() -> str:
     return LOCALES.get(current_language(), "en_US")
 
 
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+SMALLEST_WRITTEN_OUT = 1e-4
+"""Below this, a number is written as a power of ten: written out in full it would be mostly zeros (and
+past ten decimals, "0")."""
+
+
 def format_number(value: float) -> str:
-    """``value`` written out in full with the locale's separators: 1000 → "1,000", 0.05 → "0.05"."""
+    """``value`` written out in full with the locale's separators: 1000 → "1,000", 0.05 → "0.05"; tiny
+    magnitudes as a power of ten: 2e-7 → "2×10⁻⁷"."""
+    if value and abs(value) < SMALLEST_WRITTEN_OUT:
+        return _power_of_ten(value)
     if float(value).is_integer():
         return _babel_decimal(round(value), locale=number_locale())
     return _babel_decimal(value, format="#,##0.##########", locale=number_locale())
+
+
+def _power_of_ten(value: float) -> str:
+    """mantissa×10ⁿ with up to three significant digits and the locale's decimal sign: 2.5e-7 → "2.5×10⁻⁷"."""
+    mantissa_text, exponent = f"{value:.2e}".split("e")
+    mantissa = float(mantissa_text)
+    written = _babel_decimal(mantissa, format="0.##", locale=number_locale())
+    return f"{written}×10{str(int(exponent)).translate(_SUPERSCRIPTS)}"
 
 
 def format_decimal(value: float, digits: int = 2) -> str:

@@ -11,6 +11,11 @@ def test_numbers_are_written_in_full_with_separators():
     assert format_number(1234.5) == "1,234.5"
     assert format_number(0.05) == "0.05"
     assert format_number(2.0) == "2"
+    # Tiny values (a vanishing gradient's norm) as powers of ten, never "0".
+    assert format_number(1e-12) == "1×10⁻¹²"
+    assert format_number(2.5e-7) == "2.5×10⁻⁷"
+    assert format_number(-5e-5) == "-5×10⁻⁵"
+    assert format_number(0.0001) == "0.0001"
     assert display_value(None) == display_value(float("nan")) == "—"
     assert display_value(True) == "yes" and display_value("x") == "x"
 
