@@ -206,7 +206,7 @@ else:
         )
     )
 if measured:
-    memory = "; ".join(sorted({r.memory_note for r in rows if r.memory_note}))
+    memory = "; ".join(sorted({_(r.memory_note) for r in rows if r.memory_note}))
     st.caption(
         _(
             "Latency: median of the timed runs at batch 1 after warm-up (p10–p90 beside it); throughput and "

@@ -43,7 +43,8 @@ def _number(value: float | None, digits: int = 2) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from cvviz.device import resolve_device
-    from cvviz.measure.profiling import FLOPS_NOTE, profile_models
+    from cvviz.measure.complexity import NOT_COUNTED
+    from cvviz.measure.profiling import FLOPS_NOTE, profile_models, translate_row_note
 
     if args.all:
         names = [spec.name for spec in list_models()]
@@ -83,11 +84,15 @@ def run(args: argparse.Namespace) -> int:
             ],
             ("model", "params", "GFLOPs", "top-1 %", "ms (b=1)", "img/s", "TFLOP/s", "error"),
         )
-        print(FLOPS_NOTE)
-        print("Top-1 is the published figure, not measured here.")
+        print(_(FLOPS_NOTE).format(what=_(NOT_COUNTED)))
+        print(_("Top-1 is the published figure, not measured here."))
         for r in rows:
             if r.note:
-                print(f"{r.model}: {r.note}")
+                print(f"{r.model}: {translate_row_note(r.note)}")
         if measure and rows:
-            print(f"Measured on {rows[0].device}, {args.dtype}, batch {args.batch} for throughput.")
+            print(
+                _("Measured on {device}, {dtype}, batch {batch} for throughput.").format(
+                    device=rows[0].device, dtype=args.dtype, batch=args.batch
+                )
+            )
     return 0

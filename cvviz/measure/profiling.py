@@ -26,7 +26,7 @@ from cvviz.device import describe_device, resolve_device
 from cvviz.errors import CvvizError
 from cvviz.i18n import N_, _, translate_filled
 from cvviz.measure.catalog_figures import persisted_summaries
-from cvviz.measure.complexity import NOT_COUNTED, count_totals
+from cvviz.measure.complexity import count_totals
 from cvviz.measure.timing import Dtype, measure_model
 from cvviz.models.build import build_for_timing, build_on_meta
 from cvviz.models.weights import cached_weights_path, expected_size_bytes
@@ -35,8 +35,8 @@ from cvviz.models.workbench import Workbench
 ProfileProgress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, model_name)`` before each model and once more at the end."""
 
-FLOPS_NOTE = f"FLOPs = 2 × MACs at the native input size, batch 1; not counted: {NOT_COUNTED}."
-CPU_MEMORY_NOTE = "peak memory is measured on CUDA only (torch.cuda.max_memory_allocated); not on the CPU"
+FLOPS_NOTE = N_("FLOPs = 2 × MACs at the native input size, batch 1; not counted: {what}.")
+"""Shown as ``_(FLOPS_NOTE).format(what=_(NOT_COUNTED))``."""
 
 
 PUBLISHED_CHECKPOINT = N_("published checkpoint")

@@ -20,10 +20,15 @@ from typing import Literal
 import torch
 from torch import nn
 
+from cvviz.i18n import N_
 from cvviz.models.workbench import model_nbytes
 
 Dtype = Literal["fp32", "bf16"]
-CPU_MEMORY_NOTE = "peak memory is measured on CUDA only (torch.cuda.max_memory_allocated); not on the CPU"
+# Kept in English in records and JSON; pages show them through ``_()``.
+CPU_MEMORY_NOTE = N_("peak memory is measured on CUDA only (torch.cuda.max_memory_allocated); not on the CPU")
+CUDA_MEMORY_NOTE = N_(
+    "weights + peak extra torch.cuda.max_memory_allocated during the batched runs (activations and workspace)"
+)
 MIN_RUNS = 3
 
 # Peak dense (no sparsity) tensor-core bf16 and plain fp32 TFLOP/s from the vendors' data sheets.
@@ -192,12 +197,7 @@ def measure_model(
         **live,
         "throughput": batch / seconds if seconds > 0 else None,
         "peak_memory_bytes": peak_memory,
-        "memory_note": (
-            "weights + peak extra torch.cuda.max_memory_allocated during the batched runs "
-            "(activations and workspace)"
-            if peak_memory is not None
-            else CPU_MEMORY_NOTE
-        ),
+        "memory_note": CUDA_MEMORY_NOTE if peak_memory is not None else CPU_MEMORY_NOTE,
         "tflops": achieved,
         "peak_share": achieved / peak[1] if peak and achieved is not None else None,
     }
