@@ -15,7 +15,7 @@ from cvviz.plotting.self_supervised import (
 )
 from cvviz.selfsupervised.checkpoints import MODELS, SUPERVISED_TWIN, list_self_supervised
 from cvviz.selfsupervised.dino import OBJECTIVES, last_layer_class_attention, mass_mask
-from cvviz.selfsupervised.mae import random_mask, reconstruct
+from cvviz.selfsupervised.mae import random_mask, reconstruct, toggle_patch
 from ui.messages import CHOOSE_IMAGE, require
 from ui.resources import load_model, workbench
 from ui.self_supervised import self_supervised_model
@@ -79,10 +79,7 @@ def mae_mask(grid: int) -> np.ndarray:
         painted = mask.reshape(grid, grid).copy()
     clicked = picked_cell(st.session_state.get(f"{key}.pick"))
     if clicked is not None and clicked != st.session_state.get(f"{key}.applied"):
-        painted = painted.copy()
-        painted[clicked] = not painted[clicked]
-        if painted.all():
-            painted[clicked] = False
+        painted = toggle_patch(painted, clicked)
     st.session_state[f"{key}.applied"] = clicked
     st.session_state[f"{key}.painted"] = painted
     return painted

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import math
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from streamlit.testing.v1 import AppTest
 from torch import nn
 
 from cvviz.cli import main
@@ -27,8 +30,11 @@ from cvviz.selfsupervised.mae import (
     patchify,
     random_mask,
     reconstruct,
+    toggle_patch,
     unpatchify,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CAT = str(sample_images()[0].path)
 TINY = VitShape(patch_size=8, hidden=16, depth=2, heads=2, image_size=32)
@@ -385,3 +391,71 @@ def test_cli_mae_writes_mask_reconstruction_and_error(mae_file, tmp_path, tiny_m
     np.testing.assert_array_equal(saved["mask"].reshape(-1), random_mask(16, 0.5, seed=2))
     assert saved["reconstruction"].shape == (32, 32, 3) and saved["error"].shape == (4, 4)
     assert float(saved["loss"]) == pytest.approx(float(saved["error"][saved["mask"] == 1].mean()), rel=1e-5)
+
+
+def test_painting_toggles_one_patch_and_keeps_one_visible():
+    mask = np.zeros((2, 2), dtype=bool)
+    once = toggle_patch(mask, (0, 1))
+    assert once.sum() == 1 and once[0, 1] and not mask.any()
+    np.testing.assert_array_equal(toggle_patch(once, (0, 1)), mask)
+    almost = np.array([[True, True], [True, False]])
+    np.testing.assert_array_equal(toggle_patch(almost, (1, 1)), almost)
+
+
+# --- The page -----------------------------------------------------------------------------------------
+
+PAGE_MODELS = {
+    "mae_vitb16": dataclasses.replace(TINY_MAE, name="mae_vitb16", url="https://example.invalid/m/mae_p.pth"),
+    "dino_vits16": dataclasses.replace(
+        TINY_DINO, name="dino_vits16", url="https://example.invalid/d/dino_p.pth"
+    ),
+    "deit_s16": dataclasses.replace(
+        TINY_DINO,
+        name="deit_s16",
+        title="DeiT tiny",
+        method="supervised",
+        url="https://example.invalid/d/deit_p.pth",
+    ),
+}
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    return at.switch_page("app_pages/self_supervised.py").run()
+
+
+def test_page_without_weights_says_how_to_fetch_them_and_draws_nothing(torch_home, monkeypatch):
+    monkeypatch.setenv("CVVIZ_OFFLINE", "1")
+    at = _page()
+    assert not at.exception, [e.value for e in at.exception]
+    infos = " ".join(info.value for info in at.info)
+    assert "weights fetch mae_vitb16" in infos and "weights fetch dino_vits16" in infos
+    assert any("weights fetch" in code.value for code in at.code)
+    assert not at.get("plotly_chart")
+
+
+def test_page_with_weights_draws_mae_and_dino_beside_the_supervised_twin(
+    torch_home, monkeypatch, mae_file, dino_file
+):
+    monkeypatch.setenv("CVVIZ_OFFLINE", "1")
+    monkeypatch.setattr(checkpoints, "MODELS", PAGE_MODELS)
+    folder = torch_home / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    for name, source in (("mae_vitb16", mae_file), ("dino_vits16", dino_file), ("deit_s16", dino_file)):
+        (folder / PAGE_MODELS[name].filename).write_bytes(source.read_bytes())
+    at = _page()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    keys = {chart.proto.id for chart in at.get("plotly_chart")}
+    assert len(at.get("plotly_chart")) >= 7, keys
+    at.slider(key="self_supervised.mae.ratio").set_value(0.5).run()
+    assert any("8 of 16 patches hidden" in chart.proto.spec for chart in at.get("plotly_chart"))
+    # Painting starts from the random mask and offers the image as a grid of clickable patches.
+    at.radio(key="self_supervised.mae.mode").set_value("paint").run()
+    assert not at.exception, [e.value for e in at.exception]
+    charts = at.get("plotly_chart")
+    assert any("8 of 16 patches hidden" in chart.proto.spec for chart in charts)
+    assert any(
+        chart.proto.id.endswith("self_supervised.mae.pick") and '"pick"' in chart.proto.spec
+        for chart in charts
+    )

@@ -82,6 +82,16 @@ def check_mask(mask: np.ndarray, num_patches: int) -> np.ndarray:
     return flat
 
 
+def toggle_patch(mask: np.ndarray, patch: tuple[int, int]) -> np.ndarray:
+    """A copy of ``mask`` (rows, cols) with one patch hidden or shown again; the last visible patch
+    stays visible (the encoder needs at least one)."""
+    toggled = np.array(mask, dtype=bool, copy=True)
+    toggled[patch] = not toggled[patch]
+    if toggled.all():
+        toggled[patch] = False
+    return toggled
+
+
 # --- The model ----------------------------------------------------------------------------------------
 
 
