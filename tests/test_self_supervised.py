@@ -434,15 +434,18 @@ def test_page_without_weights_says_how_to_fetch_them_and_draws_nothing(torch_hom
     assert not at.get("plotly_chart")
 
 
-def test_page_with_weights_draws_mae_and_dino_beside_the_supervised_twin(
-    torch_home, monkeypatch, mae_file, dino_file
-):
+@pytest.fixture
+def cached_page_models(torch_home, monkeypatch, mae_file, dino_file):
+    """The page's model names bound to tiny models whose checkpoints are in the hub cache (offline)."""
     monkeypatch.setenv("CVVIZ_OFFLINE", "1")
     monkeypatch.setattr(checkpoints, "MODELS", PAGE_MODELS)
     folder = torch_home / "hub" / "checkpoints"
     folder.mkdir(parents=True)
     for name, source in (("mae_vitb16", mae_file), ("dino_vits16", dino_file), ("deit_s16", dino_file)):
         (folder / PAGE_MODELS[name].filename).write_bytes(source.read_bytes())
+
+
+def test_page_with_weights_draws_mae_and_dino_beside_the_supervised_twin(cached_page_models):
     at = _page()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -459,3 +462,15 @@ def test_page_with_weights_draws_mae_and_dino_beside_the_supervised_twin(
         chart.proto.id.endswith("self_supervised.mae.pick") and '"pick"' in chart.proto.spec
         for chart in charts
     )
+
+
+def test_attention_page_shows_a_dino_model_in_place_of_the_sidebars(cached_page_models):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    at = at.switch_page("app_pages/attention.py").run()
+    assert any("convolutional network" in info.value for info in at.info)  # the default model is a CNN
+    at.selectbox(key="attention.source").set_value("dino_vits16").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert any("2 layers × 2 heads; 4×4 patches" in text.value for text in at.markdown)
+    assert not at.get("toggle")  # no classifier, so no class-specific rollout
+    assert at.get("plotly_chart")

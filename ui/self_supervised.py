@@ -68,3 +68,22 @@ def self_supervised_model(name: str, place: str = "") -> LoadedModel | None:
     except CvvizError as exc:
         st.error(str(exc))
         return None
+
+
+def attention_model_choice(key: str) -> str | None:
+    """A picker for the attention page: the sidebar's model (None) or one of DINO's ViTs (its name)."""
+    from cvviz.selfsupervised.checkpoints import list_self_supervised
+
+    options = ["", *(entry.name for entry in list_self_supervised("dino"))]
+    titles = {entry.name: entry.title for entry in list_self_supervised("dino")}
+    chosen = st.columns(2)[0].selectbox(
+        _("Attention of"),
+        options,
+        key=key,
+        format_func=lambda name: (
+            _("{model} (self-supervised, no labels)").format(model=titles[name])
+            if name
+            else _("the model chosen in the sidebar")
+        ),
+    )
+    return chosen or None
