@@ -14,7 +14,7 @@ from cvviz.plotting.self_supervised import (
     patch_error_figure,
 )
 from cvviz.selfsupervised.checkpoints import MODELS, SUPERVISED_TWIN, list_self_supervised
-from cvviz.selfsupervised.dino import OBJECTIVES, last_layer_class_attention, mass_mask
+from cvviz.selfsupervised.dino import OBJECTIVES, last_layer_class_attention
 from cvviz.selfsupervised.mae import random_mask, reconstruct, toggle_patch
 from ui.messages import CHOOSE_IMAGE, require
 from ui.resources import load_model, workbench
@@ -100,7 +100,7 @@ def mae_section() -> np.ndarray | None:
     entry = MODELS[MAE_MODEL]
     grid, cell = entry.shape.grid, entry.shape.patch_size
     mask = mae_mask(grid)
-    display = np.asarray(to_display_image(image.image, loaded.spec).convert("RGB"))
+    display = to_display_image(image.image, loaded.spec)
     hidden = int(mask.sum())
     title = _("{hidden} of {patches} patches hidden ({share})").format(
         hidden=hidden, patches=mask.size, share=format_percent(hidden / mask.size, 0)
@@ -160,7 +160,7 @@ def mae_section() -> np.ndarray | None:
 def attention_views(loaded, keep: float, columns: int) -> None:
     """One model's last-layer class-token attention per head, then the masks keeping ``keep`` of it."""
     attention = class_attention(loaded)
-    display = np.asarray(to_display_image(image.image, loaded.spec).convert("RGB"))
+    display = to_display_image(image.image, loaded.spec)
     maps = attention.maps()
     cell = attention.patch_size
     st.plotly_chart(
@@ -173,7 +173,7 @@ def attention_views(loaded, keep: float, columns: int) -> None:
         ),
         key=f"self_supervised.heads.{loaded.spec.name}",
     )
-    masks = mass_mask(attention.attention, keep).reshape(maps.shape)
+    masks = attention.masks(keep)
     st.plotly_chart(
         head_maps_figure(
             display,
@@ -252,14 +252,13 @@ with tabs[2]:
     if mae_loaded is not None and dino_loaded is not None:
         keep = st.session_state.get("self_supervised.keep", 0.6)
         attention = class_attention(dino_loaded)
-        mean_map = attention.attention.mean(axis=0, keepdims=True)
-        kept = mass_mask(mean_map, keep).reshape(attention.grid)
+        kept = attention.mean_mask(keep)
         entry = MODELS[MAE_MODEL]
         mask = chosen_mask
         if mask is None:
             mask = random_mask(entry.shape.num_patches, 0.75).reshape(entry.shape.grid, entry.shape.grid)
         result = mae_result(mae_loaded, mask)
-        display = np.asarray(to_display_image(image.image, dino_loaded.spec).convert("RGB"))
+        display = to_display_image(image.image, dino_loaded.spec)
         left, right = st.columns(2)
         left.plotly_chart(
             masked_patches_figure(
@@ -279,7 +278,7 @@ with tabs[2]:
                 result.mask,
                 entry.shape.patch_size,
                 _("MAE: error per hidden patch ({share} hidden)").format(
-                    share=format_percent(result.mask.mean(), 0)
+                    share=format_percent(result.hidden_share, 0)
                 ),
             ),
             key="self_supervised.side.mae",

@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 def _loaded(name: str) -> LoadedModel:
     """The shared model with its published weights, from the cache (never a download: see
     :func:`self_supervised_model`)."""
-    import torch
-
+    from cvviz.device import resolve_device
     from cvviz.models.loading import WeightsInfo
     from cvviz.models.workbench import LoadedModel, model_nbytes
     from cvviz.selfsupervised.checkpoints import get_model, load_pretrained, require_weights
@@ -28,7 +27,7 @@ def _loaded(name: str) -> LoadedModel:
     entry = get_model(name)
     model = load_pretrained(entry, require_weights(entry))
     info = WeightsInfo("pretrained", entry.filename, f"pretrained:{entry.filename}")
-    return LoadedModel(entry.spec, model, info, torch.device("cpu"), model_nbytes(model))
+    return LoadedModel(entry.spec, model, info, resolve_device("cpu"), model_nbytes(model))
 
 
 def self_supervised_model(name: str, place: str = "") -> LoadedModel | None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 from plotly.subplots import make_subplots
 
 from cvviz.i18n import _
@@ -16,8 +17,10 @@ _MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}
 _SHADE = [[0.0, "rgba(0,0,0,0)"], [1.0, "rgba(0,0,0,0.72)"]]
 
 
-def _pixels(image: np.ndarray) -> np.ndarray:
-    """(H, W, 3) floats in [0, 1] or uint8, as uint8."""
+def _pixels(image: np.ndarray | Image.Image) -> np.ndarray:
+    """A PIL image, or (H, W, 3) floats in [0, 1] or uint8, as (H, W, 3) uint8."""
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"))
     return image if image.dtype == np.uint8 else (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
 
 
@@ -42,12 +45,14 @@ def image_panels_figure(panels: Sequence[tuple[str, np.ndarray]], title: str = "
     )
     for column, (_name, image) in enumerate(panels, start=1):
         figure.add_trace(image_trace(_pixels(image)), row=1, col=column)
-    _image_axes(figure, panels[0][1].shape[0])
+    _image_axes(figure, _pixels(panels[0][1]).shape[0])
     figure.update_layout(title=title or None, margin={**_MARGIN, "t": 70 if title else 40}, height=300)
     return figure
 
 
-def masked_patches_figure(original: np.ndarray, mask: np.ndarray, cell: int, title: str) -> go.Figure:
+def masked_patches_figure(
+    original: np.ndarray | Image.Image, mask: np.ndarray, cell: int, title: str
+) -> go.Figure:
     """The image with its hidden patches (``mask`` True, (rows, cols)) shaded, for painting a mask."""
     figure = go.Figure(image_trace(_pixels(original)))
     figure.add_trace(
@@ -63,13 +68,13 @@ def masked_patches_figure(original: np.ndarray, mask: np.ndarray, cell: int, tit
             hoverinfo="skip",
         )
     )
-    _image_axes(figure, original.shape[0])
+    _image_axes(figure, _pixels(original).shape[0])
     figure.update_layout(title={"text": wrap(title, 48), "font": {"size": 14}}, margin=_MARGIN, height=420)
     return figure
 
 
 def patch_error_figure(
-    original: np.ndarray, error: np.ndarray, mask: np.ndarray, cell: int, title: str
+    original: np.ndarray | Image.Image, error: np.ndarray, mask: np.ndarray, cell: int, title: str
 ) -> go.Figure:
     """Each hidden patch's reconstruction error over the image (visible patches left clear)."""
     shown = np.where(mask, error, np.nan)
@@ -86,13 +91,13 @@ def patch_error_figure(
             hovertemplate=_("patch (%{y}, %{x})<br>error %{z:.3f}") + "<extra></extra>",
         )
     )
-    _image_axes(figure, original.shape[0])
+    _image_axes(figure, _pixels(original).shape[0])
     figure.update_layout(title={"text": wrap(title, 48), "font": {"size": 14}}, margin=_MARGIN, height=420)
     return figure
 
 
 def head_maps_figure(
-    image: np.ndarray,
+    image: np.ndarray | Image.Image,
     maps: np.ndarray,
     cell: int,
     title: str,

@@ -56,6 +56,14 @@ class ClassAttention:
         """(heads, rows, cols)."""
         return self.attention.reshape(self.heads, *self.grid)
 
+    def masks(self, keep: float) -> np.ndarray:
+        """Each head's :func:`mass_mask` keeping ``keep`` of its attention: (heads, rows, cols) booleans."""
+        return mass_mask(self.attention, keep).reshape(self.heads, *self.grid)
+
+    def mean_mask(self, keep: float) -> np.ndarray:
+        """The patches holding ``keep`` of the heads' mean attention: (rows, cols) booleans."""
+        return mass_mask(self.attention.mean(axis=0), keep).reshape(self.grid)
+
 
 def last_layer_class_attention(spec: ModelSpec, model: nn.Module, batch: torch.Tensor) -> ClassAttention:
     """The [CLS] row of the last attention layer of a ViT, for the first image of ``batch``."""

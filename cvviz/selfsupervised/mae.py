@@ -271,6 +271,11 @@ class Reconstruction:
     def grid(self) -> tuple[int, int]:
         return self.mask.shape
 
+    @property
+    def hidden_share(self) -> float:
+        """The share of patches hidden."""
+        return float(self.mask.mean())
+
 
 def _to_pixels(normalised: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> np.ndarray:
     image = (normalised[0] * std + mean).clamp(0, 1)
