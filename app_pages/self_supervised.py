@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from cvviz.errors import CvvizError
 from cvviz.formatting import format_decimal, format_percent
 from cvviz.i18n import N_, _
 from cvviz.models.inference import preprocess, to_display_image
@@ -15,12 +16,18 @@ from cvviz.plotting.self_supervised import (
 )
 from cvviz.selfsupervised.checkpoints import MODELS, SUPERVISED_TWIN, list_self_supervised
 from cvviz.selfsupervised.dino import OBJECTIVES, last_layer_class_attention
+from cvviz.selfsupervised.knn import TEMPERATURE, K, knn_job
 from cvviz.selfsupervised.mae import random_mask, reconstruct, toggle_patch
+from cvviz.transfer.data import bundled_shapes, from_zip
+from ui.jobs import long_run
 from ui.messages import CHOOSE_IMAGE, require
 from ui.resources import load_model, workbench
 from ui.self_supervised import self_supervised_model
 from ui.sidebar import current_selection
 
+KNN_SOURCES = {"shapes": N_("the transfer lab's drawn shapes"), "zip": N_("a zip of class folders")}
+TRAINED_WITH = {"dino": N_("no labels (DINO)"), "supervised": N_("ImageNet labels")}
+SECONDS_PER_IMAGE = 0.05  # one ViT-S forward pass on 2 CPU cores, for the time said up front
 MASK_MODES = {"random": N_("random, with a seed"), "paint": N_("paint: click patches")}
 MAE_MODEL = "mae_vitb16"
 
@@ -189,11 +196,11 @@ def attention_views(loaded, keep: float, columns: int) -> None:
     )
 
 
-def supervised_twin(name: str):
+def supervised_twin(name: str, place: str = ""):
     """The supervised ViT of the same size, with trained weights; None (after saying why) without them."""
     twin = SUPERVISED_TWIN[name]
     if twin in MODELS:
-        return self_supervised_model(twin)
+        return self_supervised_model(twin, place)
     loaded, fallback = load_model(twin, "pretrained")
     if fallback is not None:
         st.info(
@@ -239,7 +246,102 @@ def dino_section() -> str | None:
     return name
 
 
-tabs = st.tabs([_("MAE: rebuild hidden patches"), _("DINO: attention without labels"), _("Side by side")])
+@st.cache_resource(show_spinner=False)
+def shapes():
+    """The transfer lab's bundled shapes, drawn once for every session."""
+    return bundled_shapes()
+
+
+@st.cache_resource(scope="session", max_entries=1, show_spinner=False)
+def zip_images(upload_id: str, _data: bytes):
+    """This session's zip of class folders, unpacked within limits, read and removed."""
+    return from_zip(_data)
+
+
+def knn_data():
+    source = st.radio(
+        _("Labelled images"),
+        list(KNN_SOURCES),
+        key="self_supervised.knn.source",
+        format_func=lambda s: _(KNN_SOURCES[s]),
+        horizontal=True,
+    )
+    if source == "shapes":
+        return shapes()
+    upload = st.file_uploader(
+        _("Zip of class folders"),
+        type=["zip"],
+        key="self_supervised.knn.zip",
+        help=_("Laid out as class_name/image.jpg, as for the transfer lab."),
+    )
+    if upload is None:
+        return None
+    try:
+        with st.spinner(_("Unpacking and reading the zip…")):
+            return zip_images(upload.file_id, upload.getvalue())
+    except CvvizError as exc:
+        st.error(str(exc))
+        return None
+
+
+def knn_section(name: str) -> None:
+    st.markdown(
+        _(
+            "**k-NN on frozen features**, DINO's evaluation: every image is classified by the {k} most "
+            "similar other images (cosine similarity of the final [CLS] features), each voting for its class "
+            "with weight exp(similarity / {temperature}). No layer is trained, so the accuracy measures how "
+            "well the features alone group your classes: DINO's, learned without labels, against a ViT of "
+            "the same size trained on ImageNet's labels."
+        ).format(k=K, temperature=TEMPERATURE)
+    )
+    data = knn_data()
+    if data is None:
+        return
+    st.caption(data.description)
+    dino = self_supervised_model(name, "knn")
+    twin = supervised_twin(name, "knn") if dino is not None else None
+    if dino is None or twin is None:
+        return
+    backbones = [(dino, "dino"), (twin, "supervised")]
+    results = long_run(
+        "self_supervised.knn",
+        _("Classify every image by its neighbours"),
+        (dino.key, twin.key, data.fingerprint),
+        lambda: knn_job(backbones, data, workbench().results),
+        estimate_s=2 * len(data) * SECONDS_PER_IMAGE,
+    )
+    if not results:
+        return
+    chance = max(data.counts.values()) / len(data)
+    st.dataframe(
+        [
+            {
+                _("backbone"): result.title,
+                _("trained with"): _(TRAINED_WITH[result.method]),
+                _("k-NN accuracy"): format_percent(result.accuracy, 1),
+                _("neighbours"): result.k,
+                _("feature width"): result.feature_dim,
+            }
+            for result in results
+        ],
+        hide_index=True,
+    )
+    st.caption(
+        _(
+            "{images} images in {classes} classes, each classified by all the others (leave-one-out); always "
+            "answering the largest class scores {chance}."
+        ).format(images=len(data), classes=len(data.classes), chance=format_percent(chance, 1))
+    )
+
+
+tabs = st.tabs(
+    [
+        _("MAE: rebuild hidden patches"),
+        _("DINO: attention without labels"),
+        _("Side by side"),
+        _("k-NN on your classes"),
+    ]
+)
 with tabs[0]:
     chosen_mask = mae_section()
 with tabs[1]:
@@ -290,3 +392,5 @@ with tabs[2]:
                 "does not give away."
             )
         )
+with tabs[3]:
+    knn_section(dino_name or "dino_vits16")

@@ -20,9 +20,12 @@ from cvviz.errors import WeightsError, WeightsMismatchError
 from cvviz.explain.attention import capture_attention_inputs, mha_attention_probs, mha_output_from_probs
 from cvviz.hooks import capture_outputs, count_hooks
 from cvviz.models.inference import preprocess
+from cvviz.models.loading import WeightsInfo
+from cvviz.models.workbench import LoadedModel, ResultCache
 from cvviz.selfsupervised import checkpoints
 from cvviz.selfsupervised.checkpoints import SelfSupervisedModel, VitShape, load_pretrained
 from cvviz.selfsupervised.dino import last_layer_class_attention, mass_mask
+from cvviz.selfsupervised.knn import knn_job, knn_scores, leave_one_out
 from cvviz.selfsupervised.mae import (
     MaskError,
     kept_count,
@@ -33,6 +36,7 @@ from cvviz.selfsupervised.mae import (
     toggle_patch,
     unpatchify,
 )
+from cvviz.transfer.data import bundled_shapes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -474,3 +478,43 @@ def test_attention_page_shows_a_dino_model_in_place_of_the_sidebars(cached_page_
     assert any("2 layers × 2 heads; 4×4 patches" in text.value for text in at.markdown)
     assert not at.get("toggle")  # no classifier, so no class-specific rollout
     assert at.get("plotly_chart")
+
+
+# --- k-NN ---------------------------------------------------------------------------------------------
+
+
+def test_knn_scores_are_the_papers_weighted_vote():
+    memory = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0], [-1.0, 0.0]])
+    labels = np.array([0, 1, 1, 0])
+    query = np.array([[2.0, 1.0]])
+    scores = knn_scores(memory, labels, query, 2, k=2, temperature=0.5)
+    # The two most similar are [3, 3] (class 1) and [1, 0] (class 0); each votes exp(cosine / T).
+    cos_a, cos_b = 3 / math.sqrt(10), 2 / math.sqrt(5)
+    np.testing.assert_allclose(scores, [[math.exp(cos_b / 0.5), math.exp(cos_a / 0.5)]])
+
+
+def test_leave_one_out_never_lets_an_image_vote_for_itself():
+    rng = np.random.default_rng(0)
+    centres = np.array([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0]])
+    labels = np.repeat(np.arange(3), 6)
+    features = centres[labels] + rng.normal(size=(18, 3))
+    np.testing.assert_array_equal(leave_one_out(features, labels, 3, k=5), labels)
+    # Pairs of nearly equal features with different labels: with itself excluded, each image's nearest
+    # neighbour is its twin of the other class, so 1-NN gets every one wrong.
+    twins = np.repeat(rng.normal(size=(4, 3)) * 5, 2, axis=0) + rng.normal(size=(8, 3)) * 1e-3
+    alternating = np.tile([0, 1], 4)
+    assert (leave_one_out(twins, alternating, 2, k=1) != alternating).all()
+
+
+def test_knn_job_reads_the_class_token_of_each_backbone(dino_model):
+    data = bundled_shapes(per_class=3, size=32)
+    info = WeightsInfo("pretrained", "tiny", "pretrained:tiny")
+    loaded = LoadedModel(TINY_DINO.spec, dino_model, info, torch.device("cpu"), 0)
+    cache = ResultCache()
+    results = knn_job([(loaded, "dino")], data, cache).run()
+    assert len(results) == 1 and results[0].k == 11 and results[0].feature_dim == TINY.hidden
+    batch = torch.cat([preprocess(image, TINY_DINO.spec) for image in data.images])
+    with torch.no_grad():
+        expected = leave_one_out(dino_model(batch).numpy(), data.labels, len(data.classes))
+    np.testing.assert_array_equal(results[0].predictions, expected)
+    assert 0.0 <= results[0].accuracy <= 1.0
