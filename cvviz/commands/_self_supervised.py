@@ -20,7 +20,9 @@ def load_model(
     entry = get_model(name, method)
     if entry.method == exclude:
         raise UnknownModelError(
-            _("{title} has no class-token attention to show; choose a DINO model.").format(title=entry.title)
+            _(
+                "{title} is shown by the mae command; choose dino_vits16, dino_vits8, dino_vitb16 or deit_s16."
+            ).format(title=entry.title)
         )
     source = read_weights_file(weights) if weights else None
     progress = terminal_progress(_("Downloading {model}").format(model=entry.name))
