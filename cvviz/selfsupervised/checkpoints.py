@@ -130,7 +130,7 @@ class SelfSupervisedModel:
             family="ViT",
             paper=self.paper,
             kind="vit",
-            builder=lambda: build_vit(self),
+            builder=lambda: build(self),
             preprocessing=Preprocessing(
                 resize_size=self.resize_size,
                 crop_size=self.shape.image_size,
