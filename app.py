@@ -39,6 +39,9 @@ PAGES = [
     ),
     st.Page("app_pages/attention.py", title=_("Attention"), icon=":material/center_focus_weak:"),
     st.Page("app_pages/saliency.py", title=_("Saliency"), icon=":material/highlight:"),
+    st.Page(
+        "app_pages/self_supervised.py", title=_("Self-supervised: MAE, DINO"), icon=":material/visibility:"
+    ),
     st.Page("app_pages/compare.py", title=_("Compare backbones"), icon=":material/compare_arrows:"),
     *attended_only(
         st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:")

@@ -26,22 +26,31 @@ from cvviz.plotting.attention import (
 from cvviz.plotting.picking import add_pick_grid, picked_cell
 from ui.messages import CHOOSE_IMAGE, require, untrained_banner
 from ui.resources import predictions, workbench
+from ui.self_supervised import attention_model_choice, self_supervised_model
 from ui.sidebar import current_selection
 
 FUSION_LABELS = {"mean": N_("mean"), "max": N_("max"), "min": N_("min")}
 
 selection = current_selection()
-loaded = selection.model
-spec = loaded.spec
 
 st.title(_("Attention: where a transformer looks"))
+# DINO's self-supervised ViTs are shown here too, in place of the sidebar's model when chosen.
+dino = attention_model_choice("attention.source")
+if dino is None:
+    loaded = selection.model
+else:
+    loaded = self_supervised_model(dino)
+    if loaded is None:  # its weights are not here: how to fetch them is shown instead
+        st.stop()
+spec = loaded.spec
 untrained_banner(loaded)
 view = get_family(spec).attention
 if view is None:
     st.info(
         _(
             "{model} is a convolutional network: it has no self-attention, so there is nothing to show "
-            "here. Choose a ViT or Swin model in the sidebar's model list to see its attention."
+            "here. Choose a ViT or Swin model in the sidebar's model list (or a DINO model above) to see "
+            "its attention."
         ).format(model=spec.title)
     )
     st.stop()
@@ -179,7 +188,10 @@ def show_vit() -> None:
             ),
             key="attention.rollout_figure",
         )
-        if st.toggle(_("Class-specific (gradient-weighted) rollout"), key="attention.gradient"):
+        # A backbone without a classifier (DINO) has no class to weight the attention by.
+        if spec.categories and st.toggle(
+            _("Class-specific (gradient-weighted) rollout"), key="attention.gradient"
+        ):
             st.caption(
                 _(
                     "Chefer, Gur & Wolf 2021: each layer's attention is weighted by the positive part of the "

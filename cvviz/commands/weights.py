@@ -28,8 +28,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     from cvviz.models.weights import list_cached_weights
+    from cvviz.selfsupervised.checkpoints import self_supervised_weights
 
-    rows = list_cached_weights()
+    rows = list_cached_weights() + self_supervised_weights()
     if args.json:
         print_json(
             [
@@ -67,15 +68,26 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from cvviz.models.weights import download_weights
+    from cvviz.models.weights import download_checkpoint, download_weights
+    from cvviz.selfsupervised.checkpoints import MODELS, list_self_supervised
 
     if args.all:
         specs = [spec for spec in list_models() if spec.torchvision_weights is not None]
+        extra = list(list_self_supervised())
     elif args.names:
-        specs = [get_spec(name) for name in args.names]
+        specs = [get_spec(name) for name in args.names if name not in MODELS]
+        extra = [MODELS[name] for name in args.names if name in MODELS]
     else:
         raise CvvizError(_("Name at least one model, or pass --all."))
     failures = 0
+    for entry in extra:
+        try:
+            path = download_checkpoint(entry.url, entry.name, progress=terminal_progress(entry.name))
+        except WeightsError as exc:
+            failures += 1
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        print(f"{entry.name}: {path}")
     for spec in specs:
         if spec.packaged_weights:
             print(_("{model}: weights ship with the installed package").format(model=spec.name))

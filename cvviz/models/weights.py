@@ -54,11 +54,7 @@ def weights_url(spec: ModelSpec) -> str:
     """Where the spec's pretrained torchvision checkpoint is downloaded from (mirror-aware)."""
     if spec.torchvision_weights is None:
         raise WeightsError(_("{title} has no downloadable pretrained weights.").format(title=spec.title))
-    url = spec.torchvision_weights.url
-    mirror = os.environ.get(MIRROR_ENV)
-    if mirror:
-        url = mirror.rstrip("/") + "/" + url.rsplit("/", 1)[1]
-    return url
+    return mirrored_url(spec.torchvision_weights.url)
 
 
 def weights_filename(spec: ModelSpec) -> str:
@@ -144,13 +140,37 @@ def download_weights(spec: ModelSpec, progress: ProgressCallback | None = None) 
     cached = cached_weights_path(spec)
     if cached is not None:
         return cached
+    return download_checkpoint(weights_url(spec), spec.name, progress=progress)
+
+
+def mirrored_url(url: str) -> str:
+    """``url``, or the same file name under ``CVVIZ_WEIGHTS_MIRROR`` when a mirror is set."""
+    mirror = os.environ.get(MIRROR_ENV)
+    return mirror.rstrip("/") + "/" + url.rsplit("/", 1)[1] if mirror else url
+
+
+def cached_checkpoint_path(url: str) -> Path | None:
+    """The hub-cache copy of the checkpoint published at ``url``, if it is on disk."""
+    path = hub_checkpoint_dir() / url.rsplit("/", 1)[1]
+    return path if path.is_file() else None
+
+
+def download_checkpoint(url: str, model: str, progress: ProgressCallback | None = None) -> Path:
+    """Ensure the checkpoint at ``url`` (the weights of the model called ``model``) is in the hub cache.
+
+    The rules every download follows: the cached copy wins, ``CVVIZ_OFFLINE``/``CVVIZ_KIOSK`` never
+    download, a mirror replaces the server, a hash in the file name is checked.
+    """
+    cached = cached_checkpoint_path(url)
+    if cached is not None:
+        return cached
     if downloads_disabled():
         raise WeightsError(
             _(
                 "The weights for {name} are not cached and downloads are switched off; pre-fetch them with `python -m cvviz weights fetch {name}`."
-            ).format(name=spec.name)
+            ).format(name=model)
         )
-    url = weights_url(spec)
+    url = mirrored_url(url)
     name = url.rsplit("/", 1)[1]
     match = _HASH_IN_NAME.search(name)
     return download_file(

@@ -113,8 +113,10 @@ def pooled_features(
     fingerprints: Sequence[str] | None = None,
     reporter: Reporter | None = None,
     batch_size: int = BATCH_SIZE,
+    layer: str | None = None,
 ) -> FeatureSet:
-    """The pooled features (N, D) of ``images`` through the shared model ``loaded``.
+    """The pooled features (N, D) of ``images`` through the shared model ``loaded``: the input of
+    ``layer``, by default the model's classification layer (:func:`classifier_layer`).
 
     Images whose features ``cache`` holds for this model are not run again; the others are preprocessed
     as the model's weights expect (:func:`cvviz.models.inference.preprocess`), run in batches of
@@ -126,12 +128,14 @@ def pooled_features(
     found: dict[int, np.ndarray] = {}
     if cache is not None:
         for index, key in enumerate(keys):
-            hit, value = cache.get((loaded.key, key, ANALYSIS, None))
+            hit, value = cache.get((loaded.key, key, ANALYSIS, layer))
             if hit:
                 found[index] = value  # type: ignore[assignment]
     missing = [index for index in range(len(images)) if index not in found]
-    with loaded.exclusive() as model:
-        layer = classifier_layer(model, spec)
+    named = layer
+    if layer is None:
+        with loaded.exclusive() as model:
+            layer = classifier_layer(model, spec)
     began = time.perf_counter()
     for start in range(0, len(missing), batch_size):
         chunk = missing[start : start + batch_size]
@@ -151,7 +155,7 @@ def pooled_features(
         for index, vector in zip(chunk, vectors):
             found[index] = vector.copy()
             if cache is not None:
-                cache.put((loaded.key, keys[index], ANALYSIS, None), found[index])
+                cache.put((loaded.key, keys[index], ANALYSIS, named), found[index])
     speed: float | None = None
     if missing:
         speed = (time.perf_counter() - began) / len(missing)

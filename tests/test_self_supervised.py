@@ -1,0 +1,520 @@
+"""MAE and DINO: masking, patches, the MAE loss, checkpoints in the authors' layout, DINO's attention."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.server
+import math
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+from torch import nn
+
+from cvviz.cli import main
+from cvviz.data.images import sample_images
+from cvviz.errors import WeightsError, WeightsMismatchError
+from cvviz.explain.attention import capture_attention_inputs, mha_attention_probs, mha_output_from_probs
+from cvviz.hooks import capture_outputs, count_hooks
+from cvviz.models.inference import preprocess
+from cvviz.models.loading import WeightsInfo
+from cvviz.models.workbench import LoadedModel, ResultCache
+from cvviz.selfsupervised import checkpoints
+from cvviz.selfsupervised.checkpoints import SelfSupervisedModel, VitShape, load_pretrained
+from cvviz.selfsupervised.dino import last_layer_class_attention, mass_mask
+from cvviz.selfsupervised.knn import knn_job, knn_scores, leave_one_out
+from cvviz.selfsupervised.mae import (
+    MaskError,
+    kept_count,
+    mae_loss,
+    patchify,
+    random_mask,
+    reconstruct,
+    toggle_patch,
+    unpatchify,
+)
+from cvviz.transfer.data import bundled_shapes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CAT = str(sample_images()[0].path)
+TINY = VitShape(patch_size=8, hidden=16, depth=2, heads=2, image_size=32)
+TINY_MAE = SelfSupervisedModel(
+    "mae_tiny",
+    "MAE tiny",
+    "mae",
+    TINY,
+    "https://example.invalid/mae/mae_tiny.pth",
+    checkpoints.PAPERS["mae"],
+    decoder=VitShape(patch_size=8, hidden=8, depth=1, heads=2, image_size=32),
+    resize_size=32,
+)
+TINY_DINO = SelfSupervisedModel(
+    "dino_tiny",
+    "DINO tiny",
+    "dino",
+    TINY,
+    "https://example.invalid/dino/dino_tiny.pth",
+    checkpoints.PAPERS["dino"],
+    resize_size=32,
+)
+
+
+# --- Masks and patches --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("patches", "ratio"), [(196, 0.75), (49, 0.5), (16, 0.9), (10, 0.25), (4, 0.0)])
+def test_random_mask_keeps_round_share_and_seed_fixes_it(patches, ratio):
+    mask = random_mask(patches, ratio, seed=3)
+    assert mask.dtype == bool and mask.shape == (patches,)
+    assert (~mask).sum() == max(1, round(patches * (1 - ratio))) == kept_count(patches, ratio)
+    np.testing.assert_array_equal(mask, random_mask(patches, ratio, seed=3))
+
+
+def test_random_mask_differs_between_seeds_and_refuses_a_full_mask():
+    masks = {random_mask(196, 0.75, seed).tobytes() for seed in range(5)}
+    assert len(masks) == 5
+    with pytest.raises(MaskError):
+        random_mask(196, 1.0)
+
+
+def test_patchify_and_unpatchify_are_inverse_and_patches_are_row_major():
+    images = torch.randn(2, 3, 24, 40)
+    patches = patchify(images, 8)
+    assert patches.shape == (2, 3 * 5, 8 * 8 * 3)
+    torch.testing.assert_close(unpatchify(patches, 8, (3, 5)), images, rtol=0, atol=0)
+    # Patch (row 1, col 2) is the image's pixels there, (row, col, channel) flattened.
+    expected = images[0, :, 8:16, 16:24].permute(1, 2, 0).reshape(-1)
+    torch.testing.assert_close(patches[0, 1 * 5 + 2], expected, rtol=0, atol=0)
+    flat = torch.randn(1, 6, 4 * 4 * 3)
+    torch.testing.assert_close(patchify(unpatchify(flat, 4, (2, 3)), 4), flat, rtol=0, atol=0)
+
+
+def test_mae_loss_is_normalised_pixel_error_on_hidden_patches_only():
+    torch.manual_seed(1)
+    images = torch.randn(2, 3, 16, 16)
+    predicted = torch.randn(2, 4, 8 * 8 * 3)
+    mask = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    # The definition, patch by patch: target normalised by its own mean and unbiased std (+1e-6 on var).
+    errors = []
+    for n in range(2):
+        for index, (row, col) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+            if mask[index]:
+                pixels = (
+                    images[n, :, row * 8 : row * 8 + 8, col * 8 : col * 8 + 8].permute(1, 2, 0).reshape(-1)
+                )
+                target = (pixels - pixels.mean()) / math.sqrt(float(pixels.var()) + 1e-6)
+                errors.append(((predicted[n, index] - target) ** 2).mean())
+    torch.testing.assert_close(mae_loss(images, predicted, mask, 8), torch.stack(errors).mean())
+    # Visible patches do not count: changing their prediction leaves the loss alone.
+    changed = predicted.clone()
+    changed[:, [1, 3]] += 5.0
+    torch.testing.assert_close(mae_loss(images, changed, mask, 8), mae_loss(images, predicted, mask, 8))
+
+
+# --- Checkpoints in the authors' layout ---------------------------------------------------------------
+
+
+def _block_keys(prefix: str, depth: int) -> list[str]:
+    parts = ["norm1", "attn.qkv", "attn.proj", "norm2", "mlp.fc1", "mlp.fc2"]
+    return [
+        f"{prefix}.{i}.{part}.{kind}" for i in range(depth) for part in parts for kind in ("weight", "bias")
+    ]
+
+
+MAE_KEYS = {
+    "cls_token",
+    "pos_embed",
+    "patch_embed.proj.weight",
+    "patch_embed.proj.bias",
+    *_block_keys("blocks", 2),
+    "norm.weight",
+    "norm.bias",
+    "mask_token",
+    "decoder_pos_embed",
+    "decoder_embed.weight",
+    "decoder_embed.bias",
+    *_block_keys("decoder_blocks", 1),
+    "decoder_norm.weight",
+    "decoder_norm.bias",
+    "decoder_pred.weight",
+    "decoder_pred.bias",
+}
+
+
+@pytest.fixture(scope="module")
+def mae_file(tmp_path_factory):
+    """A tiny MAE checkpoint as the authors save it: ``{"model": state_dict}``, their key names."""
+    torch.manual_seed(0)
+    model = checkpoints.build(TINY_MAE)
+    state = {key: value + 0.01 * torch.randn_like(value) for key, value in model.state_dict().items()}
+    assert set(state) == MAE_KEYS
+    path = tmp_path_factory.mktemp("mae") / "mae_tiny.pth"
+    torch.save({"model": state, "args": {"norm_pix_loss": False}}, path)
+    return path
+
+
+def _timm_vit_state(shape: VitShape, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """A DINO checkpoint of ``shape`` written by hand in timm's layout (random values)."""
+    d, tokens = shape.hidden, shape.num_patches + 1
+
+    def rand(*size):
+        return torch.randn(*size, generator=generator) * 0.2
+
+    state = {
+        "cls_token": rand(1, 1, d),
+        "pos_embed": rand(1, tokens, d),
+        "patch_embed.proj.weight": rand(d, 3, shape.patch_size, shape.patch_size),
+        "patch_embed.proj.bias": rand(d),
+        "norm.weight": 1 + rand(d),
+        "norm.bias": rand(d),
+    }
+    for i in range(shape.depth):
+        block = f"blocks.{i}"
+        state.update(
+            {
+                f"{block}.norm1.weight": 1 + rand(d),
+                f"{block}.norm1.bias": rand(d),
+                f"{block}.attn.qkv.weight": rand(3 * d, d),
+                f"{block}.attn.qkv.bias": rand(3 * d),
+                f"{block}.attn.proj.weight": rand(d, d),
+                f"{block}.attn.proj.bias": rand(d),
+                f"{block}.norm2.weight": 1 + rand(d),
+                f"{block}.norm2.bias": rand(d),
+                f"{block}.mlp.fc1.weight": rand(4 * d, d),
+                f"{block}.mlp.fc1.bias": rand(4 * d),
+                f"{block}.mlp.fc2.weight": rand(d, 4 * d),
+                f"{block}.mlp.fc2.bias": rand(d),
+            }
+        )
+    return state
+
+
+def _timm_vit_forward(state: dict, shape: VitShape, images: torch.Tensor) -> torch.Tensor:
+    """DINO's ViT forward written out from its definition: the normalised [CLS] token, (N, D)."""
+    d, heads = shape.hidden, shape.heads
+    ln = torch.nn.functional.layer_norm
+    x = torch.nn.functional.conv2d(
+        images, state["patch_embed.proj.weight"], state["patch_embed.proj.bias"], stride=shape.patch_size
+    )
+    x = x.flatten(2).transpose(1, 2)
+    x = torch.cat([state["cls_token"].expand(len(x), -1, -1), x], dim=1) + state["pos_embed"]
+    for i in range(shape.depth):
+        p = f"blocks.{i}."
+        h = ln(x, (d,), state[p + "norm1.weight"], state[p + "norm1.bias"], eps=1e-6)
+        n, t, _ = h.shape
+        qkv = (h @ state[p + "attn.qkv.weight"].T + state[p + "attn.qkv.bias"]).reshape(
+            n, t, 3, heads, d // heads
+        )
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        attn = ((q @ k.transpose(-2, -1)) * (d // heads) ** -0.5).softmax(-1)
+        h = (attn @ v).transpose(1, 2).reshape(n, t, d)
+        x = x + h @ state[p + "attn.proj.weight"].T + state[p + "attn.proj.bias"]
+        h = ln(x, (d,), state[p + "norm2.weight"], state[p + "norm2.bias"], eps=1e-6)
+        h = torch.nn.functional.gelu(h @ state[p + "mlp.fc1.weight"].T + state[p + "mlp.fc1.bias"])
+        x = x + h @ state[p + "mlp.fc2.weight"].T + state[p + "mlp.fc2.bias"]
+    return ln(x, (d,), state["norm.weight"], state["norm.bias"], eps=1e-6)[:, 0]
+
+
+@pytest.fixture(scope="module")
+def dino_state():
+    return _timm_vit_state(TINY, torch.Generator().manual_seed(7))
+
+
+@pytest.fixture(scope="module")
+def dino_file(dino_state, tmp_path_factory):
+    path = tmp_path_factory.mktemp("dino") / "dino_tiny.pth"
+    torch.save(dino_state, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def dino_model(dino_file):
+    return load_pretrained(TINY_DINO, str(dino_file))
+
+
+def test_dino_checkpoint_renamed_onto_torchvision_vit_computes_the_same_features(dino_state, dino_model):
+    images = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(
+            dino_model(images), _timm_vit_forward(dino_state, TINY, images), rtol=1e-4, atol=1e-5
+        )
+
+
+def test_dino_checkpoint_with_a_wrong_shape_is_one_sentence(dino_state, tmp_path):
+    state = dict(dino_state)
+    state["blocks.1.attn.qkv.weight"] = torch.zeros(3, 16)
+    path = tmp_path / "bad.pth"
+    torch.save(state, path)
+    with pytest.raises(WeightsMismatchError, match=r"encoder_layer_1\.self_attention\.in_proj_weight"):
+        load_pretrained(TINY_DINO, str(path))
+
+
+def test_dino_attention_rows_sum_to_one_and_rebuild_every_block_output(dino_model, cat_image):
+    spec = TINY_DINO.spec
+    names = spec.attention_layers
+    modules = dict(dino_model.named_modules())
+    batch = preprocess(cat_image, spec)
+    with (
+        torch.no_grad(),
+        capture_attention_inputs(dino_model, names) as inputs,
+        capture_outputs(dino_model, names) as outs,
+    ):
+        dino_model(batch)
+    for name in names:
+        probs = mha_attention_probs(modules[name], inputs[name])
+        torch.testing.assert_close(probs.sum(-1), torch.ones(probs.shape[:-1]))
+        torch.testing.assert_close(
+            mha_output_from_probs(modules[name], inputs[name], probs), outs[name], rtol=1e-4, atol=1e-5
+        )
+    attention = last_layer_class_attention(spec, dino_model, batch)
+    assert attention.attention.shape == (2, 16) and attention.grid == (4, 4)
+    np.testing.assert_allclose(attention.attention.sum(-1) + attention.to_class, 1.0, rtol=1e-5)
+    assert count_hooks(dino_model) == 0
+
+
+def test_mass_mask_keeps_the_fewest_largest_patches_holding_the_share():
+    weights = np.array([[0.1, 0.5, 0.2, 0.2], [0.25, 0.25, 0.25, 0.25]])
+    np.testing.assert_array_equal(
+        mass_mask(weights, 0.6), [[False, True, True, False], [True, True, True, False]]
+    )
+    rng = np.random.default_rng(0)
+    rows = rng.dirichlet(np.ones(50) * 0.3, size=20)
+    for keep in (0.3, 0.6, 0.9):
+        masks = mass_mask(rows, keep)
+        for row, mask in zip(rows, masks):
+            assert row[mask].sum() >= keep - 1e-9
+            assert row[mask].sum() - row[mask].min() < keep  # dropping the weakest kept patch falls short
+            assert row[mask].min() >= row[~mask].max(initial=0)
+
+
+def test_mae_checkpoint_in_authors_layout_reconstructs_with_visible_patches_pasted_back(mae_file, cat_image):
+    model = load_pretrained(TINY_MAE, str(mae_file))
+    spec = TINY_MAE.spec
+    batch = preprocess(cat_image, spec)
+    mask = random_mask(16, 0.75, seed=4)
+    result = reconstruct(model, batch, mask, spec.preprocessing.mean, spec.preprocessing.std)
+    assert result.original.shape == result.reconstruction.shape == result.pasted.shape == (32, 32, 3)
+    assert result.mask.sum() == 12 and result.error.shape == (4, 4)
+    cells = np.repeat(np.repeat(result.mask, 8, axis=0), 8, axis=1)
+    np.testing.assert_allclose(result.pasted[~cells], result.original[~cells], atol=1e-5)
+    np.testing.assert_allclose(result.pasted[cells], result.reconstruction[cells], atol=1e-6)
+    assert np.all(result.masked[cells] == 0.5)
+    assert result.loss == pytest.approx(float(result.error[result.mask].mean()), rel=1e-5)
+    # The decoder sees only the visible patches: the prediction does not depend on hidden pixels.
+    scrambled = batch.clone()
+    hidden = torch.from_numpy(cells)
+    scrambled[0][:, hidden] = torch.randn(3, int(hidden.sum()))
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model(scrambled, torch.from_numpy(mask)), model(batch, torch.from_numpy(mask))
+        )
+
+
+# --- Weights mechanism and CLI ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_models(monkeypatch):
+    monkeypatch.setattr(
+        checkpoints, "MODELS", {**checkpoints.MODELS, "mae_tiny": TINY_MAE, "dino_tiny": TINY_DINO}
+    )
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_published_checkpoint_downloads_through_the_mirror_into_the_hub_cache_then_works_offline(
+    dino_file, file_server, torch_home, monkeypatch, capsys, tiny_models
+):
+    root, base = file_server
+    (root / "dino_tiny.pth").write_bytes(dino_file.read_bytes())
+    monkeypatch.setenv("CVVIZ_WEIGHTS_MIRROR", base)
+    assert main(["weights", "fetch", "dino_tiny"]) == 0
+    assert (torch_home / "hub" / "checkpoints" / "dino_tiny.pth").is_file()
+    monkeypatch.setenv("CVVIZ_OFFLINE", "1")
+    assert isinstance(load_pretrained(TINY_DINO), nn.Module)
+    out = torch_home / "attn.npz"
+    assert main(["dino", CAT, "--model", "dino_tiny", "--out", str(out)]) == 0
+    saved = np.load(out)
+    assert saved["attention"].shape == (2, 16)
+    np.testing.assert_allclose(saved["attention"].sum(-1) + saved["to_class"], 1.0, rtol=1e-5)
+    assert saved["mask"].shape == (2, 16) and saved["mask"].any(axis=1).all()
+
+
+@pytest.mark.parametrize("command", ["mae", "dino"])
+def test_cli_without_weights_offline_is_one_error_line_saying_how_to_fetch(
+    command, torch_home, monkeypatch, capsys
+):
+    monkeypatch.setenv("CVVIZ_OFFLINE", "1")
+    assert main([command, CAT, "--out", str(torch_home / "x.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    name = "mae_vitb16" if command == "mae" else "dino_vits16"
+    assert len(err) == 1 and err[0].startswith("error:") and f"weights fetch {name}" in err[0]
+    assert not (torch_home / "x.npz").exists()
+    with pytest.raises(WeightsError):
+        checkpoints.fetch(checkpoints.get_model(name))
+
+
+def test_cli_mae_writes_mask_reconstruction_and_error(mae_file, tmp_path, tiny_models, capsys):
+    out = tmp_path / "mae.npz"
+    args = [
+        "mae",
+        CAT,
+        "--model",
+        "mae_tiny",
+        "--weights",
+        str(mae_file),
+        "--mask-ratio",
+        "0.5",
+        "--seed",
+        "2",
+    ]
+    assert main([*args, "--out", str(out)]) == 0
+    saved = np.load(out)
+    assert saved["mask"].shape == (4, 4) and saved["mask"].sum() == 8
+    np.testing.assert_array_equal(saved["mask"].reshape(-1), random_mask(16, 0.5, seed=2))
+    assert saved["reconstruction"].shape == (32, 32, 3) and saved["error"].shape == (4, 4)
+    assert float(saved["loss"]) == pytest.approx(float(saved["error"][saved["mask"] == 1].mean()), rel=1e-5)
+
+
+def test_painting_toggles_one_patch_and_keeps_one_visible():
+    mask = np.zeros((2, 2), dtype=bool)
+    once = toggle_patch(mask, (0, 1))
+    assert once.sum() == 1 and once[0, 1] and not mask.any()
+    np.testing.assert_array_equal(toggle_patch(once, (0, 1)), mask)
+    almost = np.array([[True, True], [True, False]])
+    np.testing.assert_array_equal(toggle_patch(almost, (1, 1)), almost)
+
+
+# --- The page -----------------------------------------------------------------------------------------
+
+PAGE_MODELS = {
+    "mae_vitb16": dataclasses.replace(TINY_MAE, name="mae_vitb16", url="https://example.invalid/m/mae_p.pth"),
+    "dino_vits16": dataclasses.replace(
+        TINY_DINO, name="dino_vits16", url="https://example.invalid/d/dino_p.pth"
+    ),
+    "deit_s16": dataclasses.replace(
+        TINY_DINO,
+        name="deit_s16",
+        title="DeiT tiny",
+        method="supervised",
+        url="https://example.invalid/d/deit_p.pth",
+    ),
+}
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    return at.switch_page("app_pages/self_supervised.py").run()
+
+
+def test_page_without_weights_says_how_to_fetch_them_and_draws_nothing(torch_home, monkeypatch):
+    monkeypatch.setenv("CVVIZ_OFFLINE", "1")
+    at = _page()
+    assert not at.exception, [e.value for e in at.exception]
+    infos = " ".join(info.value for info in at.info)
+    assert "weights fetch mae_vitb16" in infos and "weights fetch dino_vits16" in infos
+    assert any("weights fetch" in code.value for code in at.code)
+    assert not at.get("plotly_chart")
+
+
+@pytest.fixture
+def cached_page_models(torch_home, monkeypatch, mae_file, dino_file):
+    """The page's model names bound to tiny models whose checkpoints are in the hub cache (offline)."""
+    monkeypatch.setenv("CVVIZ_OFFLINE", "1")
+    monkeypatch.setattr(checkpoints, "MODELS", PAGE_MODELS)
+    folder = torch_home / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    for name, source in (("mae_vitb16", mae_file), ("dino_vits16", dino_file), ("deit_s16", dino_file)):
+        (folder / PAGE_MODELS[name].filename).write_bytes(source.read_bytes())
+
+
+def test_page_with_weights_draws_mae_and_dino_beside_the_supervised_twin(cached_page_models):
+    at = _page()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    keys = {chart.proto.id for chart in at.get("plotly_chart")}
+    assert len(at.get("plotly_chart")) >= 7, keys
+    at.slider(key="self_supervised.mae.ratio").set_value(0.5).run()
+    assert any("8 of 16 patches hidden" in chart.proto.spec for chart in at.get("plotly_chart"))
+    # Painting starts from the random mask and offers the image as a grid of clickable patches.
+    at.radio(key="self_supervised.mae.mode").set_value("paint").run()
+    assert not at.exception, [e.value for e in at.exception]
+    charts = at.get("plotly_chart")
+    assert any("8 of 16 patches hidden" in chart.proto.spec for chart in charts)
+    assert any(
+        chart.proto.id.endswith("self_supervised.mae.pick") and '"pick"' in chart.proto.spec
+        for chart in charts
+    )
+
+
+def test_attention_page_shows_a_dino_model_in_place_of_the_sidebars(cached_page_models):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    at = at.switch_page("app_pages/attention.py").run()
+    assert any("convolutional network" in info.value for info in at.info)  # the default model is a CNN
+    at.selectbox(key="attention.source").set_value("dino_vits16").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert any("2 layers × 2 heads; 4×4 patches" in text.value for text in at.markdown)
+    assert not at.get("toggle")  # no classifier, so no class-specific rollout
+    assert at.get("plotly_chart")
+
+
+# --- k-NN ---------------------------------------------------------------------------------------------
+
+
+def test_knn_scores_are_the_papers_weighted_vote():
+    memory = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0], [-1.0, 0.0]])
+    labels = np.array([0, 1, 1, 0])
+    query = np.array([[2.0, 1.0]])
+    scores = knn_scores(memory, labels, query, 2, k=2, temperature=0.5)
+    # The two most similar are [3, 3] (class 1) and [1, 0] (class 0); each votes exp(cosine / T).
+    cos_a, cos_b = 3 / math.sqrt(10), 2 / math.sqrt(5)
+    np.testing.assert_allclose(scores, [[math.exp(cos_b / 0.5), math.exp(cos_a / 0.5)]])
+
+
+def test_leave_one_out_never_lets_an_image_vote_for_itself():
+    rng = np.random.default_rng(0)
+    centres = np.array([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0]])
+    labels = np.repeat(np.arange(3), 6)
+    features = centres[labels] + rng.normal(size=(18, 3))
+    np.testing.assert_array_equal(leave_one_out(features, labels, 3, k=5), labels)
+    # Pairs of nearly equal features with different labels: with itself excluded, each image's nearest
+    # neighbour is its twin of the other class, so 1-NN gets every one wrong.
+    twins = np.repeat(rng.normal(size=(4, 3)) * 5, 2, axis=0) + rng.normal(size=(8, 3)) * 1e-3
+    alternating = np.tile([0, 1], 4)
+    assert (leave_one_out(twins, alternating, 2, k=1) != alternating).all()
+
+
+def test_knn_job_reads_the_class_token_of_each_backbone(dino_model):
+    data = bundled_shapes(per_class=3, size=32)
+    info = WeightsInfo("pretrained", "tiny", "pretrained:tiny")
+    loaded = LoadedModel(TINY_DINO.spec, dino_model, info, torch.device("cpu"), 0)
+    cache = ResultCache()
+    results = knn_job([(loaded, "dino")], data, cache).run()
+    assert len(results) == 1 and results[0].k == 11 and results[0].feature_dim == TINY.hidden
+    batch = torch.cat([preprocess(image, TINY_DINO.spec) for image in data.images])
+    with torch.no_grad():
+        expected = leave_one_out(dino_model(batch).numpy(), data.labels, len(data.classes))
+    np.testing.assert_array_equal(results[0].predictions, expected)
+    assert 0.0 <= results[0].accuracy <= 1.0
