@@ -46,9 +46,12 @@ MODEL_NOTES = {
         "Train with β = 0 and β = 4 and compare the maps: the KL term packs the digits round the origin."
     ),
     "gan": N_(
-        "A generator learning rate far above the discriminator's (say 0.02 against 0.0005) provokes a collapse: a few digits only, and the entropy falls. WGAN-GP's critic scores digits instead of judging them, and its gradient penalty keeps it smooth; here it learns more slowly, since the generator steps once for several critic steps."
+        "A generator learning rate far above the discriminator's (say 0.02 against 0.0005) provokes a collapse: a few digits only, and the entropy falls."
     ),
 }
+WGAN_NOTE = N_(
+    "WGAN-GP's critic scores digits instead of judging them, and its gradient penalty keeps it smooth; here it learns more slowly, since the generator steps once for several critic steps."
+)
 
 
 @st.cache_resource(show_spinner=_("Preparing the images…"))
@@ -120,7 +123,7 @@ elif spec.is_gan:
             _("Critic steps per generator step"), 1, 10, DEFAULT.critic_steps, key="gen.critic_steps"
         )
 seed = right.number_input(_("Seed"), 0, 10**6, DEFAULT.seed, key="gen.seed")
-right.caption(_(MODEL_NOTES[model_name]))
+right.caption(_(WGAN_NOTE if spec.is_gan and gan_loss == "wgan-gp" else MODEL_NOTES[model_name]))
 
 try:
     config = GenerativeConfig(
