@@ -145,19 +145,9 @@ class GenerativeConfig:
         """The model, its code size and the settings that matter for it and differ from its defaults, in
         one line (tables and legends)."""
         own = {"dae": {"noise"}, "sae": {"sparsity"}, "vae": {"beta"}, "gan": {"g_lr", "gan_loss"}}
-        own = own.get(self.model, set()) | ({"critic_steps", "gp_weight"} if self.wasserstein else set())
-        ignored = {
-            "model",
-            "latent",
-            "beta",
-            "noise",
-            "sparsity",
-            "g_lr",
-            "gan_loss",
-            "critic_steps",
-            "gp_weight",
-        }
-        ignored -= own
+        mine = own.get(self.model, set()) | ({"critic_steps", "gp_weight"} if self.wasserstein else set())
+        ignored = {"model", "latent", *{setting for settings in own.values() for setting in settings}}
+        ignored = (ignored | {"critic_steps", "gp_weight"}) - mine
         default = GenerativeConfig(model=self.model, gan_loss=self.gan_loss).effective()
         default |= {"g_lr": self.learning_rate, "gan_loss": "dcgan"}
         parts = [self.model, f"latent={self.code_size}"]
