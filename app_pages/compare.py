@@ -314,26 +314,38 @@ if skipped:
             models=", ".join(skipped)
         )
     )
-if st.button(_("Evaluate"), key="compare.evaluate", disabled=not folder or not ready):
-    bar = st.progress(0.0, text=_("Reading the folder…"))
+bench = workbench()  # taken here: the job's thread does not touch Streamlit
 
-    def eval_progress(done: int, total: int, name: str) -> None:
-        bar.progress(
-            done / total,
-            text=_("{model}: {done}/{total} images").format(
-                model=get_spec(name).title, done=done, total=total
-            ),
-        )
 
-    try:
+def evaluate_job() -> Job:
+    """Read the folder and evaluate the ready models on it, as a job: it waits its turn for one of the
+    server's shared worker slots (the visitor sees their place in the queue), then reports per model."""
+
+    def work(reporter):
+        reporter.update(0.0, _("Reading the folder…"))
         dataset = scan_image_folder(folder, get_spec(ready[0]).categories, limit=int(count), within=within)
-        results = evaluate_models(ready, dataset, workbench(), progress=eval_progress)
-    except CvvizError as exc:
-        st.error(str(exc))
-    else:
-        st.session_state[ACCURACY_KEY] = (dataset, results, shown_as)
-    finally:
-        bar.empty()
+
+        def eval_progress(done: int, total: int, name: str) -> None:
+            reporter.update(
+                done / total,
+                _("{model}: {done}/{total} images").format(
+                    model=get_spec(name).title, done=done, total=total
+                ),
+            )
+
+        return dataset, evaluate_models(ready, dataset, bench, progress=eval_progress), shown_as
+
+    return Job(_("Evaluating"), work)
+
+
+if folder and ready:
+    evaluated_now = long_run(
+        "compare.evaluate", _("Evaluate"), (tuple(ready), str(folder), int(count), shown_as), evaluate_job
+    )
+    if evaluated_now is not None:
+        st.session_state[ACCURACY_KEY] = evaluated_now
+else:
+    st.button(_("Evaluate"), key="compare.evaluate.start", disabled=True)
 if ACCURACY_KEY in st.session_state:
     dataset, results, shown_as = st.session_state[ACCURACY_KEY]
     st.caption(

@@ -17,6 +17,7 @@ from cvviz.generative.explore import (
     samples,
 )
 from cvviz.generative.loop import probe_indices
+from cvviz.generative.models import GAN_LOSSES
 from cvviz.i18n import N_, _
 from cvviz.plotting.generative import (
     class_histogram_figure,
@@ -48,6 +49,9 @@ MODEL_NOTES = {
         "A generator learning rate far above the discriminator's (say 0.02 against 0.0005) provokes a collapse: a few digits only, and the entropy falls."
     ),
 }
+WGAN_NOTE = N_(
+    "WGAN-GP's critic scores digits instead of judging them, and its gradient penalty keeps it smooth; here it learns more slowly, since the generator steps once for several critic steps."
+)
 
 
 @st.cache_resource(show_spinner=_("Preparing the images…"))
@@ -88,6 +92,7 @@ lr = middle.select_slider(
     format_func=lambda v: f"{v:g}",
 )
 beta, noise, sparsity, g_lr = DEFAULT.beta, DEFAULT.noise, DEFAULT.sparsity, None
+gan_loss, critic_steps = DEFAULT.gan_loss, DEFAULT.critic_steps
 if model_name == "vae":
     beta = right.select_slider(
         _("β (weight of the KL term)"),
@@ -107,11 +112,18 @@ elif model_name == "sae":
         format_func=lambda v: f"{v:g}",
     )
 elif spec.is_gan:
+    gan_loss = middle.selectbox(
+        _("Loss"), tuple(GAN_LOSSES), format_func=lambda n: _(GAN_LOSSES[n]), key="gen.gan_loss"
+    )
     g_lr = right.select_slider(
         _("Generator learning rate"), LEARNING_RATES, value=lr, key="gen.g_lr", format_func=lambda v: f"{v:g}"
     )
+    if gan_loss == "wgan-gp":
+        critic_steps = right.slider(
+            _("Critic steps per generator step"), 1, 10, DEFAULT.critic_steps, key="gen.critic_steps"
+        )
 seed = right.number_input(_("Seed"), 0, 10**6, DEFAULT.seed, key="gen.seed")
-right.caption(_(MODEL_NOTES[model_name]))
+right.caption(_(WGAN_NOTE if spec.is_gan and gan_loss == "wgan-gp" else MODEL_NOTES[model_name]))
 
 try:
     config = GenerativeConfig(
@@ -124,6 +136,8 @@ try:
         noise=float(noise),
         sparsity=float(sparsity),
         seed=int(seed),
+        gan_loss=gan_loss,
+        critic_steps=int(critic_steps),
     )
 except CvvizError as exc:
     st.error(str(exc))

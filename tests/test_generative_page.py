@@ -14,6 +14,10 @@ def test_a_short_run_started_from_the_page_finishes_and_its_latent_space_is_draw
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(button.label == "Train" for button in at.button)
+    at.selectbox(key="gen.model").set_value("gan").run()
+    assert not any(slider.key == "gen.critic_steps" for slider in at.slider)
+    at.selectbox(key="gen.gan_loss").set_value("wgan-gp").run()  # WGAN-GP brings its critic steps
+    assert any(slider.key == "gen.critic_steps" for slider in at.slider) and not at.exception
     at.selectbox(key="gen.model").set_value("dae").run()
     at.slider(key="gen.epochs").set_value(1).run()
     at.button(key="gen.start").click().run()

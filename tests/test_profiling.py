@@ -7,6 +7,7 @@ import io
 import json
 import math
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -15,9 +16,11 @@ import pytest
 import torch
 from torch import nn
 
+import ui.jobs as ui_jobs
 from cvviz.catalog import get_spec, list_models
 from cvviz.cli import main
 from cvviz.data.images import sample_images
+from cvviz.jobs import Job, JobSlots
 from cvviz.measure.evaluation import DatasetError, evaluate_accuracy, scan_image_folder
 from cvviz.measure.profiling import count_row, pareto_front, profile_models
 from cvviz.measure.timing import peak_tflops, time_forward
@@ -324,9 +327,18 @@ def test_compare_page_counts_measures_and_evaluates_on_request(tmp_path, torch_h
         assert [e.value for e in at.error] == [
             f"'{outside}' is outside the folders this server shares ({shared})."
         ]
-        assert at.button(key="compare.evaluate").disabled
+        assert at.button(key="compare.evaluate.start").disabled
     at.text_input(key="compare.eval_folder").set_value("val").run()  # relative to the root
-    at.button(key="compare.evaluate").click().run()
+    # Evaluation is a job in the server's shared queue: with every worker busy it waits, and says where.
+    busy = JobSlots(1)
+    blocker = threading.Event()
+    Job("another visitor's job", lambda reporter: blocker.wait(60), slots=busy).start()
+    monkeypatch.setattr(ui_jobs, "SHARED_SLOTS", busy)
+    at.button(key="compare.evaluate.start").click().run()
+    assert any("number 1 in the queue" in bar.proto.text for bar in at.get("progress")), at.get("progress")
+    blocker.set()
+    assert at.session_state["compare.evaluate.job"]["job"].wait(timeout=240)
+    at.run()
     assert not at.exception and not at.error
     accuracy = at.dataframe[1].value
     assert list(accuracy["model"]) == ["EfficientNet-Lite0"]
@@ -380,7 +392,7 @@ def test_compare_page_without_data_roots_says_how_to_open_folders_and_offers_onl
     assert not [w for w in at.text_input if w.key == "compare.eval_folder"]
     assert not [w for w in at.radio if w.key == "compare.eval_source"]
     assert [w.key for w in at.file_uploader] == ["compare.eval_zip"]
-    assert at.button(key="compare.evaluate").disabled
+    assert at.button(key="compare.evaluate.start").disabled
     table = at.dataframe[0].value.set_index("model")
     assert table.loc["ResNet-50", "top-1 % (measured)"] == "80.2"
     assert table.loc["ResNet-50", "measured on (images)"] == "500"
@@ -424,7 +436,9 @@ def test_compare_page_evaluates_an_uploaded_zip_in_a_session_folder_that_goes_aw
     (first,) = session_folders()
     assert {p.name for p in first.rglob("*.png")} == {f"{s}-{i}.png" for i, s in LABELLED}
     assert any("labelled.zip: 6 files unpacked" in caption.value for caption in at.caption)
-    at.button(key="compare.evaluate").click().run()
+    at.button(key="compare.evaluate.start").click().run()
+    assert at.session_state["compare.evaluate.job"]["job"].wait(timeout=240)
+    at.run()
     assert not at.exception and not at.error
     accuracy = at.dataframe[1].value
     assert list(accuracy["model"]) == ["EfficientNet-Lite0"]
@@ -450,7 +464,7 @@ def test_compare_page_evaluates_an_uploaded_zip_in_a_session_folder_that_goes_aw
     assert [e.value for e in at.error] == [
         "The zip entry '../../escaped.png' leads outside the zip's folder, so the zip was refused."
     ]
-    assert at.button(key="compare.evaluate").disabled
+    assert at.button(key="compare.evaluate.start").disabled
     assert session_folders() == [] and not list(tmp_path.rglob("escaped.png"))
     assert list(at.dataframe[1].value["top-1 % (measured)"]) == [50.0]  # the last results stay
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from unittest import mock
@@ -57,6 +59,24 @@ def test_cache_loads_once_under_concurrent_requests():
             thread.join()
     assert calls == ["lenet5"]
     assert all(result is results[0] for result in results)
+    stats = cache.stats()  # what a load test reads from outside a server (CVVIZ_WORKBENCH_STATS)
+    assert list(stats.builds.values()) == [1] and stats.requests == 4
+
+
+def test_stats_count_builds_and_requests_and_are_written_where_the_environment_says(monkeypatch, tmp_path):
+    written = tmp_path / "workbench.json"
+    monkeypatch.setenv(workbench_module.STATS_ENV, str(written))
+    lenet_bytes = 61706 * 4
+    cache = Workbench(budget_bytes=lenet_bytes * 2)
+    cache.get("lenet5", "random", device="cpu")
+    cache.get("lenet5", "random", device="cpu")
+    cache.get("squeezenet1_1", "random", device="cpu")  # over budget: lenet goes
+    cache.get("lenet5", "random", device="cpu")  # built again, a second copy over time, never two at once
+    stats = cache.stats()
+    assert stats.builds == {"lenet5/random/cpu": 2, "squeezenet1_1/random/cpu": 1} and stats.requests == 4
+    assert stats.cached == ("lenet5/random/cpu",) and stats.model_bytes == lenet_bytes
+    assert json.loads(written.read_text()) == stats.as_dict() | {"pid": os.getpid()}
+    assert [p.name for p in tmp_path.iterdir()] == ["workbench.json"]  # no partial file left beside it
 
 
 def test_cache_unknown_model_raises():

@@ -12,7 +12,7 @@ ORDER = 55
 
 def register(commands: argparse._SubParsersAction) -> None:
     from cvviz.generative.config import GenerativeConfig
-    from cvviz.generative.models import MODELS
+    from cvviz.generative.models import GAN_LOSSES, MODELS
 
     default = GenerativeConfig()
     parser = commands.add_parser(
@@ -26,6 +26,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     add("--batch-size", type=int, help="images per step (default 32, or 64 for the GAN)")
     add("--lr", type=float, help="Adam's learning rate (the discriminator's for the GAN); default per model")
     add("--g-lr", type=float, help="the GAN generator's learning rate (default: --lr)")
+    add("--loss", default=default.gan_loss, choices=tuple(GAN_LOSSES),
+        help="the GAN's objective: dcgan, or wgan-gp (Wasserstein critic with a gradient penalty)")  # fmt: skip
+    add("--critic-steps", type=int, default=default.critic_steps,
+        help=f"WGAN-GP: critic steps per generator step (default {default.critic_steps})")  # fmt: skip
+    add("--gp-weight", type=float, default=default.gp_weight,
+        help=f"WGAN-GP: weight λ of the gradient penalty (default {default.gp_weight:g})")  # fmt: skip
     add("--beta", type=float, default=default.beta, help="weight of the VAE's KL term (default 1)")
     add("--noise", type=float, default=default.noise, help="the denoising AE's noise level (default 0.5)")
     add("--sparsity", type=float, default=default.sparsity, help="the sparse AE's L1 weight (default 0.01)")
@@ -53,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         noise=args.noise,
         sparsity=args.sparsity,
         seed=args.seed,
+        gan_loss=args.loss,
+        critic_steps=args.critic_steps,
+        gp_weight=args.gp_weight,
     )
 
     def on_epoch(metrics) -> None:
@@ -62,7 +71,16 @@ def run(args: argparse.Namespace) -> int:
         values = metrics.as_dict()
         shown = "  ".join(
             f"{key} {values[key]:.4f}"
-            for key in ("recon_loss", "kl_loss", "sparsity_loss", "val_mse", "g_loss", "d_loss", "entropy")
+            for key in (
+                "recon_loss",
+                "kl_loss",
+                "sparsity_loss",
+                "val_mse",
+                "g_loss",
+                "d_loss",
+                "wasserstein",
+                "entropy",
+            )
             if key in values
         )
         print(f"epoch {metrics.epoch:3d}  {shown}  {metrics.seconds:.2f} s", flush=True)

@@ -7,11 +7,12 @@ import math
 from dataclasses import dataclass
 
 from cvviz.errors import CvvizError
-from cvviz.generative.models import MODELS
+from cvviz.generative.models import GAN_LOSSES, MODELS, PIXELS
 from cvviz.i18n import _
 
 MAX_EPOCHS = 500
-MAX_LATENT = 256
+MAX_LATENT = PIXELS
+"""The largest code: as many numbers as a digit has pixels (32 × 32)."""
 DEFAULT_LR = {False: 5e-3, True: 1e-3}
 """Adam's learning rate unless set: autoencoders (False) and the GAN (True)."""
 DEFAULT_BATCH = {False: 32, True: 64}
@@ -32,6 +33,9 @@ class GenerativeConfig:
     [0, 1]), ``sparsity`` the weight of the sparse autoencoder's L1 penalty on the code. ``lr`` is Adam's
     learning rate (the discriminator's, for the GAN; None: the model's default, :data:`DEFAULT_LR`);
     ``g_lr`` the generator's (None: the same as the discriminator's).
+    ``gan_loss`` is the GAN's objective (:data:`~cvviz.generative.models.GAN_LOSSES`): ``"dcgan"``, or
+    ``"wgan-gp"``, where the critic takes ``critic_steps`` steps for each of the generator's and its
+    gradient penalty weighs ``gp_weight`` (λ; the paper's 5 and 10).
     ``batch_size`` None means the model's default (:data:`DEFAULT_BATCH`). ``train_images`` limits the training split to its first N images (quick experiments and tests).
     """
 
@@ -46,6 +50,9 @@ class GenerativeConfig:
     sparsity: float = 1e-2
     seed: int = 0
     train_images: int | None = None
+    gan_loss: str = "dcgan"
+    critic_steps: int = 5
+    gp_weight: float = 10.0
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -54,6 +61,13 @@ class GenerativeConfig:
                     name=self.model, names=", ".join(MODELS)
                 )
             )
+        if self.gan_loss not in GAN_LOSSES:
+            raise GenerativeConfigError(
+                _("Unknown GAN loss {name!r}; choose one of {names}.").format(
+                    name=self.gan_loss, names=", ".join(GAN_LOSSES)
+                )
+            )
+        _whole(_("number of critic steps"), self.critic_steps, 1, 100)
         if self.latent is not None:
             _whole(_("code size"), self.latent, 1, MAX_LATENT)
         _whole(_("number of epochs"), self.epochs, 1, MAX_EPOCHS)
@@ -68,6 +82,7 @@ class GenerativeConfig:
             (_("β"), self.beta),
             (_("noise level"), self.noise),
             (_("sparsity"), self.sparsity),
+            (_("gradient penalty weight"), self.gp_weight),
         ):
             if not _finite(value) or value < 0:
                 raise GenerativeConfigError(
@@ -84,6 +99,11 @@ class GenerativeConfig:
     def code_size(self) -> int:
         """The code (or noise) size the network is built with."""
         return self.latent if self.latent is not None else MODELS[self.model].default_latent
+
+    @property
+    def wasserstein(self) -> bool:
+        """A GAN trained with WGAN-GP's critic and gradient penalty."""
+        return MODELS[self.model].is_gan and self.gan_loss == "wgan-gp"
 
     @property
     def batch(self) -> int:
@@ -124,9 +144,12 @@ class GenerativeConfig:
     def describe(self) -> str:
         """The model, its code size and the settings that matter for it and differ from its defaults, in
         one line (tables and legends)."""
-        own = {"dae": "noise", "sae": "sparsity", "vae": "beta", "gan": "g_lr"}.get(self.model)
-        ignored = {"model", "latent", "beta", "noise", "sparsity", "g_lr"} - {own}
-        default = GenerativeConfig(model=self.model).effective() | {"g_lr": self.learning_rate}
+        own = {"dae": {"noise"}, "sae": {"sparsity"}, "vae": {"beta"}, "gan": {"g_lr", "gan_loss"}}
+        mine = own.get(self.model, set()) | ({"critic_steps", "gp_weight"} if self.wasserstein else set())
+        ignored = {"model", "latent", *{setting for settings in own.values() for setting in settings}}
+        ignored = (ignored | {"critic_steps", "gp_weight"}) - mine
+        default = GenerativeConfig(model=self.model, gan_loss=self.gan_loss).effective()
+        default |= {"g_lr": self.learning_rate, "gan_loss": "dcgan"}
         parts = [self.model, f"latent={self.code_size}"]
         for name, value in self.effective().items():
             if name not in ignored and value != default[name]:

@@ -27,7 +27,13 @@ from torch.nn import functional as F
 
 from cvviz.errors import CvvizError
 from cvviz.generative.config import GenerativeConfig, GenerativeConfigError
-from cvviz.generative.maths import class_histogram, entropy, gaussian_kl, reparameterise
+from cvviz.generative.maths import (
+    class_histogram,
+    entropy,
+    gaussian_kl,
+    gradient_penalty,
+    reparameterise,
+)
 from cvviz.generative.models import GAN, MODELS, VAE, build_model
 from cvviz.generative.results import (
     GenerativeEpoch,
@@ -52,6 +58,8 @@ SNAPSHOT_SAMPLES = 16
 """Generated digits kept after every epoch to show the GAN's samples over training."""
 GAN_BETAS = (0.5, 0.999)
 """Adam's momentum terms for the GAN, as DCGAN's paper sets them."""
+WGAN_BETAS = (0.0, 0.9)
+"""Adam's momentum terms for WGAN-GP, as its paper sets them (no momentum on the first moment)."""
 DIVERGENCE_LIMIT = 1e6
 
 
@@ -224,17 +232,16 @@ def train(
 
     with one_thread(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = build_model(config.model, config.code_size)
+        model = build_model(config.model, config.code_size, config.gan_loss)
         randomness = torch.Generator().manual_seed(config.seed + 7_919)
         fixed_noise = torch.randn(
             JUDGED_SAMPLES, config.code_size, generator=torch.Generator().manual_seed(config.seed + 17)
         )
         if is_gan:
             assert isinstance(model, GAN)
-            g_opt = torch.optim.Adam(model.generator.parameters(), lr=config.generator_lr, betas=GAN_BETAS)
-            d_opt = torch.optim.Adam(
-                model.discriminator.parameters(), lr=config.learning_rate, betas=GAN_BETAS
-            )
+            betas = WGAN_BETAS if config.wasserstein else GAN_BETAS
+            g_opt = torch.optim.Adam(model.generator.parameters(), lr=config.generator_lr, betas=betas)
+            d_opt = torch.optim.Adam(model.discriminator.parameters(), lr=config.learning_rate, betas=betas)
             snapshot = to_pixels(generate(model, fixed_noise[:SNAPSHOT_SAMPLES]))[:, 0].numpy()
             noisy = None
         else:
@@ -262,12 +269,14 @@ def train(
             epoch_started = time.perf_counter()
             order = _order(len(train_split), config.seed, epoch)
             sums: dict[str, float] = {}
-            seen = 0
+            weights: dict[str, int] = {}
             for where in batches:
                 images = train_split.images[order[where]]
                 count = len(images)
                 step += 1
-                if is_gan:
+                if config.wasserstein:
+                    values = _wgan_step(model, config, images, g_opt, d_opt, randomness, step)
+                elif is_gan:
                     values = _gan_step(model, images, g_opt, d_opt, randomness)
                 else:
                     loss, recon, kl, sparsity = _autoencoder_losses(
@@ -285,14 +294,14 @@ def train(
                 for key, value in values.items():
                     _check(value, step)
                     sums[key] = sums.get(key, 0.0) + value * count
-                seen += count
+                    weights[key] = weights.get(key, 0) + count
                 reporter.update(
                     step / total_steps,
                     _("Epoch {epoch} of {epochs}, step {step}").format(
                         epoch=epoch + 1, epochs=config.epochs, step=step
                     ),
                 )
-            means = {key: value / seen for key, value in sums.items()}
+            means = {key: value / weights[key] for key, value in sums.items()}
             if is_gan:
                 judged = generate(model, fixed_noise)
                 histogram = class_histogram(judge_predictions(judge, judged))
@@ -367,6 +376,40 @@ def _gan_step(
     }
 
 
+def _wgan_step(
+    model: GAN,
+    config: GenerativeConfig,
+    real: torch.Tensor,
+    g_opt: torch.optim.Optimizer,
+    d_opt: torch.optim.Optimizer,
+    generator: torch.Generator,
+    step: int,
+) -> dict[str, float]:
+    """One WGAN-GP step (Gulrajani et al. 2017, algorithm 1): the critic learns to score real images above
+    generated ones, D(fake) − D(real) + λ·penalty, on every batch; the generator, −D(G(z)), on every
+    ``critic_steps``-th. ``g_loss`` is reported only for the steps the generator takes."""
+    count = len(real)
+    noise = torch.randn(count, model.latent, generator=generator)
+    fake = model.generator(noise)
+    real_scores = model.discriminator(real)
+    fake_scores = model.discriminator(fake.detach())
+    mix = torch.rand(count, generator=generator)
+    penalty = gradient_penalty(model.discriminator, real, fake, mix)
+    distance = real_scores.mean() - fake_scores.mean()
+    d_loss = -distance + config.gp_weight * penalty
+    d_opt.zero_grad(set_to_none=True)
+    d_loss.backward()
+    d_opt.step()
+    values = {"d_loss": d_loss.item(), "wasserstein": distance.item(), "gradient_penalty": penalty.item()}
+    if step % config.critic_steps == 0:
+        g_loss = -model.discriminator(model.generator(noise)).mean()
+        g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        g_opt.step()
+        values["g_loss"] = g_loss.item()
+    return values
+
+
 @dataclass(frozen=True)
 class LiveGenerative:
     """A run as a background job, with the log its page reads while it trains."""
@@ -391,7 +434,7 @@ def model_from_result(result: GenerativeResult | SavedModel) -> nn.Module:
 
 
 def model_from_checkpoint(config: GenerativeConfig, state_dict: dict[str, torch.Tensor]) -> nn.Module:
-    model = build_model(config.model, config.code_size)
+    model = build_model(config.model, config.code_size, config.gan_loss)
     try:
         model.load_state_dict(state_dict)
     except RuntimeError as exc:

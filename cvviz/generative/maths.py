@@ -1,10 +1,11 @@
 """The small formulas of the generative lab, each on its own so it can be checked against a known answer:
-the VAE's KL term and reparameterisation, linear and spherical interpolation, a class histogram and its
-entropy, and the 2-D projection of a larger code."""
+the VAE's KL term and reparameterisation, WGAN-GP's gradient penalty, linear and spherical interpolation,
+a class histogram and its entropy, and the 2-D projection of a larger code."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -23,6 +24,22 @@ def reparameterise(
     reaches μ and log σ² (the reparameterisation trick)."""
     noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
     return mean + torch.exp(0.5 * log_var) * noise
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    mix: torch.Tensor,
+) -> torch.Tensor:
+    """WGAN-GP's gradient penalty before its weight λ (Gulrajani et al. 2017, eq. 3): the mean over the
+    batch of (‖∇ D(x̂)‖₂ − 1)², where x̂ = ε·x_real + (1 − ε)·x_fake, ``mix`` ε (N,) one number in [0, 1]
+    per image, and ``real`` and ``fake`` are (N, …). The gradient keeps its graph (``create_graph``) so the
+    penalty trains the critic."""
+    weights = mix.reshape(-1, *([1] * (real.dim() - 1))).to(real.dtype)
+    between = (weights * real.detach() + (1 - weights) * fake.detach()).requires_grad_(True)
+    (gradient,) = torch.autograd.grad(critic(between).sum(), between, create_graph=True)
+    return (gradient.flatten(1).norm(dim=1) - 1).pow(2).mean()
 
 
 def lerp(start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:

@@ -18,7 +18,15 @@ from cvviz.i18n import N_
 
 PIXELS = 32 * 32
 HIDDEN = (256, 64)
-"""The autoencoders' hidden widths: 1024 → 256 → 64 → code, and back the same way."""
+"""The autoencoders' hidden widths for a small code: 1024 → 256 → 64 → code, and back the same way."""
+
+
+def hidden_widths(latent: int) -> tuple[int, ...]:
+    """The hidden widths for a code of ``latent`` numbers: the steps of :data:`HIDDEN` wider than the code,
+    so the encoder narrows all the way from the pixels to the code (1024 → 256 → 64 → 2; 1024 → 256 → 100;
+    for a code as large as the image, 1024 → 1024 directly) and no hidden layer is a tighter bottleneck
+    than the code itself."""
+    return tuple(width for width in HIDDEN if width > latent)
 
 
 def _mlp(sizes: tuple[int, ...]) -> nn.Sequential:
@@ -31,8 +39,8 @@ def _mlp(sizes: tuple[int, ...]) -> nn.Sequential:
 
 
 class Autoencoder(nn.Module):
-    """An undercomplete autoencoder: a fully connected encoder 1024 → 256 → 64 → ``latent`` and a mirrored
-    decoder ending in a sigmoid (Hinton & Salakhutdinov 2006, "Reducing the dimensionality of data with
+    """An undercomplete autoencoder: a fully connected encoder 1024 → 256 → 64 → ``latent`` (only the hidden
+    layers wider than the code, :func:`hidden_widths`) and a mirrored decoder ending in a sigmoid (Hinton & Salakhutdinov 2006, "Reducing the dimensionality of data with
     neural networks"). The same network serves the denoising variant (Vincent et al. 2008, "Extracting and
     composing robust features with denoising autoencoders": corrupted input, clean target) and the sparse
     one (an L1 penalty on the code; Ng 2011, "Sparse autoencoder" lecture notes); only the loss differs.
@@ -41,8 +49,9 @@ class Autoencoder(nn.Module):
     def __init__(self, latent: int = 2) -> None:
         super().__init__()
         self.latent = latent
-        self.encoder = _mlp((PIXELS, *HIDDEN, latent))
-        self.decoder = _mlp((latent, *reversed(HIDDEN), PIXELS))
+        hidden = hidden_widths(latent)
+        self.encoder = _mlp((PIXELS, *hidden, latent))
+        self.decoder = _mlp((latent, *reversed(hidden), PIXELS))
 
     def encode(self, pixels: torch.Tensor) -> torch.Tensor:
         """(N, 1, 32, 32) pixels in [0, 1] → codes (N, latent)."""
@@ -66,10 +75,12 @@ class VAE(nn.Module):
     def __init__(self, latent: int = 2) -> None:
         super().__init__()
         self.latent = latent
-        self.encoder = nn.Sequential(_mlp((PIXELS, *HIDDEN)), nn.ReLU())
-        self.mean = nn.Linear(HIDDEN[-1], latent)
-        self.log_var = nn.Linear(HIDDEN[-1], latent)
-        self.decoder = _mlp((latent, *reversed(HIDDEN), PIXELS))
+        hidden = hidden_widths(latent)
+        self.encoder = nn.Sequential(_mlp((PIXELS, *hidden)), nn.ReLU()) if hidden else nn.Identity()
+        features = hidden[-1] if hidden else PIXELS
+        self.mean = nn.Linear(features, latent)
+        self.log_var = nn.Linear(features, latent)
+        self.decoder = _mlp((latent, *reversed(hidden), PIXELS))
 
     def encode_distribution(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 1, 32, 32) pixels → μ and log σ², each (N, latent)."""
@@ -120,25 +131,33 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     """DCGAN's discriminator, scaled down: strided 4×4 convolutions with leaky ReLU (slope 0.2; batch norm
-    after the first) 32×32×1 → 16×16×w → 8×8×2w → 4×4×4w, then one logit: real or generated."""
+    after the first) 32×32×1 → 16×16×w → 8×8×2w → 4×4×4w, then one logit: real or generated.
 
-    def __init__(self, width: int = 8) -> None:
+    As WGAN-GP's critic (``critic=True``) it normalises each image on its own (layer norm over channels and
+    positions, as ``GroupNorm`` with one group) instead of over the batch: the gradient penalty is taken
+    per image, and batch norm would tie each image's score to the others' (Gulrajani et al. 2017, §4)."""
+
+    def __init__(self, width: int = 8, critic: bool = False) -> None:
         super().__init__()
+
+        def norm(channels: int) -> nn.Module:
+            return nn.GroupNorm(1, channels) if critic else nn.BatchNorm2d(channels)
+
         self.body = nn.Sequential(
             nn.Conv2d(1, width, 4, stride=2, padding=1),
             nn.LeakyReLU(0.2),
             nn.Conv2d(width, 2 * width, 4, stride=2, padding=1),
-            nn.BatchNorm2d(2 * width),
+            norm(2 * width),
             nn.LeakyReLU(0.2),
             nn.Conv2d(2 * width, 4 * width, 4, stride=2, padding=1),
-            nn.BatchNorm2d(4 * width),
+            norm(4 * width),
             nn.LeakyReLU(0.2),
             nn.Flatten(),
             nn.Linear(4 * 4 * 4 * width, 1),
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Images (N, 1, 32, 32) in [-1, 1] → logits (N,)."""
+        """Images (N, 1, 32, 32) in [-1, 1] → logits (N,) (the critic's scores, for WGAN-GP)."""
         return self.body(images).squeeze(1)
 
 
@@ -146,14 +165,20 @@ GAN_WIDTH = 8
 """Channels of the GAN's widest-resolution layer (DCGAN uses 64 or 128; 8 trains in seconds on a CPU)."""
 
 
-class GAN(nn.Module):
-    """A generator and its discriminator, kept together so one state_dict saves both."""
+GAN_LOSSES = {"dcgan": N_("DCGAN (real or fake)"), "wgan-gp": N_("WGAN-GP (Wasserstein, gradient penalty)")}
+"""The GAN's training objectives: DCGAN's cross-entropy, or the Wasserstein loss with a gradient penalty
+(Gulrajani et al. 2017, "Improved training of Wasserstein GANs")."""
 
-    def __init__(self, latent: int = 32, width: int = GAN_WIDTH) -> None:
+
+class GAN(nn.Module):
+    """A generator and its discriminator (a critic, for WGAN-GP), kept together so one state_dict saves
+    both."""
+
+    def __init__(self, latent: int = 32, width: int = GAN_WIDTH, critic: bool = False) -> None:
         super().__init__()
         self.latent = latent
         self.generator = Generator(latent, width)
-        self.discriminator = Discriminator(width)
+        self.discriminator = Discriminator(width, critic=critic)
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:
         return self.generator(noise)
@@ -207,11 +232,12 @@ MODELS: dict[str, GenerativeModel] = {
 }  # fmt: skip
 
 
-def build_model(name: str, latent: int) -> nn.Module:
-    """The network for model ``name`` with a code (or noise) of ``latent`` numbers, initialised from torch's
-    generator as it stands (seed it first)."""
+def build_model(name: str, latent: int, gan_loss: str = "dcgan") -> nn.Module:
+    """The network for model ``name`` with a code (or noise) of ``latent`` numbers (for the GAN, with the
+    discriminator its ``gan_loss`` needs), initialised from torch's generator as it stands (seed it
+    first)."""
     if name == "vae":
         return VAE(latent)
     if name == "gan":
-        return GAN(latent)
+        return GAN(latent, critic=gan_loss == "wgan-gp")
     return Autoencoder(latent)

@@ -25,8 +25,9 @@ class GenerativeEpoch:
     ``sparsity_loss`` (the sparse AE's mean L1 norm of the code, before its weight), then ``val_recon`` and
     ``val_mse`` (mean squared error per pixel, pixels in [0, 1]) on the validation images, reconstructed
     from the mean code (the denoising AE from noisy inputs). GAN: the epoch's mean generator and
-    discriminator losses, the discriminator's mean probability of "real" for real and generated images,
-    and ``histogram`` (10,), the share of generated digits the digit classifier puts in each class, with
+    discriminator losses, the discriminator's mean probability of "real" for real and generated images
+    (DCGAN) or, for WGAN-GP, the critic's estimate of the Wasserstein distance (mean score of real minus
+    generated images) and its gradient penalty before λ, and ``histogram`` (10,), the share of generated digits the digit classifier puts in each class, with
     its ``entropy`` in nats (ln 10 ≈ 2.30 when every digit is as common; 0 when one takes all)."""
 
     epoch: int
@@ -41,6 +42,8 @@ class GenerativeEpoch:
     d_loss: float | None = None
     d_real: float | None = None
     d_fake: float | None = None
+    wasserstein: float | None = None
+    gradient_penalty: float | None = None
     entropy: float | None = None
     histogram: tuple[float, ...] | None = None
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import sys
 import threading
@@ -36,6 +37,9 @@ from cvviz.models.weights import ProgressCallback
 
 BUDGET_ENV = "CVVIZ_MODEL_CACHE_MB"
 DEFAULT_BUDGET_MB = 4096
+STATS_ENV = "CVVIZ_WORKBENCH_STATS"
+"""A file the process's workbench rewrites (as JSON, :meth:`WorkbenchStats.as_dict`) whenever it builds
+or evicts a model: how a running server shares its models can be read from outside it (load tests)."""
 RESULTS_BUDGET_ENV = "CVVIZ_RESULT_CACHE_MB"
 DEFAULT_RESULTS_BUDGET_MB = 512
 
@@ -146,6 +150,34 @@ class ResultCache:
             self._entries.clear()
 
 
+@dataclass(frozen=True)
+class WorkbenchStats:
+    """How the workbench has served its models: ``builds`` counts the copies built of each model key
+    (``name/weights/device``; ``name/user-<digest>/device`` for uploaded weights), ``requests`` the calls
+    to :meth:`Workbench.get`, ``cached`` the keys held now (least recently used first), ``model_bytes``
+    their parameters and buffers, ``budget_bytes`` the bound they are evicted to."""
+
+    builds: dict[str, int]
+    requests: int
+    cached: tuple[str, ...]
+    model_bytes: int
+    budget_bytes: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "builds": dict(self.builds),
+            "requests": self.requests,
+            "cached": list(self.cached),
+            "model_bytes": self.model_bytes,
+            "budget_bytes": self.budget_bytes,
+        }
+
+
+def _key_label(key: tuple) -> str:
+    name, weights, digest, device = key
+    return f"{name}/{weights if digest is None else 'user-' + digest[:12]}/{device}"
+
+
 class Workbench:
     """The shared models and their results (see the module docstring).
 
@@ -159,6 +191,8 @@ class Workbench:
         self._entries: OrderedDict[tuple, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[tuple, threading.Lock] = {}
+        self._builds: dict[str, int] = {}
+        self._requests = 0
 
     def get(
         self,
@@ -176,6 +210,7 @@ class Workbench:
         digest = hashlib.sha256(user_weights).hexdigest() if user_weights is not None else None
         key = (spec.name, weights, digest, str(target))
         with self._lock:
+            self._requests += 1
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
@@ -200,7 +235,9 @@ class Workbench:
             with self._lock:
                 self._entries[key] = entry
                 self._loading.pop(key, None)
+                self._builds[_key_label(key)] = self._builds.get(_key_label(key), 0) + 1
                 self._evict()
+            self._publish()
             return entry
 
     def remember(
@@ -246,6 +283,28 @@ class Workbench:
 
     def total_bytes(self) -> int:
         return sum(entry.nbytes for entry in self._entries.values())
+
+    def stats(self) -> WorkbenchStats:
+        """The copies built so far, the requests served and what is cached now."""
+        with self._lock:
+            return WorkbenchStats(
+                builds=dict(self._builds),
+                requests=self._requests,
+                cached=tuple(_key_label(key) for key in self._entries),
+                model_bytes=self.total_bytes(),
+                budget_bytes=self.budget_bytes,
+            )
+
+    def _publish(self) -> None:
+        """Rewrite the :data:`STATS_ENV` file, if one is named (whole, never half-written)."""
+        path = os.environ.get(STATS_ENV)
+        if not path:
+            return
+        stats = self.stats().as_dict() | {"pid": os.getpid()}
+        partial = f"{path}.{os.getpid()}.{threading.get_ident()}"
+        with open(partial, "w", encoding="utf-8") as out:
+            json.dump(stats, out)
+        os.replace(partial, path)
 
     def cached_keys(self) -> list[tuple]:
         """Cached keys, least recently used first."""
