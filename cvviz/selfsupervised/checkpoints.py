@@ -58,7 +58,7 @@ PAPERS: Mapping[str, Paper] = MappingProxyType(
             2022,
             "https://arxiv.org/abs/2111.06377",
             N_(
-                "Hide 75% of the patches, encode only the visible ones, and regress the hidden patches' "
+                "Hide three patches in four (75%), encode only the visible ones, and regress the hidden patches' "
                 "pixels with a light decoder."
             ),
         ),
