@@ -95,9 +95,9 @@ def crop_box(frame_shape: tuple[int, ...], spec: ModelSpec) -> tuple[int, int, i
     prep = spec.preprocessing
     if prep.digit:
         return 0, 0, width, height
-    side = min(height, width) * min(1.0, prep.crop_size / prep.resize_size)
-    left, top = (width - side) / 2, (height - side) / 2
-    return round(left), round(top), round(left + side), round(top + side)
+    side = round(min(height, width) * min(1.0, prep.crop_size / prep.resize_size))
+    left, top = (width - side) // 2, (height - side) // 2
+    return left, top, left + side, top + side
 
 
 def _check_frame(frame: np.ndarray) -> np.ndarray:
