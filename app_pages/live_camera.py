@@ -11,6 +11,7 @@ from cvviz.formatting import format_decimal
 from cvviz.i18n import _
 from cvviz.live import OVERLAY_TITLES, LiveOptions, annotate, overlays_for, process_frame
 from ui.camera import CONNECT_TIMEOUT_S, LiveSession, rtc_configuration
+from ui.language import apply_language
 from ui.messages import untrained_banner
 from ui.resources import decode_image, workbench
 from ui.sidebar import current_selection, offer_frozen_frame
@@ -106,25 +107,27 @@ except CvvizError as exc:
     configuration = None
 
 ctx = None
+video_column, figures_column = st.columns([3, 2])
 if configuration is not None:
-    ctx = webrtc_streamer(
-        key="live.stream",
-        mode=WebRtcMode.SENDRECV,
-        rtc_configuration=configuration,
-        media_stream_constraints={"video": {"width": 640, "height": 480}, "audio": False},
-        video_frame_callback=session.on_frame,
-        on_video_ended=session.on_ended,
-        async_processing=True,
-        translations={
-            "start": _("Start the camera"),
-            "stop": _("Stop"),
-            "select_device": _("Choose a camera"),
-            "media_api_not_available": _("This browser cannot share a camera with the page."),
-            "device_ask_permission": _("Allow the page to use the camera."),
-            "device_not_available": _("No camera found."),
-            "device_access_denied": _("The camera was not allowed."),
-        },
-    )
+    with video_column:
+        ctx = webrtc_streamer(
+            key="live.stream",
+            mode=WebRtcMode.SENDRECV,
+            rtc_configuration=configuration,
+            media_stream_constraints={"video": {"width": 640, "height": 480}, "audio": False},
+            video_frame_callback=session.on_frame,
+            on_video_ended=session.on_ended,
+            async_processing=True,
+            translations={
+                "start": _("Start the camera"),
+                "stop": _("Stop"),
+                "select_device": _("Choose a camera"),
+                "media_api_not_available": _("This browser cannot share a camera with the page."),
+                "device_ask_permission": _("Allow the page to use the camera."),
+                "device_not_available": _("No camera found."),
+                "device_access_denied": _("The camera was not allowed."),
+            },
+        )
     playing = bool(ctx.state.playing)
     connecting = bool(ctx.state.signalling) and not playing
     if playing:
@@ -138,9 +141,17 @@ else:
     st.session_state[FAILED_KEY] = True
 
 
+def duration(ms: float) -> str:
+    """Milliseconds as a short reading: "85 ms", or "3.4 s" from a second up."""
+    if ms >= 1000:
+        return _("{s} s").format(s=format_decimal(ms / 1000, 1))
+    return _("{ms} ms").format(ms=format_decimal(ms, 0))
+
+
 @st.fragment(run_every=1.0)
 def live_figures() -> None:
     """The stream's figures, refreshed every second from the session's worker (not from its thread)."""
+    apply_language()  # a fragment rerun does not run the entry point, which sets it
     since = st.session_state.get(CONNECTING_KEY)
     if since is not None and time.monotonic() - since > CONNECT_TIMEOUT_S:
         st.session_state.pop(CONNECTING_KEY, None)
@@ -151,22 +162,28 @@ def live_figures() -> None:
     if latest is None or not session.worker.alive:
         return
     result = latest.result
+    model_rate, latency, video_rate = st.columns(3)
+    model_rate.metric(_("Model"), _("{fps} fps").format(fps=format_decimal(stats.fps, 1)))
+    latency.metric(
+        _("Latency"),
+        duration(stats.latency_ms),
+        help=_(
+            "From the frame's arrival to its result drawn: waiting, preprocessing, the model, the overlay."
+        ),
+    )
+    video_rate.metric(_("Video"), _("{fps} fps").format(fps=format_decimal(session.video_fps(), 0)))
     st.caption(
         _(
-            "Model: {fps} frames per second, {latency} ms from capture to result (of which the model "
-            "{model_ms} ms) · video: {video} frames per second · {skipped} of {received} frames skipped."
+            "Of the last frame's {total} ms, the model took {model_ms} ms. {processed} frames read, {skipped} "
+            "of {received} skipped while the model was busy. Overlay: {overlay} of {detail}."
         ).format(
-            fps=format_decimal(stats.fps, 1),
-            latency=format_decimal(stats.latency_ms, 0),
+            total=format_decimal(result.timings.total_ms, 0),
             model_ms=format_decimal(result.timings.model_ms, 0),
-            video=format_decimal(session.video_fps(), 0),
+            processed=stats.processed,
             skipped=stats.skipped,
             received=stats.received,
-        )
-    )
-    st.caption(
-        _("Overlay: {overlay} of {detail}.").format(
-            overlay=_(OVERLAY_TITLES[result.overlay_kind]), detail=result.detail
+            overlay=_(OVERLAY_TITLES[result.overlay_kind]),
+            detail=result.detail,
         )
     )
     if session.worker.error is not None:
@@ -174,13 +191,15 @@ def live_figures() -> None:
 
 
 if ctx is not None:
-    live_figures()
-    if st.button(
-        _("Freeze this frame for the other pages"),
-        icon=":material/photo_camera:",
-        key="live.freeze",
-        disabled=not ctx.state.playing,
-    ):
+    with figures_column:
+        live_figures()
+        freeze = st.button(
+            _("Freeze this frame for the other pages"),
+            icon=":material/photo_camera:",
+            key="live.freeze",
+            disabled=not ctx.state.playing,
+        )
+    if freeze:
         png = session.frozen_png()
         if png is not None:
             offer_frozen_frame(png)
