@@ -7,10 +7,11 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from cvviz.errors import CvvizError
+from cvviz.explain.saliency import load_attribution_library
 from cvviz.formatting import format_decimal
 from cvviz.i18n import _
 from cvviz.live import OVERLAY_TITLES, LiveOptions, annotate, overlays_for, process_frame
-from ui.camera import CONNECT_TIMEOUT_S, LiveSession, rtc_configuration
+from ui.camera import CONNECT_TIMEOUT_S, LiveSession, rtc_configuration, webrtc_available
 from ui.language import apply_language
 from ui.messages import untrained_banner
 from ui.resources import decode_image, workbench
@@ -66,9 +67,10 @@ options = LiveOptions(overlay=overlay, channel=None if channel is None else int(
 
 
 def _time_one_frame() -> float:
-    """Seconds one frame takes with this model and overlay here (a grey VGA frame, after a warm-up)."""
+    """Seconds one frame takes with this model and overlay here (a grey VGA frame; Captum imported first,
+    so the estimate is not inflated by the import)."""
     frame = np.full((480, 640, 3), 128, dtype=np.uint8)
-    process_frame(loaded, frame, options)
+    load_attribution_library()
     started = time.perf_counter()
     process_frame(loaded, frame, options)
     return time.perf_counter() - started
@@ -100,11 +102,12 @@ else:
 session: LiveSession = st.session_state.setdefault(SESSION_KEY, LiveSession())
 session.configure(loaded, options)
 
-try:
-    configuration = rtc_configuration()
-except CvvizError as exc:
-    st.error(str(exc))
-    configuration = None
+configuration = None
+if webrtc_available():
+    try:
+        configuration = rtc_configuration()
+    except CvvizError as exc:
+        st.error(str(exc))
 
 ctx = None
 video_column, figures_column = st.columns([3, 2])

@@ -43,6 +43,17 @@ class IceServersError(CvvizError, ValueError):
     """``CVVIZ_ICE_SERVERS`` is not a JSON list of ICE servers."""
 
 
+def webrtc_available() -> bool:
+    """Whether this script run belongs to a browser session a WebRTC stream can attach to (not so in an
+    ``AppTest``, which has no server runtime); the page falls back to the snapshot camera otherwise."""
+    from streamlit_webrtc.session_info import get_this_session_info
+
+    try:
+        return get_this_session_info() is not None
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def rtc_configuration() -> dict:
     """The WebRTC configuration for browser and server: ``CVVIZ_ICE_SERVERS`` when set, else no ICE
     servers at all (direct connections only: localhost, a LAN, a kiosk with no network)."""
@@ -66,9 +77,11 @@ def rtc_configuration() -> dict:
 
 class LiveSession:
     """One browser session's stream: the model and overlay it uses (set by the page on every run), the
-    worker reading frames, the newest frame seen and the video's own rate."""
+    worker reading frames, the newest frame seen and the video's own rate. A camera sends frames many
+    times a second, so ``idle_s`` seconds without one means the stream is gone (a tab closed without
+    stopping it) and the worker ends."""
 
-    def __init__(self, idle_s: float = 5.0) -> None:
+    def __init__(self, idle_s: float = 2.0) -> None:
         self._lock = threading.Lock()
         self._loaded: LoadedModel | None = None
         self._options = LiveOptions()
