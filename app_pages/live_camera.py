@@ -83,21 +83,22 @@ except CvvizError as exc:
     st.error(str(exc))
     st.stop()
 rate = 1.0 / max(seconds, 1e-6)
-if rate < 10:
-    st.info(
-        _(
-            "{model} reads about {rate} frames per second here with this overlay. The video keeps its own "
-            "pace: frames that arrive while the model is busy are skipped, never queued, so the overlay is "
-            "always about the newest frame it read."
-        ).format(model=spec.title, rate=format_decimal(rate, 1)),
-        icon=":material/speed:",
+if rate >= 1:
+    expected = _("{model} reads about {rate} frames per second here with this overlay.").format(
+        model=spec.title, rate=format_decimal(rate, 1)
     )
 else:
-    st.caption(
-        _("{model} reads about {rate} frames per second here with this overlay.").format(
-            model=spec.title, rate=format_decimal(rate, 1)
-        )
+    expected = _("{model} takes about {seconds} s per frame here with this overlay.").format(
+        model=spec.title, seconds=format_decimal(seconds, 1)
     )
+if rate < 10:
+    skipping = _(
+        "The video keeps its own pace: frames that arrive while the model is busy are skipped, never "
+        "queued, so the overlay is always about the newest frame it read."
+    )
+    st.info(f"{expected} {skipping}", icon=":material/speed:")
+else:
+    st.caption(expected)
 
 session: LiveSession = st.session_state.setdefault(SESSION_KEY, LiveSession())
 session.configure(loaded, options)

@@ -129,6 +129,11 @@ def test_live_camera_reads_frames_draws_the_prediction_stops_cleanly_and_leaves_
         top, middle = (np.array(band, dtype=np.float32).reshape(-1, 4)[:, :3] for band in bands)
         assert np.median(top) < 40 < np.median(middle)  # mostly black, unlike the photo
         assert (top.min(axis=1) > 150).mean() > 0.002  # and some bright text pixels
+        # Freeze: the frame becomes the sidebar's current image, with links to the other pages.
+        page.get_by_role("button", name="Freeze this frame for the other pages").click()
+        page.get_by_text("The frozen frame is now the current image of every page").wait_for(timeout=WAIT_MS)
+        frozen = page.locator('[data-testid="stSidebar"] label:has-text("frozen frame") input')
+        assert frozen.is_checked()
         component.get_by_role("button", name="Stop").click()
         _wait_for(lambda: worker_threads(pid) == 0, 10, "the worker to stop with the stream")
         assert page.locator('[data-testid="stException"]').count() == 0
