@@ -76,29 +76,7 @@ def _time_one_frame() -> float:
     return time.perf_counter() - started
 
 
-try:
-    with st.spinner(_("Timing one frame of {model}…").format(model=spec.title)):
-        seconds = workbench().remember(loaded.key, None, "live.frame_seconds", options, _time_one_frame)
-except CvvizError as exc:
-    st.error(str(exc))
-    st.stop()
-rate = 1.0 / max(seconds, 1e-6)
-if rate >= 1:
-    expected = _("{model} reads about {rate} frames per second here with this overlay.").format(
-        model=spec.title, rate=format_decimal(rate, 1)
-    )
-else:
-    expected = _("{model} takes about {seconds} s per frame here with this overlay.").format(
-        model=spec.title, seconds=format_decimal(seconds, 1)
-    )
-if rate < 10:
-    skipping = _(
-        "The video keeps its own pace: frames that arrive while the model is busy are skipped, never "
-        "queued, so the overlay is always about the newest frame it read."
-    )
-    st.info(f"{expected} {skipping}", icon=":material/speed:")
-else:
-    st.caption(expected)
+expected_rate = st.empty()  # filled once the video is on the page (timing takes a moment)
 
 session: LiveSession = st.session_state.setdefault(SESSION_KEY, LiveSession())
 session.configure(loaded, options)
@@ -143,6 +121,32 @@ if configuration is not None:
         st.session_state[FAILED_KEY] = True  # started, then gave up without ever playing
 else:
     st.session_state[FAILED_KEY] = True
+
+
+with expected_rate.container():
+    try:
+        with st.spinner(_("Timing one frame of {model}…").format(model=spec.title)):
+            seconds = workbench().remember(loaded.key, None, "live.frame_seconds", options, _time_one_frame)
+    except CvvizError as exc:
+        st.error(str(exc))
+        st.stop()
+    rate = 1.0 / max(seconds, 1e-6)
+    if rate >= 1:
+        expected = _("{model} reads about {rate} frames per second here with this overlay.").format(
+            model=spec.title, rate=format_decimal(rate, 1)
+        )
+    else:
+        expected = _("{model} takes about {seconds} s per frame here with this overlay.").format(
+            model=spec.title, seconds=format_decimal(seconds, 1)
+        )
+    if rate < 10:
+        skipping = _(
+            "The video keeps its own pace: frames that arrive while the model is busy are skipped, never "
+            "queued, so the overlay is always about the newest frame it read."
+        )
+        st.info(f"{expected} {skipping}", icon=":material/speed:")
+    else:
+        st.caption(expected)
 
 
 def duration(ms: float) -> str:
