@@ -156,7 +156,11 @@ def duration(ms: float) -> str:
     return _("{ms} ms").format(ms=format_decimal(ms, 0))
 
 
-@st.fragment(run_every=1.0)
+# Refreshed every second only while a stream is connecting or playing (a start or stop reruns the page).
+streaming = ctx is not None and (ctx.state.playing or ctx.state.signalling)
+
+
+@st.fragment(run_every=1.0 if streaming else None)
 def live_figures() -> None:
     """The stream's figures, refreshed every second from the session's worker (not from its thread)."""
     apply_language()  # a fragment rerun does not run the entry point, which sets it
