@@ -30,8 +30,15 @@ def attended_only(*pages: st.Page) -> list[st.Page]:
     return [] if settings.enabled else list(pages)
 
 
+# On a kiosk with a camera the live view comes first: walk-up visitors wave things at it.
+live_first = settings.enabled and settings.camera
+LIVE = st.Page(
+    "app_pages/live_camera.py", title=_("Live camera"), icon=":material/videocam:", default=live_first
+)
+
 PAGES = [
-    st.Page("app_pages/home.py", title=_("The story"), icon=":material/timeline:", default=True),
+    *([LIVE] if live_first else []),
+    st.Page("app_pages/home.py", title=_("The story"), icon=":material/timeline:", default=not live_first),
     st.Page("app_pages/architecture.py", title=_("Architecture"), icon=":material/account_tree:"),
     st.Page("app_pages/feature_maps.py", title=_("Feature maps"), icon=":material/grid_view:"),
     st.Page(
@@ -39,6 +46,7 @@ PAGES = [
     ),
     st.Page("app_pages/attention.py", title=_("Attention"), icon=":material/center_focus_weak:"),
     st.Page("app_pages/saliency.py", title=_("Saliency"), icon=":material/highlight:"),
+    *([] if live_first else [LIVE]),
     st.Page(
         "app_pages/self_supervised.py", title=_("Self-supervised: MAE, DINO"), icon=":material/visibility:"
     ),

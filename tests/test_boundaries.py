@@ -81,6 +81,7 @@ LAYERS = {
     "cvviz.transfer": 6,
     "cvviz.selfsupervised": 6,
     "cvviz.measure": 6,
+    "cvviz.live": 6,
     "cvviz.plotting": 7,
     "cvviz.commands": 8,
     "cvviz.cli": 8,

@@ -143,7 +143,12 @@ def test_browser_kiosk_attract_loop_starts_when_idle_and_stops_on_touch(
     torch_home = str(tmp_path_factory.mktemp("kiosk-torch"))
     monkeypatch.setenv("TORCH_HOME", torch_home)  # what this process finds is what the server finds
     trained = _trained_titles()
-    kiosk_env = {"CVVIZ_KIOSK": "1", "CVVIZ_KIOSK_IDLE_S": "3", "CVVIZ_KIOSK_STEP_S": "4"}
+    kiosk_env = {
+        "CVVIZ_KIOSK": "1",
+        "CVVIZ_KIOSK_CAMERA": "0",
+        "CVVIZ_KIOSK_IDLE_S": "3",
+        "CVVIZ_KIOSK_STEP_S": "4",
+    }
     with serve_app(tmp_path_factory, TORCH_HOME=torch_home, **kiosk_env) as (url, _):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url, timeout=SETTLE_MS)
@@ -196,7 +201,11 @@ DEVELOPER_MENUS = '[data-testid="stToolbar"], [data-testid="stMainMenu"], [data-
 def kiosk_server(tmp_path_factory):
     """A kiosk with no network whose tour never starts on its own (the tour has its own test)."""
     with serve_app(
-        tmp_path_factory, CVVIZ_KIOSK="1", CVVIZ_OFFLINE="1", CVVIZ_KIOSK_IDLE_S="3600"
+        tmp_path_factory,
+        CVVIZ_KIOSK="1",
+        CVVIZ_KIOSK_CAMERA="0",
+        CVVIZ_OFFLINE="1",
+        CVVIZ_KIOSK_IDLE_S="3600",
     ) as running:
         yield running[0]
 

@@ -6,7 +6,8 @@ Touch-sized controls and page links, no developer menus or error details, no dow
 an experiment) capped at ``CVVIZ_KIOSK_RUN_S`` seconds (default 60), and an attract loop:
 after ``CVVIZ_KIOSK_IDLE_S`` idle seconds the app starts a guided tour through sample images, the models
 with trained weights on this machine and the pages, and any touch of a control (or the big "explore"
-button) hands it back to the visitor.
+button) hands it back to the visitor. With a camera (``CVVIZ_KIOSK_CAMERA=1``, or by default when the
+machine has a video device) the live camera is the first page.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -28,6 +30,7 @@ KIOSK_ENV = "CVVIZ_KIOSK"
 IDLE_ENV = "CVVIZ_KIOSK_IDLE_S"
 STEP_ENV = "CVVIZ_KIOSK_STEP_S"
 RUN_LIMIT_ENV = "CVVIZ_KIOSK_RUN_S"
+CAMERA_ENV = "CVVIZ_KIOSK_CAMERA"
 
 LAST_TOUCH_KEY = "kiosk.last_touch"
 TOURING_KEY = "kiosk.touring"
@@ -72,6 +75,8 @@ class KioskSettings:
     run_limit_seconds: float = 60.0
     """The longest a job (a training run, an experiment, a measurement) may run on a kiosk: a walk-up
     visitor's run must not hold a CPU core for long."""
+    camera: bool = False
+    """Whether the kiosk has a camera (its browser runs on this machine): the live view then comes first."""
 
     @property
     def job_time_limit(self) -> float | None:
@@ -91,7 +96,16 @@ def kiosk_settings() -> KioskSettings:
         idle_seconds=number(IDLE_ENV, 90.0),
         step_seconds=number(STEP_ENV, 12.0),
         run_limit_seconds=number(RUN_LIMIT_ENV, 60.0),
+        camera=has_camera(),
     )
+
+
+def has_camera() -> bool:
+    """``CVVIZ_KIOSK_CAMERA`` when set ("1" or "0"); else whether this machine has a video device."""
+    value = os.environ.get(CAMERA_ENV, "").strip()
+    if value:
+        return value not in ("0", "false", "no")
+    return any(Path("/dev").glob("video[0-9]*"))
 
 
 def trained_models() -> list[str]:

@@ -32,6 +32,7 @@ IMAGE_SOURCE_KEY = "global.image_source"
 SAMPLE_KEY = "global.sample"
 UPLOAD_KEY = "global.upload"
 CAMERA_KEY = "global.camera"
+FROZEN_KEY = "global.frozen"
 NOTICE_KEY = "global.notice"
 SELECTION_KEY = "global.selection"
 TRAINED_KEY = "global.trained"
@@ -44,6 +45,8 @@ IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 # AppTest and a change of language both keep).
 WEIGHTS_CHOICES = ("pretrained", "random", "user")
 SOURCES = ("sample", "upload", "camera")
+FROZEN_SOURCE = "frame"
+"""The image source offered once a live-camera frame has been frozen (:func:`offer_frozen_frame`)."""
 CHOICE_LABELS = {
     "pretrained": N_("pretrained"),
     "random": N_("random"),
@@ -51,6 +54,7 @@ CHOICE_LABELS = {
     "sample": N_("sample"),
     "upload": N_("upload"),
     "camera": N_("camera"),
+    "frame": N_("frozen frame"),
 }
 
 
@@ -155,7 +159,7 @@ def request_selection(
         pending[MODEL_KEY] = labels[model]
     if weights in WEIGHTS_CHOICES:
         pending[WEIGHTS_KEY] = weights
-    if source in SOURCES:
+    if source in SOURCES or (source == FROZEN_SOURCE and frozen_frame() is not None):
         pending[IMAGE_SOURCE_KEY] = source
     titles = {sample.name: sample.title for sample in sample_images()}
     if sample in titles:
@@ -187,6 +191,18 @@ def request_trained_model() -> None:
     """Ask for the session's trained network to become the selected model on the next run."""
     if trained_model() is not None:
         st.session_state.setdefault(PENDING_KEY, {})[MODEL_KEY] = TRAINED_LABEL
+
+
+def offer_frozen_frame(data: bytes) -> None:
+    """Make a frame frozen on the live camera (encoded image bytes, e.g. PNG) the current image of every
+    page from the next run on: the sidebar's "frozen frame" source, replacing any frame frozen before."""
+    st.session_state[FROZEN_KEY] = data
+    request_selection(source=FROZEN_SOURCE)
+
+
+def frozen_frame() -> bytes | None:
+    """The session's frozen live-camera frame (encoded image bytes), if one has been offered."""
+    return st.session_state.get(FROZEN_KEY)
 
 
 def model_label(name: str) -> str:
@@ -250,9 +266,14 @@ def _choose_model() -> tuple[str, str, bytes | None]:
 
 
 def _choose_image() -> LoadedImage | None:
-    source = st.radio(_("Image"), SOURCES, key=IMAGE_SOURCE_KEY, horizontal=True, format_func=choice_label)
+    sources = SOURCES if frozen_frame() is None else (*SOURCES, FROZEN_SOURCE)
+    if st.session_state.get(IMAGE_SOURCE_KEY) not in sources:
+        st.session_state[IMAGE_SOURCE_KEY] = "sample"
+    source = st.radio(_("Image"), sources, key=IMAGE_SOURCE_KEY, horizontal=True, format_func=choice_label)
     try:
-        if source == "sample":
+        if source == FROZEN_SOURCE:
+            image = decode_image(frozen_frame())
+        elif source == "sample":
             samples = {sample.title: sample for sample in sample_images()}
             title = st.selectbox(_("Sample photo"), list(samples), key=SAMPLE_KEY, format_func=_)
             st.caption(samples[title].credit)

@@ -5,6 +5,8 @@ channels-last maps)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -43,8 +45,19 @@ def cam_layer(private: SaliencyModel, options: SaliencyOptions) -> str:
     return get_family(private.spec).cam_layer(private.spec)
 
 
-def grad_cam_map(private: SaliencyModel, x: torch.Tensor, target: int, options: SaliencyOptions):
-    """Upsampled Grad-CAM map (1, 1, H, W) and the layer name."""
+def grad_cam_map(
+    private: SaliencyModel,
+    x: torch.Tensor,
+    target: int,
+    options: SaliencyOptions,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+):
+    """Upsampled Grad-CAM map (1, 1, H, W) and the layer name.
+
+    ``forward`` replaces ``private.model`` as the function whose output column ``target`` is explained
+    (it must run ``private.model``): the live view passes one that keeps the logits and returns the top
+    class's, so one forward and one backward pass give both the prediction and its map.
+    """
     from captum.attr import LayerAttribution, LayerGradCam
 
     layer_name = cam_layer(private, options)
@@ -58,7 +71,9 @@ def grad_cam_map(private: SaliencyModel, x: torch.Tensor, target: int, options: 
         set_submodule(private.model, layer_name, wrapper)
         module = wrapper.grid
     try:
-        cam = LayerGradCam(private.model, module).attribute(x, target=target, relu_attributions=options.relu)
+        cam = LayerGradCam(forward or private.model, module).attribute(
+            x, target=target, relu_attributions=options.relu
+        )
     finally:
         if wrapper is not None:
             set_submodule(private.model, layer_name, wrapper.inner)
