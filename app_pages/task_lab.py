@@ -83,7 +83,9 @@ if finished is not None:
 
 result = st.session_state[RUNS].get(task)
 if result is None:
-    st.info(_("Train the model to look inside it: the run takes under a minute."))
+    live = st.session_state.get("tasklab.live")
+    if live is None or live["job"].status().finished:
+        st.info(_("Train the model to look inside it (about a minute on a free CPU core)."))
     st.stop()
 
 metric = METRIC[task]

@@ -61,4 +61,4 @@ def test_segmenter_shows_its_masks_scores_and_skip_connections(runs):
     shown = _metrics(at)
     assert 0.0 <= float(shown["mIoU, all held-out scenes"]) <= 1.0
     levels = at.session_state["tasklab.views"]["segment"].levels
-    assert [level.encoder[0] for level in levels] == [8, 16, 32]
+    assert [level.encoder[0] for level in levels] == [12, 24, 48, 64]

@@ -24,8 +24,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     add("--epochs", type=int, help=f"epochs (default {DEFAULT_EPOCHS['detect']} to detect, "
         f"{DEFAULT_EPOCHS['segment']} to segment)")  # fmt: skip
     add("--scenes", type=int, default=default.scenes, help=f"training scenes (default {default.scenes})")
-    add("--batch-size", type=int, default=default.batch_size, help=f"default {default.batch_size}")
-    add("--lr", type=float, help="peak learning rate of Adam's one-cycle schedule (default 0.004)")
+    add("--batch-size", type=int, help="scenes per step (default 32 to detect, 16 to segment)")
+    add(
+        "--lr",
+        type=float,
+        help="peak learning rate of Adam's one-cycle schedule (default 0.004 to detect, 0.005 to segment)",
+    )
     add("--seed", type=int, default=default.seed, help="random seed (same seed, same metrics)")
     add("--out", required=True, help="where to save the model (.pt)")
     add("--json", action="store_true", help="one JSON object per epoch, the last with map50 or miou")

@@ -33,7 +33,8 @@ def _grey(image: np.ndarray) -> np.ndarray:
 
 
 def _canvas(image: np.ndarray, title: str, height: int) -> go.Figure:
-    figure = go.Figure(image_trace(_grey(image)))
+    """A figure showing ``image``: (H, W) grey levels in [0, 1], or an (H, W, 3) uint8 picture."""
+    figure = go.Figure(image_trace(image if image.ndim == 3 else _grey(image)))
     size = image.shape[0]
     figure.update_xaxes(visible=False, range=[-0.5, size - 0.5])
     figure.update_yaxes(visible=False, range=[size - 0.5, -0.5], scaleanchor="x")
@@ -156,8 +157,6 @@ def mask_figure(
         where = labels == k
         painted[where] = (1 - opacity) * base[where] + opacity * rgb
     figure = _canvas(painted.astype(np.uint8), title, height)
-    figure.data = ()
-    figure.add_trace(image_trace(painted.astype(np.uint8)))
     for k in present:
         figure.add_trace(
             go.Scatter(x=[None], y=[None], mode="markers", name=classes[k],
@@ -189,31 +188,27 @@ def unet_figure(levels: Sequence[SkipLevel], classes: int, *, height: int = 420)
     def shape(values) -> str:
         return "×".join(str(v) for v in values)
 
+    spacing, middle = 2.7, (depth - 1) * 2.7
     for level in levels:
-        y = -level.level
-        left_x = level.level * 1.2
-        block(left_x, y, shape(level.encoder), "#bbdefb")
+        y, away = -level.level, (depth - 1 - level.level) * spacing
+        block(middle - away, y, shape(level.encoder), "#bbdefb")
         if level.level + 1 < depth:
-            arrow(left_x, y - 0.32, left_x + 1.2, y - 0.68, _("max-pool ÷2"))
+            arrow(middle - away + 0.4, y - 0.32, middle - away + spacing - 0.4, y - 0.68, _("max-pool ÷2"))
         if level.decoder is not None and level.upsampled is not None:
-            right_x = 2 * (depth - 1) * 1.2 + 4 - level.level * 1.2
-            block(right_x, y, shape(level.decoder), "#c8e6c9")
-            arrow(left_x + 1.1, y, right_x - 1.1, y,
-                  _("skip: concatenate → {channels} channels").format(channels=level.encoder[0] + level.upsampled[0]),
+            block(middle + away, y, shape(level.decoder), "#c8e6c9")
+            concatenated = level.encoder[0] + level.upsampled[0]
+            arrow(middle - away + 1.1, y, middle + away - 1.1, y,
+                  _("skip: concatenate → {channels} channels").format(channels=concatenated),
                   colour="#e65100")  # fmt: skip
-            below_x = right_x + 1.2 if level.level + 2 < depth else (depth - 1) * 1.2
-            arrow(
-                below_x,
-                y - 0.68,
-                right_x,
-                y - 0.32,
-                _("up-conv ×2 → {shape}").format(shape=shape(level.upsampled)),
-            )
+            below = middle + away - spacing
+            arrow(below + 0.4, y - 0.68, middle + away - 0.4, y - 0.32,
+                  _("up-conv ×2 → {shape}").format(shape=shape(level.upsampled)))  # fmt: skip
     top = levels[0]
+    right = middle + (depth - 1) * spacing
     if top.decoder is not None:
-        right_x = 2 * (depth - 1) * 1.2 + 4
-        block(right_x + 3, 0, f"{classes}×{top.decoder[1]}×{top.decoder[2]}", "#ffe0b2")
-        arrow(right_x + 1.1, 0, right_x + 1.9, 0, _("1×1 conv"))
+        block(right + spacing, 0, f"{classes}×{top.decoder[1]}×{top.decoder[2]}", "#ffe0b2")
+        arrow(right + 1.1, 0, right + spacing - 1.1, 0, _("1×1 conv"))
+    figure.update_xaxes(range=[-1.4, right + spacing + 1.4])
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, range=[-depth + 0.4, 0.7])
     figure.update_layout(

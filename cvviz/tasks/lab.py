@@ -54,8 +54,9 @@ TASKS = {
 """The two tasks, with the model that learns each."""
 METRIC = {"detect": "map50", "segment": "miou"}
 """The held-out score each task reports."""
-DEFAULT_EPOCHS = {"detect": 8, "segment": 5}
-DEFAULT_LR = {"detect": 4e-3, "segment": 4e-3}
+DEFAULT_EPOCHS = {"detect": 8, "segment": 6}
+DEFAULT_LR = {"detect": 4e-3, "segment": 5e-3}
+DEFAULT_BATCH = {"detect": 32, "segment": 16}
 MAX_EPOCHS = 200
 DIVERGENCE_LIMIT = 1e6
 EVAL_BATCH = 100
@@ -77,13 +78,13 @@ class CheckpointError(CvvizError, ValueError):
 
 @dataclass(frozen=True)
 class TaskConfig:
-    """Everything a run depends on. ``epochs`` and ``lr`` None mean the task's defaults; ``scenes`` is the
-    number of training scenes (made with ``seed``), ``batch_size`` scenes per step."""
+    """Everything a run depends on. ``epochs``, ``batch_size`` (scenes per step) and ``lr`` None mean the
+    task's defaults; ``scenes`` is the number of training scenes (made with ``seed``)."""
 
     task: str = "detect"
     epochs: int | None = None
     scenes: int = 1000
-    batch_size: int = 32
+    batch_size: int | None = None
     lr: float | None = None
     seed: int = 0
 
@@ -97,7 +98,8 @@ class TaskConfig:
         if self.epochs is not None:
             _whole(_("number of epochs"), self.epochs, 1, MAX_EPOCHS)
         _whole(_("number of training scenes"), self.scenes, 2, 100_000)
-        _whole(_("batch size"), self.batch_size, 2, 1024)
+        if self.batch_size is not None:
+            _whole(_("batch size"), self.batch_size, 2, 1024)
         if self.lr is not None and (
             isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr)
         ):
@@ -113,6 +115,10 @@ class TaskConfig:
     @property
     def epoch_count(self) -> int:
         return self.epochs if self.epochs is not None else DEFAULT_EPOCHS[self.task]
+
+    @property
+    def batch(self) -> int:
+        return self.batch_size if self.batch_size is not None else DEFAULT_BATCH[self.task]
 
     @property
     def learning_rate(self) -> float:
@@ -317,7 +323,7 @@ def train(
     images = torch.as_tensor(stack_images(scenes))
     semantic = torch.as_tensor(stack_semantic(scenes)) if config.task == "segment" else None
     targets = _targets(scenes)
-    batches = batches_of(len(scenes), config.batch_size)
+    batches = batches_of(len(scenes), config.batch)
     epochs = config.epoch_count
     total_steps = len(batches) * epochs
     # Background is about nine pixels in ten: weighed down, so that the digits' pixels are not drowned.

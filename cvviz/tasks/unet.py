@@ -33,7 +33,7 @@ class UNet(nn.Module):
 
     ``widths`` are the channels of each level, top to bottom (the last is the bottleneck)."""
 
-    def __init__(self, classes: int = 11, widths: tuple[int, ...] = (8, 16, 32, 64)) -> None:
+    def __init__(self, classes: int = 11, widths: tuple[int, ...] = (12, 24, 48, 64)) -> None:
         super().__init__()
         self.widths = widths
         self.down = nn.ModuleList()
