@@ -30,7 +30,7 @@ METRIC_NAMES = {"map50": "mAP@0.5", "miou": "mIoU"}
 st.title(_("Detection lab"))
 st.caption(
     _(
-        "A one-stage grid detector (the idea of YOLO) and a small U-Net, trained here in under a minute on "
+        "A one-stage grid detector (the idea of YOLO) and a small U-Net, trained here in a minute or so on "
         "scenes of handwritten digits whose boxes and masks are known; then every step from the network's "
         "grid to the final boxes, on scenes it has never seen."
     )

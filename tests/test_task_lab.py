@@ -215,7 +215,7 @@ def test_unet_skip_levels_are_the_models_own_shapes():
 def tiny_runs(held_out):
     runs = {}
     for task in ("detect", "segment"):
-        config = TaskConfig(task=task, epochs=2, scenes=48, batch_size=16, seed=1)
+        config = TaskConfig(task=task, epochs=2, scenes=32, batch_size=16, seed=1)
         runs[task] = (train(config, held_out=held_out), train(config, held_out=held_out))
     return runs
 
@@ -228,7 +228,7 @@ def test_same_seed_same_metrics(tiny_runs, held_out, task):
     assert [e.loss for e in first.epochs] == [e.loss for e in second.epochs]
     assert 0.0 <= first.score <= 1.0 and len(first.epochs) == 2
     assert first.epochs[1].loss < first.epochs[0].loss
-    other = train(TaskConfig(task=task, epochs=1, scenes=48, batch_size=16, seed=2), held_out=held_out)
+    other = train(TaskConfig(task=task, epochs=1, scenes=32, batch_size=16, seed=2), held_out=held_out)
     assert other.epochs[0].loss != first.epochs[0].loss
 
 

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cvviz.tasks.lab import TaskConfig, train
+from cvviz.tasks.synthetic import make_scenes
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "task_lab.py")
@@ -16,8 +17,9 @@ PAGE = str(ROOT / "app_pages" / "task_lab.py")
 
 @pytest.fixture(scope="module")
 def runs():
+    few = make_scenes(8, seed=5, part="test")  # the page itself reads the 200 held-out scenes
     return {
-        task: train(TaskConfig(task=task, epochs=1, scenes=32, batch_size=16, seed=0))
+        task: train(TaskConfig(task=task, epochs=1, scenes=32, batch_size=16, seed=0), held_out=few)
         for task in ("detect", "segment")
     }
 
