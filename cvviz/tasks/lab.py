@@ -402,7 +402,7 @@ class LiveTask:
     log: TaskLog
 
 
-ESTIMATE_S = {"detect": 40.0, "segment": 40.0}
+ESTIMATE_S = {"detect": 40.0, "segment": 140.0}
 """About how long a default run takes on one core (see docs/benchmarks.md)."""
 
 
