@@ -1,10 +1,11 @@
 """Synthetic scenes for detection and segmentation: several handwritten digits on one black canvas, with
 every box and every mask known exactly.
 
-Each digit is one of scikit-learn's bundled digits, enlarged as the training lab enlarges them, cropped to its ink, scaled to a random height and placed
-at a random position where it overlaps no other digit. Its mask is its ink (pixels at least
-:data:`INK_THRESHOLD` bright after scaling) and its box the tightest box around that mask, so boxes and
-masks agree by construction, and a semantic map (0 background, 1 + digit for ink) follows from them.
+Each digit is one of scikit-learn's bundled digits, enlarged as the training lab enlarges them, cropped to
+its ink, scaled to a random height and placed at a random position where it overlaps no other digit. Its
+mask is its ink (pixels at least :data:`INK_THRESHOLD` bright after scaling) and its box the tightest box
+around that mask, so boxes and masks agree by construction, and a semantic map (0 background, 1 + digit for
+ink) follows from them.
 
 Scenes for training draw their digits from the training lab's training and validation digits; the
 held-out scenes draw from its test digits only, so a model is scored on handwriting it has never seen.
