@@ -3,9 +3,9 @@ reported held-out mAP@0.5 / mIoU, and what a threshold slider costs against runn
 
 Every run is the lab's own loop (``cvviz.tasks.lab.train``) with the task's default settings (1,000 training
 scenes, batches of 32 for the detector and 16 for the U-Net, Adam with a one-cycle schedule) on one torch
-thread, as the lab runs; the seconds are the whole run: making the scenes, the training steps and the held-
-out scoring after every epoch (200 scenes of test digits). The run's CPU time (``time.process_time``) is
-reported beside its wall time: on one thread it is what the run takes on a core of its own, whatever else
+thread, as the lab runs; the seconds are the whole run: making the scenes, the training steps and the
+held-out scoring after every epoch (200 scenes of test digits). The run's CPU time (``time.process_time``)
+is reported beside its wall time: on one thread it is what the run takes on a core of its own, whatever else
 the machine runs. Then, for the last detector: one forward pass over the 200 held-out scenes (what a page
 would pay to re-run the network) against re-running only the post-processing of one scene (threshold and
 NMS) and of all 200 with their mAP (what a slider move costs).
