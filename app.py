@@ -60,6 +60,7 @@ PAGES = [
     *attended_only(
         st.Page("app_pages/transfer.py", title=_("Transfer lab"), icon=":material/school:"),
         st.Page("app_pages/generative.py", title=_("Generative lab"), icon=":material/auto_awesome:"),
+        st.Page("app_pages/task_lab.py", title=_("Detection lab"), icon=":material/select_all:"),
     ),
 ]
 

@@ -80,6 +80,7 @@ LAYERS = {
     "cvviz.generative": 6,
     "cvviz.transfer": 6,
     "cvviz.selfsupervised": 6,
+    "cvviz.tasks": 6,
     "cvviz.measure": 6,
     "cvviz.live": 6,
     "cvviz.plotting": 7,
