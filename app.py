@@ -39,6 +39,10 @@ PAGES = [
     ),
     st.Page("app_pages/attention.py", title=_("Attention"), icon=":material/center_focus_weak:"),
     st.Page("app_pages/saliency.py", title=_("Saliency"), icon=":material/highlight:"),
+    # Feature visualisation optimises images for minutes on a CPU: too heavy for a walk-up kiosk.
+    *attended_only(
+        st.Page("app_pages/neurons.py", title=_("What a neuron looks for"), icon=":material/psychology:")
+    ),
     st.Page("app_pages/compare.py", title=_("Compare backbones"), icon=":material/compare_arrows:"),
     *attended_only(
         st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:")

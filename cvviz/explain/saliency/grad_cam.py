@@ -5,6 +5,9 @@ channels-last maps)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -43,25 +46,33 @@ def cam_layer(private: SaliencyModel, options: SaliencyOptions) -> str:
     return get_family(private.spec).cam_layer(private.spec)
 
 
-def grad_cam_map(private: SaliencyModel, x: torch.Tensor, target: int, options: SaliencyOptions):
-    """Upsampled Grad-CAM map (1, 1, H, W) and the layer name."""
-    from captum.attr import LayerAttribution, LayerGradCam
-
+@contextlib.contextmanager
+def grid_target(private: SaliencyModel, options: SaliencyOptions) -> Iterator[tuple[nn.Module, str]]:
+    """The module a CAM method attributes to and its layer's name: the layer itself, or for a layer whose
+    output is not an (N, C, H, W) grid (ViT tokens, channels-last Swin maps) the Identity of a
+    :class:`GridView` put in its place for the block and taken out again however the block ends."""
     layer_name = cam_layer(private, options)
     module = resolve_layers(private.model, [layer_name])[layer_name]
     layout = None
     if private.spec is not None:
         layout = get_family(private.spec).grid_layout(private.spec, layer_name)
-    wrapper = None
-    if layout is not None:
-        wrapper = GridView(module, layout)
-        set_submodule(private.model, layer_name, wrapper)
-        module = wrapper.grid
+    if layout is None:
+        yield module, layer_name
+        return
+    wrapper = GridView(module, layout)
+    set_submodule(private.model, layer_name, wrapper)
     try:
-        cam = LayerGradCam(private.model, module).attribute(x, target=target, relu_attributions=options.relu)
+        yield wrapper.grid, layer_name
     finally:
-        if wrapper is not None:
-            set_submodule(private.model, layer_name, wrapper.inner)
+        set_submodule(private.model, layer_name, wrapper.inner)
+
+
+def grad_cam_map(private: SaliencyModel, x: torch.Tensor, target: int, options: SaliencyOptions):
+    """Upsampled Grad-CAM map (1, 1, H, W) and the layer name."""
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    with grid_target(private, options) as (module, layer_name):
+        cam = LayerGradCam(private.model, module).attribute(x, target=target, relu_attributions=options.relu)
     if cam.dim() != 4:
         raise SaliencyError(
             _("Layer {layer_name!r} does not produce a spatial map; choose a convolutional one.").format(
@@ -76,6 +87,7 @@ class GradCam(AttributionMethod):
     title = "Grad-CAM"
     paper = "Selvaraju et al. 2017"
     uses_layer = True
+    layer_map = True
 
     def run(self, private: SaliencyModel, x: torch.Tensor, target: int, options: SaliencyOptions):
         return grad_cam_map(private, x, target, options)
