@@ -1,5 +1,7 @@
 """What a neuron looks for: images optimised to excite a channel, beside the dataset patches that do."""
 
+import dataclasses
+
 import streamlit as st
 
 from cvviz.catalog import get_family
@@ -109,7 +111,9 @@ def visualize_job(objectives: list[Objective], run_settings: VisualizationSettin
 # --- Atlas --------------------------------------------------------------------------------------------
 st.subheader(_("Atlas: the first channels of {layer}").format(layer=layer))
 a1, a2 = st.columns(2)
-count = a1.slider(_("Channels"), 1, min(32, channel_count), min(8, channel_count), key="neurons.count")
+count = a1.slider(
+    _("Channels"), 1, max(2, min(32, channel_count)), min(8, channel_count), key="neurons.count"
+)
 first = a2.number_input(
     _("Starting at channel (of {count})").format(count=channel_count),
     0,
@@ -182,7 +186,7 @@ try:
             st.info(_("Upload a few images (or a zip of them) to search; until then, the sample photos."))
 except CvvizError as exc:
     st.error(str(exc))
-k = st.slider(_("Patches"), 1, min(16, len(images)), min(9, len(images)), key="neurons.k")
+k = st.slider(_("Patches"), 1, max(2, min(16, len(images))), min(9, len(images)), key="neurons.k")
 
 left, right = st.columns([1, 2])
 with left:
@@ -241,7 +245,7 @@ st.markdown(
     )
 )
 variants = st.slider(_("Images"), 2, 8, 4, key="neurons.variants")
-diverse_settings = VisualizationSettings(**{**settings.__dict__, "diversity": 1.0})
+diverse_settings = dataclasses.replace(settings, diversity=1.0)
 diverse_objectives = [Objective.channel(layer, channel, variant=v) for v in range(variants)]
 diverse = long_run(
     "neurons.diverse",

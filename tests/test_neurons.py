@@ -343,3 +343,21 @@ def test_neurons_page_draws_an_atlas_and_dataset_examples():
     assert len(job.result) == 2
     assert any("sample photos" in caption.value for caption in at.caption)
     assert any("receptive field" in caption.value for caption in at.caption)
+
+
+def test_the_same_unit_across_training_lab_networks_differs_only_by_the_weights():
+    from cvviz.explain.neurons.optimize import across_models, conv_layers
+    from cvviz.training.config import TrainingConfig
+    from cvviz.training.loop import build_network
+
+    torch.manual_seed(0)
+    early, late = build_network(TrainingConfig(), 10).eval(), build_network(TrainingConfig(), 10).eval()
+    assert conv_layers(early) == ["features.0", "features.3", "features.6"]
+    settings = VisualizationSettings(steps=6, size=32)
+    objective = Objective.channel("features.3", 2)
+    results = across_models([("early", early), ("late", late), ("early again", early)], objective, settings)
+    assert [label for label, _ in results] == ["early", "late", "early again"]
+    images = [result.image for _, result in results]
+    assert images[0].shape == (32, 32, 1)
+    np.testing.assert_allclose(images[0], images[2], atol=1e-6)  # same weights, same seed: same image
+    assert np.abs(images[0] - images[1]).max() > 1e-3
