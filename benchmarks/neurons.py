@@ -47,17 +47,23 @@ def main() -> None:
             torch.cuda.synchronize()
         return time.perf_counter() - start
 
-    run(objectives[:1])  # warm-up
-    one = run(objectives[:1])
-    batched = run(objectives)
-    alone = sum(run([objective]) for objective in objectives)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"device: {args.device} ({platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads), torch {torch.__version__}, load average {load:.1f}")  # fmt: skip
     size = args.size or spec.input_size
-    print(f"| {spec.title} `{args.layer}`, {size}×{size} | measured | per 512 steps |\n|---|---|---|")
-    print(f"| one channel, {args.steps} steps | {one:.1f} s | {one * 512 / args.steps:.0f} s |")
-    print(f"| {args.channels} channels batched | {batched:.1f} s | {batched * 512 / args.steps:.0f} s |")
+    print(
+        f"| {spec.title} `{args.layer}`, {size}×{size} | measured | per 512 steps |\n|---|---|---|",
+        flush=True,
+    )
+    run(objectives[:1])  # warm-up
+    one = run(objectives[:1])
+    print(f"| one channel, {args.steps} steps | {one:.1f} s | {one * 512 / args.steps:.0f} s |", flush=True)
+    batched = run(objectives)
+    print(
+        f"| {args.channels} channels batched | {batched:.1f} s | {batched * 512 / args.steps:.0f} s |",
+        flush=True,
+    )
+    alone = sum(run([objective]) for objective in objectives)
     print(f"| {args.channels} channels one at a time | {alone:.1f} s | {alone * 512 / args.steps:.0f} s |")
     print(f"| batching speed-up | {alone / batched:.2f}× | |")
 
