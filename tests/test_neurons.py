@@ -136,11 +136,11 @@ def test_eigen_cam_is_the_same_for_every_class_and_grad_cam_plus_plus_is_not():
 # --- Feature visualisation --------------------------------------------------------------------------------
 
 
-def test_spectrum_scale_is_one_over_frequency_times_the_side():
+def test_spectrum_scale_is_one_over_frequency():
     scale = spectrum_scale(8, 8)
     assert scale.shape == (8, 5)
-    assert scale[0, 0] == pytest.approx(8 * 8)  # DC: frequency floored at 1/8
-    assert scale[0, 4] == pytest.approx(1 / 0.5 * 8)  # Nyquist along x: f = 0.5
+    assert scale[0, 0] == pytest.approx(8)  # DC: frequency floored at 1/8
+    assert scale[0, 4] == pytest.approx(1 / 0.5)  # Nyquist along x: f = 0.5
     assert scale[0, 1] > scale[0, 2] > scale[0, 4]
 
 

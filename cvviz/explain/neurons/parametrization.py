@@ -9,8 +9,6 @@ colour covariance, so that steps move decorrelated colour directions. A sigmoid 
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -23,12 +21,13 @@ _COLOR_MATRIX = COLOR_CORRELATION_SVD_SQRT / _MAX_NORM_SVD_SQRT
 
 
 def spectrum_scale(height: int, width: int, decay_power: float = 1.0) -> torch.Tensor:
-    """(H, W//2+1): 1/f for every frequency of a real 2-D FFT (f floored at 1/max(H, W)), times √(H·W)."""
+    """(H, W//2+1): 1/f for every frequency of a real 2-D FFT (f floored at 1/max(H, W)).
+
+    With the orthonormal inverse FFT this is Lucid's scale (there √(H·W) times an unnormalised inverse)."""
     fy = torch.fft.fftfreq(height)[:, None]
     fx = torch.fft.rfftfreq(width)[None, :]
     frequencies = torch.sqrt(fx * fx + fy * fy)
-    scale = 1.0 / torch.clamp(frequencies, min=1.0 / max(height, width)) ** decay_power
-    return scale * math.sqrt(height * width)
+    return 1.0 / torch.clamp(frequencies, min=1.0 / max(height, width)) ** decay_power
 
 
 class ImageParam(nn.Module):
