@@ -9,6 +9,7 @@ from cvviz.errors import CvvizError
 from cvviz.explain.neurons import (
     Objective,
     VisualizationSettings,
+    cached_visualizations,
     estimate_seconds,
     from_folder,
     from_images,
@@ -136,9 +137,9 @@ if atlas:
     if ratios:
         st.caption(
             _(
-                "Each title says how far the optimised image drives its channel (mean activation) beyond the "
-                "strongest of the {photos} sample photos: the median is {ratio}×. {count} images optimised "
-                "together in {seconds} s."
+                "The × after each channel says how far the optimised image drives it (mean activation) beyond "
+                "the strongest of the {photos} sample photos (—: no photo excites it at all): the median is "
+                "{ratio}×. {count} images optimised together in {seconds} s."
             ).format(
                 photos=len(samples),
                 ratio=f"{ratios[len(ratios) // 2]:.1f}",
@@ -190,13 +191,19 @@ k = st.slider(_("Patches"), 1, max(2, min(16, len(images))), min(9, len(images))
 
 left, right = st.columns([1, 2])
 with left:
-    (single,) = long_run(
-        "neurons.single",
-        _("Visualise channel {channel}").format(channel=channel),
-        (loaded.key, layer, channel, settings),
-        lambda: visualize_job([Objective.channel(layer, channel)], settings),
-        estimate_s=estimate_seconds(forward_s, spec, 1, settings),
-    ) or (None,)
+    single_objective = [Objective.channel(layer, channel)]
+    # Already optimised (in the atlas, say) with these settings: shown at once, no button.
+    (single,) = (
+        cached_visualizations(bench, loaded, single_objective, settings)
+        or long_run(
+            "neurons.single",
+            _("Visualise channel {channel}").format(channel=channel),
+            (loaded.key, layer, channel, settings),
+            lambda: visualize_job(single_objective, settings),
+            estimate_s=estimate_seconds(forward_s, spec, 1, settings),
+        )
+        or (None,)
+    )
     if single is not None:
         st.plotly_chart(
             images_figure([(f"{single.objective.label} · {ratio_text(single)}", single.image)], columns=1),
@@ -244,8 +251,12 @@ st.markdown(
         "several images together, with a term that pushes their styles apart, shows more of them."
     )
 )
-variants = st.slider(_("Images"), 2, 8, 4, key="neurons.variants")
-diverse_settings = dataclasses.replace(settings, diversity=1.0)
+d1, d2 = st.columns(2)
+variants = d1.slider(_("Images"), 2, 8, 4, key="neurons.variants")
+# The diversity term is a similarity in [0, 1]; channel means run to tens, so it needs a weight this large
+# to pull the images apart (each still drives its channel well above the photos).
+weight = d2.select_slider(_("Diversity weight"), [0, 10, 30, 100, 300], value=100, key="neurons.diversity")
+diverse_settings = dataclasses.replace(settings, diversity=float(weight))
 diverse_objectives = [Objective.channel(layer, channel, variant=v) for v in range(variants)]
 diverse = long_run(
     "neurons.diverse",

@@ -16,6 +16,12 @@ from cvviz.i18n import _
 from cvviz.plotting.style import image_trace, square_pixels, wrap
 
 
+def short_ratio(result: FeatureVisualization) -> str:
+    """ "12.3×" (the truth ratio), or "—" when no sample photo excites the unit."""
+    ratio = result.truth_ratio
+    return "—" if ratio is None else f"{format_decimal(ratio, 1)}×"
+
+
 def ratio_text(result: FeatureVisualization) -> str:
     """ "12.3× the best photo", or a sentence saying there is no ratio."""
     ratio = result.truth_ratio
@@ -36,7 +42,7 @@ def images_figure(
         cols=columns,
         subplot_titles=[wrap(title, 28) for title, _ in panels],
         horizontal_spacing=0.02,
-        vertical_spacing=0.1 / rows,
+        vertical_spacing=min(0.3, 0.25 / rows),
     )
     for n, (_title, image) in enumerate(panels):
         figure.add_trace(image_trace(to_uint8(image)), row=n // columns + 1, col=n % columns + 1)
@@ -49,9 +55,9 @@ def images_figure(
 
 
 def visualizations_figure(results: Sequence[FeatureVisualization], columns: int = 4) -> go.Figure:
-    """Optimised images titled with their objective and their truth ratio."""
+    """Optimised images titled with their objective and their truth ratio (the caption says what it is)."""
     return images_figure(
-        [(f"{r.objective.label} · {ratio_text(r)}", r.image) for r in results], columns=columns
+        [(f"{r.objective.label} · {short_ratio(r)}", r.image) for r in results], columns=columns
     )
 
 

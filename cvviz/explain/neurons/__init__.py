@@ -22,6 +22,7 @@ from cvviz.explain.neurons.objectives import OBJECTIVE_KINDS, NeuronError, Objec
 from cvviz.explain.neurons.optimize import (
     FeatureVisualization,
     VisualizationSettings,
+    cached_visualizations,
     estimate_seconds,
     visualization_job,
     visualize,
@@ -37,6 +38,7 @@ __all__ = [
     "Objective",
     "Patch",
     "VisualizationSettings",
+    "cached_visualizations",
     "estimate_seconds",
     "from_folder",
     "from_images",

@@ -293,6 +293,20 @@ def visualize_cached(
     return [found[o] for o in objectives]
 
 
+def cached_visualizations(
+    bench: Workbench, loaded: LoadedModel, objectives: Sequence[Objective], settings: VisualizationSettings
+) -> list[FeatureVisualization] | None:
+    """The results :func:`visualize_cached` kept for every one of ``objectives``, or None when any is
+    missing (nothing is computed)."""
+    found = []
+    for objective in objectives:
+        hit, value = bench.results.get((loaded.key, None, ANALYSIS, (objective, settings)))
+        if not hit:
+            return None
+        found.append(value)
+    return found
+
+
 def visualization_job(
     bench: Workbench,
     loaded: LoadedModel,
