@@ -11,6 +11,7 @@ class AblationCam(LibraryCam):
     name = "ablation_cam"
     title = "Ablation-CAM"
     paper = "Desai & Ramaswamy 2020"
+    per_channel = True
     cam_class = "AblationCAM"
 
 

@@ -11,6 +11,7 @@ class ScoreCam(LibraryCam):
     name = "score_cam"
     title = "Score-CAM"
     paper = "Wang et al. 2020"
+    per_channel = True
     cam_class = "ScoreCAM"
 
 
