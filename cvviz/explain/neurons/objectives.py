@@ -104,12 +104,11 @@ def objective_values(objectives: Sequence[Objective], output: torch.Tensor) -> t
             values.append((output[b] * weights.view(-1, *([1] * (output.dim() - 2)))).sum(0).mean())
             continue
         if not 0 <= objective.index < width:
-            what = _("class") if objective.kind == "logit" else _("channel")
-            raise NeuronError(
-                _("There is no {what} {index}; choose 0–{last}.").format(
-                    what=what, index=objective.index, last=width - 1
-                )
-            )
+            if objective.kind == "logit":
+                sentence = _("There is no class {index}; choose 0–{last}.")
+            else:
+                sentence = _("There is no channel {index}; choose 0–{last}.")
+            raise NeuronError(sentence.format(index=objective.index, last=width - 1))
         values.append(output[b, objective.index].mean())
     return torch.stack(values)
 
