@@ -50,6 +50,10 @@ PAGES = [
     st.Page(
         "app_pages/self_supervised.py", title=_("Self-supervised: MAE, DINO"), icon=":material/visibility:"
     ),
+    # Feature visualisation optimises images for minutes on a CPU: too heavy for a walk-up kiosk.
+    *attended_only(
+        st.Page("app_pages/neurons.py", title=_("What a neuron looks for"), icon=":material/psychology:")
+    ),
     st.Page("app_pages/compare.py", title=_("Compare backbones"), icon=":material/compare_arrows:"),
     *attended_only(
         st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:")

@@ -87,6 +87,14 @@ with right:
 
 titles = {method.title: name for name, method in METHODS.items()}
 picked = st.multiselect(_("Methods"), list(titles), default=["Grad-CAM"], key="saliency.methods")
+slow = [title for title in picked if METHODS[titles[title]].per_channel]
+if slow:
+    st.caption(
+        _(
+            "{methods}: the model runs once per channel of the CAM layer (hundreds of channels in most "
+            "models), which takes minutes on a CPU."
+        ).format(methods=", ".join(slow))
+    )
 with st.expander(_("Method parameters")):
     c1, c2, c3 = st.columns(3)
     steps = c1.slider(_("Integrated Gradients steps"), 8, 128, 32, key="saliency.steps")

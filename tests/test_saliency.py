@@ -51,9 +51,9 @@ def _outside(size: int, dilate: int) -> np.ndarray:
 
 # How far outside the box each method may legitimately put mass: gradient methods none (the mask's
 # gradient is exactly zero there); Occlusion up to window−1 pixels (a window overlapping the box also
-# covers pixels beside it); Grad-CAM on conv2 (same resolution, so no upsampling blur) up to its receptive
-# field radius, 2 pixels for two 3×3 convolutions.
-PLANTED_SLACK = {name: 0 for name in METHODS} | {"occlusion": 3, "grad_cam": 2}
+# covers pixels beside it); the CAM family on conv2 (same resolution, so no upsampling blur) up to its
+# receptive field radius, 2 pixels for two 3×3 convolutions.
+PLANTED_SLACK = {name: 2 if METHODS[name].layer_map else 0 for name in METHODS} | {"occlusion": 3}
 
 
 @pytest.mark.parametrize("method", list(METHODS))

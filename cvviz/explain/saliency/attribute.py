@@ -80,6 +80,6 @@ def attribute(
         map=raw.sum(axis=0).astype(np.float32),
         method=method,
         target=target,
-        raw=None if method == "grad_cam" else raw.astype(np.float32),
+        raw=None if chosen.layer_map else raw.astype(np.float32),
         layer=layer,
     )

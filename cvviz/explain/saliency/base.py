@@ -57,13 +57,17 @@ class SaliencyOptions:
 
 class AttributionMethod:
     """One attribution method. ``name`` is its catalog name, ``title`` its display name, ``paper`` the
-    publication; ``uses_layer``/``uses_baseline`` say which options it reads."""
+    publication; ``uses_layer``/``uses_baseline`` say which options it reads; ``layer_map`` that its map is
+    one (1, 1, H, W) map over the layer's grid, with no per-channel attribution to keep; ``per_channel``
+    that it runs the model once per channel of its layer (slow on wide layers)."""
 
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     paper: ClassVar[str] = ""
     uses_layer: ClassVar[bool] = False
     uses_baseline: ClassVar[bool] = False
+    layer_map: ClassVar[bool] = False
+    per_channel: ClassVar[bool] = False
 
     def run(
         self, private: SaliencyModel, x: torch.Tensor, target: int, options: SaliencyOptions

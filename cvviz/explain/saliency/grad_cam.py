@@ -5,7 +5,8 @@ channels-last maps)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -45,6 +46,27 @@ def cam_layer(private: SaliencyModel, options: SaliencyOptions) -> str:
     return get_family(private.spec).cam_layer(private.spec)
 
 
+@contextlib.contextmanager
+def grid_target(private: SaliencyModel, options: SaliencyOptions) -> Iterator[tuple[nn.Module, str]]:
+    """The module a CAM method attributes to and its layer's name: the layer itself, or for a layer whose
+    output is not an (N, C, H, W) grid (ViT tokens, channels-last Swin maps) the Identity of a
+    :class:`GridView` put in its place for the block and taken out again however the block ends."""
+    layer_name = cam_layer(private, options)
+    module = resolve_layers(private.model, [layer_name])[layer_name]
+    layout = None
+    if private.spec is not None:
+        layout = get_family(private.spec).grid_layout(private.spec, layer_name)
+    if layout is None:
+        yield module, layer_name
+        return
+    wrapper = GridView(module, layout)
+    set_submodule(private.model, layer_name, wrapper)
+    try:
+        yield wrapper.grid, layer_name
+    finally:
+        set_submodule(private.model, layer_name, wrapper.inner)
+
+
 def grad_cam_map(
     private: SaliencyModel,
     x: torch.Tensor,
@@ -60,23 +82,10 @@ def grad_cam_map(
     """
     from captum.attr import LayerAttribution, LayerGradCam
 
-    layer_name = cam_layer(private, options)
-    module = resolve_layers(private.model, [layer_name])[layer_name]
-    layout = None
-    if private.spec is not None:
-        layout = get_family(private.spec).grid_layout(private.spec, layer_name)
-    wrapper = None
-    if layout is not None:
-        wrapper = GridView(module, layout)
-        set_submodule(private.model, layer_name, wrapper)
-        module = wrapper.grid
-    try:
+    with grid_target(private, options) as (module, layer_name):
         cam = LayerGradCam(forward or private.model, module).attribute(
             x, target=target, relu_attributions=options.relu
         )
-    finally:
-        if wrapper is not None:
-            set_submodule(private.model, layer_name, wrapper.inner)
     if cam.dim() != 4:
         raise SaliencyError(
             _("Layer {layer_name!r} does not produce a spatial map; choose a convolutional one.").format(
@@ -91,6 +100,7 @@ class GradCam(AttributionMethod):
     title = "Grad-CAM"
     paper = "Selvaraju et al. 2017"
     uses_layer = True
+    layer_map = True
 
     def run(self, private: SaliencyModel, x: torch.Tensor, target: int, options: SaliencyOptions):
         return grad_cam_map(private, x, target, options)

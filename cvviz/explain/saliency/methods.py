@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from cvviz.explain.saliency import (
+    ablation_cam,
     deeplift,
+    eigen_cam,
     grad_cam,
+    grad_cam_plus_plus,
     gradient,
     gradient_shap,
     guided_backprop,
     guided_grad_cam,
+    hires_cam,
     integrated_gradients,
+    layer_cam,
     occlusion,
+    score_cam,
     smoothgrad,
 )
 from cvviz.explain.saliency.base import AttributionMethod, SaliencyError
@@ -28,6 +34,12 @@ METHODS: dict[str, AttributionMethod] = {
         occlusion,
         grad_cam,
         guided_grad_cam,
+        grad_cam_plus_plus,
+        hires_cam,
+        layer_cam,
+        score_cam,
+        ablation_cam,
+        eigen_cam,
     )
 }
 
