@@ -11,9 +11,9 @@ published ``_ops``).
 from __future__ import annotations
 
 import contextlib
-from functools import partial
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
@@ -139,17 +139,13 @@ def _roi_macs(roi_heads: nn.Module, channels: int, device, proposals: int, detec
         features = pooled(roi_heads.box_roi_pool, proposals)
         total += _macs(lambda: roi_heads.box_predictor(roi_heads.box_head(features)))
     if detections:
-        for pool, head, predictor in (
-            ("mask_roi_pool", "mask_head", "mask_predictor"),
-            ("keypoint_roi_pool", "keypoint_head", "keypoint_predictor"),
-        ):
-            if getattr(roi_heads, pool, None) is not None:
-                pooled_features = pooled(getattr(roi_heads, pool), detections)
-                total += _macs(
-                    lambda h=getattr(roi_heads, head), p=getattr(roi_heads, predictor), x=pooled_features: p(
-                        h(x)
-                    )
-                )
+        for prefix in ("mask", "keypoint"):
+            pool = getattr(roi_heads, f"{prefix}_roi_pool", None)
+            if pool is None:
+                continue
+            head, predictor = getattr(roi_heads, f"{prefix}_head"), getattr(roi_heads, f"{prefix}_predictor")
+            features = pooled(pool, detections)
+            total += _macs(partial(_head_then_predictor, head, predictor, features))
     return total
 
 
