@@ -26,7 +26,9 @@ from torchvision.models.detection.ssd import SSD
 from torchvision.transforms.functional import pil_to_tensor
 
 from cvviz.catalog.schema import ModelSpec
+from cvviz.errors import CvvizError
 from cvviz.hooks import capture_outputs
+from cvviz.i18n import _
 
 Architecture = Literal["two_stage", "dense", "ssd", "semantic"]
 """``two_stage``: an RPN then RoI heads (Faster/Mask/Keypoint R-CNN); ``dense``: one head on every FPN
@@ -78,6 +80,21 @@ class Detections:
 
     def __len__(self) -> int:
         return len(self.scores)
+
+    def subset(self, keep: np.ndarray) -> Detections:
+        """The detections at indices ``keep``, with their masks and keypoints."""
+
+        def pick(array: np.ndarray | None) -> np.ndarray | None:
+            return None if array is None else array[keep]
+
+        return Detections(
+            self.boxes[keep],
+            self.scores[keep],
+            self.labels[keep],
+            pick(self.masks),
+            pick(self.keypoints),
+            pick(self.keypoint_scores),
+        )
 
 
 @dataclass(frozen=True)
@@ -343,3 +360,41 @@ def _neck_modules(model: nn.Module) -> list[str]:
 def _takes_dict(model: nn.Module) -> bool:
     """LR-ASPP's head reads two backbone maps (a dict); FCN's and DeepLabV3's read ``out``."""
     return type(model.classifier).__name__ == "LRASPPHead"
+
+
+class NotATaskModelError(CvvizError, ValueError):
+    """A catalog model without the task head a command or view needs."""
+
+
+def require_task(spec: ModelSpec, tasks: tuple[str, ...]) -> ModelSpec:
+    """``spec`` if its task is one of ``tasks``, else one sentence naming models that fit."""
+    if spec.task not in tasks:
+        from cvviz.catalog.registry import list_models
+
+        fitting = ", ".join(s.name for s in list_models(task=tasks)[:4])
+        raise NotATaskModelError(
+            _("{name} is not a {tasks} model; try one of {fitting}.").format(
+                name=spec.name, tasks=" / ".join(t.replace("_", " ") for t in tasks), fitting=fitting
+            )
+        )
+    return spec
+
+
+def encode_rle(mask: np.ndarray) -> dict:
+    """COCO's uncompressed run-length encoding of a binary (H, W) mask: ``{"size": [H, W], "counts": […]}``,
+    runs in column-major order starting with a run of zeros."""
+    flat = np.asarray(mask, dtype=bool).reshape(-1, order="F")
+    changes = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
+    bounds = np.concatenate([[0], changes, [flat.size]])
+    counts = np.diff(bounds).tolist()
+    if flat.size and flat[0]:
+        counts = [0, *counts]
+    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": [int(c) for c in counts]}
+
+
+def decode_rle(rle: dict) -> np.ndarray:
+    """The (H, W) boolean mask of :func:`encode_rle`'s encoding."""
+    height, width = rle["size"]
+    values = np.zeros(len(rle["counts"]), dtype=bool)
+    values[1::2] = True
+    return np.repeat(values, rle["counts"]).reshape((height, width), order="F")

@@ -27,7 +27,7 @@ class ThresholdError(CvvizError, ValueError):
     """A score or IoU threshold outside [0, 1]."""
 
 
-def _check(name: str, value: float) -> float:
+def check_threshold(name: str, value: float) -> float:
     if not 0.0 <= float(value) <= 1.0:
         raise ThresholdError(
             _("The {name} threshold must be between 0 and 1, not {value}.").format(name=name, value=value)
@@ -40,9 +40,9 @@ def detect_from_head(head: HeadOutputs, score: float | None = None, iou: float |
     when None), in the original image's pixels, best first."""
     settings = dict(head.settings)
     if score is not None:
-        settings["score_thresh"] = _check(_("score"), score)
+        settings["score_thresh"] = check_threshold(_("score"), score)
     if iou is not None:
-        settings["nms_thresh"] = _check(_("IoU"), iou)
+        settings["nms_thresh"] = check_threshold(_("IoU"), iou)
     owner = SimpleNamespace(**settings)
     tensors = head.tensors
     sizes = [head.image_size]
