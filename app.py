@@ -41,7 +41,10 @@ PAGES = [
     st.Page("app_pages/saliency.py", title=_("Saliency"), icon=":material/highlight:"),
     st.Page("app_pages/compare.py", title=_("Compare backbones"), icon=":material/compare_arrows:"),
     *attended_only(
-        st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:")
+        st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:"),
+        # Detectors compute 1–330 GMACs per image at 800 px and weigh up to 230 MB each: one visitor's
+        # choice would hold the CPU and the model budget for everyone on a kiosk.
+        st.Page("app_pages/tasks.py", title=_("Task heads"), icon=":material/select_all:"),
     ),
     # On an unattended kiosk every run is capped in time (``CVVIZ_KIOSK_RUN_S``), so a walk-up visitor's
     # run cannot hold a CPU core for long.

@@ -38,13 +38,10 @@ def run(args: argparse.Namespace) -> int:
     labels = result.semantic.labels
     if args.out:
         Image.fromarray(labels.astype(np.uint8), mode="L").save(args.out, format="PNG")
-    counts = np.bincount(labels.ravel(), minlength=len(spec.categories))
     rows = [
-        {"label": spec.categories[i], "label_index": i, "pixels": int(n), "share": float(n / labels.size)}
-        for i, n in enumerate(counts)
-        if n
+        {"label": spec.categories[i], "label_index": i, "pixels": n, "share": n / labels.size}
+        for i, n in result.semantic.class_pixels()
     ]
-    rows.sort(key=lambda r: -r["pixels"])
     if args.json:
         print_json(
             {

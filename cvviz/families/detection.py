@@ -240,5 +240,9 @@ class Detection(Family):
             return ()
         return tuple(spec.torchvision_weights.meta["keypoint_names"])
 
+    def skeleton(self, spec: ModelSpec) -> tuple[tuple[str, str], ...]:
+        """The joints a keypoint overlay connects (COCO's person skeleton; empty for other models)."""
+        return COCO_KEYPOINT_SKELETON if spec.task == "keypoints" else ()
+
 
 FAMILY = Detection()

@@ -16,27 +16,30 @@ import torch
 @dataclass(frozen=True)
 class AnchorLevel:
     """One level's anchors: ``grid`` (rows, columns) of locations, ``per_location`` boxes at each,
-    ``count`` = rows × columns × per_location, ``stride`` in input pixels, and ``centre_boxes``
-    (per_location, 4) x1 y1 x2 y2 of the centre location, in the original image's pixels."""
+    ``count`` = rows × columns × per_location, ``stride`` in input pixels, ``centre_boxes``
+    (per_location, 4) x1 y1 x2 y2 of the centre location in the original image's pixels (for drawing),
+    and ``input_boxes`` the same boxes in the model's input pixels (where sizes and ratios are defined)."""
 
     grid: tuple[int, int]
     per_location: int
     count: int
     stride: int
     centre_boxes: np.ndarray
+    input_boxes: np.ndarray
 
     @property
     def sizes(self) -> np.ndarray:
-        """√(area) of each centre box, in original pixels."""
-        widths = self.centre_boxes[:, 2] - self.centre_boxes[:, 0]
-        heights = self.centre_boxes[:, 3] - self.centre_boxes[:, 1]
+        """√(area) of each anchor, in the model's input pixels."""
+        widths = self.input_boxes[:, 2] - self.input_boxes[:, 0]
+        heights = self.input_boxes[:, 3] - self.input_boxes[:, 1]
         return np.sqrt(np.clip(widths * heights, 0, None))
 
     @property
     def aspect_ratios(self) -> np.ndarray:
-        """Height / width of each centre box."""
-        widths = self.centre_boxes[:, 2] - self.centre_boxes[:, 0]
-        heights = self.centre_boxes[:, 3] - self.centre_boxes[:, 1]
+        """Height / width of each anchor (torchvision rounds its base anchors to whole pixels, so 0.5
+        may read 0.49)."""
+        widths = self.input_boxes[:, 2] - self.input_boxes[:, 0]
+        heights = self.input_boxes[:, 3] - self.input_boxes[:, 1]
         return heights / np.where(widths > 0, widths, 1)
 
 
@@ -61,7 +64,11 @@ def anchor_levels(
     ):
         rows, columns = tensor.shape[-2:]
         grid = level_anchors.view(rows, columns, each, 4)
-        centre = (grid[rows // 2, columns // 2] * scale).detach().cpu().numpy()
+        centre = grid[rows // 2, columns // 2].detach()
         stride = max(1, round(input_size[1] / columns))
-        levels.append(AnchorLevel((rows, columns), each, count, stride, centre))
+        levels.append(
+            AnchorLevel(
+                (rows, columns), each, count, stride, (centre * scale).cpu().numpy(), centre.cpu().numpy()
+            )
+        )
     return tuple(levels)

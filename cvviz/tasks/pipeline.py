@@ -122,6 +122,11 @@ class SemanticMap:
     output_stride: int
     upsampling: str
 
+    def class_pixels(self) -> list[tuple[int, int]]:
+        """(class index, pixel count) of every class present, most pixels first."""
+        counts = np.bincount(self.labels.ravel(), minlength=self.output_shape[0])
+        return [(int(i), int(counts[i])) for i in np.argsort(-counts, kind="stable") if counts[i]]
+
 
 @dataclass(frozen=True)
 class TaskRun:
@@ -182,13 +187,17 @@ def _stage_levels(spec: ModelSpec, captured: dict, input_side: int) -> tuple[Fea
 
 def _named_levels(features: dict, prefix: str, input_side: int, module: str) -> tuple[FeatureLevel, ...]:
     """The neck's levels: ``P3``… by stride for an FPN (``pool`` for its max-pooled extra level); SSD's
-    maps, whose strides are not powers of two, numbered in order (``S1``…)."""
-    levels = []
-    for i, (key, tensor) in enumerate(features.items(), 1):
-        level = _level("", f"{module}[{key!r}]", tensor, input_side)
-        by_stride = key if key == "pool" else stride_name(prefix, level.stride)
-        levels.append(replace(level, name=f"S{i}" if prefix == "S" else by_stride))
-    return tuple(levels)
+    maps, whose strides are not powers of two, numbered in order (``S1``…); an FPN over stages of one
+    stride (MobileNetV3's) by torchvision's own level keys (``P·0``…), since names by stride would repeat."""
+    levels = [_level(str(key), f"{module}[{key!r}]", tensor, input_side) for key, tensor in features.items()]
+    by_stride = [lv.name if lv.name == "pool" else stride_name(prefix, lv.stride) for lv in levels]
+    if prefix == "S":
+        names = [f"S{i}" for i in range(1, len(levels) + 1)]
+    elif len(set(by_stride)) == len(by_stride):
+        names = by_stride
+    else:
+        names = [lv.name if lv.name == "pool" else f"{prefix}·{lv.name}" for lv in levels]
+    return tuple(replace(level, name=name) for level, name in zip(levels, names, strict=True))
 
 
 def _settings(owner: nn.Module, names: tuple[str, ...]) -> dict:
