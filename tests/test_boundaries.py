@@ -79,6 +79,7 @@ LAYERS = {
     "cvviz.training": 6,
     "cvviz.generative": 6,
     "cvviz.transfer": 6,
+    "cvviz.tasks": 6,
     "cvviz.measure": 6,
     "cvviz.plotting": 7,
     "cvviz.commands": 8,

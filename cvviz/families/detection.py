@@ -18,7 +18,7 @@ from torchvision.ops.misc import FrozenBatchNorm2d
 
 from cvviz.catalog.schema import ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_task_spec
-from cvviz.families.base import Family
+from cvviz.families.base import TaskFamily
 from cvviz.i18n import N_
 
 R50_STAGES = tuple(f"backbone.body.layer{i}" for i in range(1, 5))
@@ -97,7 +97,7 @@ PARTS_SSD: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 
-class Detection(Family):
+class Detection(TaskFamily):
     name = "Detection"
     shape_note = N_(
         "A backbone computes features, a neck (the FPN) mixes them into a pyramid of levels, and a head "

@@ -15,7 +15,7 @@ import torchvision.models as tvm
 
 from cvviz.catalog.schema import IMAGENET_MEAN, IMAGENET_STD, ModelSpec
 from cvviz.catalog.torchvision_meta import torchvision_task_spec
-from cvviz.families.base import Family
+from cvviz.families.base import TaskFamily
 from cvviz.i18n import N_
 
 R50_STAGES = tuple(f"backbone.layer{i}" for i in range(1, 5))
@@ -29,7 +29,7 @@ PARTS_ASPP: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 
-class Segmentation(Family):
+class Segmentation(TaskFamily):
     name = "Segmentation"
     shape_note = N_(
         "The backbone keeps a coarse map of the image; the head scores every class at every location, and "

@@ -1,0 +1,85 @@
+"""Benchmark: one image through each task model (the page's full step-by-step run) against a slider move
+(post-processing re-run from the cached head outputs), on the CPU unless ``--device`` says otherwise.
+
+Stand-in random weights (timing does not depend on the values, except how many boxes survive: the slider
+is timed at score 0, where every candidate box enters NMS, the slowest case). The sample cat photo
+(451×300), each model at its own test-time size. Prints Markdown rows; the goal is a slider move of at
+most 0.1× the forward pass.
+
+    python -m benchmarks.tasks --repeats 3 [--device cuda] [--models NAME …]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+
+import torch
+
+from benchmarks.timing import median_seconds
+from cvviz.catalog import list_task_models
+from cvviz.data.images import load_sample
+from cvviz.models.build import build_for_timing
+from cvviz.tasks.pipeline import image_tensor, run_task
+from cvviz.tasks.postprocess import detect_from_head
+
+
+def _synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--models", nargs="*", default=None)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    image = load_sample("cat").image
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or platform.machine()
+    )
+    print(f"device: {args.device} ({name}, {torch.get_num_threads()} threads), torch {torch.__version__}")
+    print("| model | model forward (ms) | step-by-step run (ms) | slider move (ms) | slider / run |")
+    print("|---|---|---|---|---|")
+    for spec in list_task_models():
+        if args.models and spec.name not in args.models:
+            continue
+        model = build_for_timing(spec).eval().to(device)
+
+        def forward(model=model, spec=spec):
+            with torch.no_grad():
+                if spec.task == "semantic_segmentation":
+                    model(torch.zeros(1, 3, 520, 520, device=device))
+                else:
+                    model([image_tensor(image).to(device)])
+            _synchronise(device)
+
+        def step_by_step(model=model, spec=spec):
+            result = run_task(spec, model, image)
+            _synchronise(device)
+            return result
+
+        model_s = median_seconds(forward, args.repeats)
+        run_s = median_seconds(step_by_step, args.repeats)
+        result = step_by_step()
+        if result.head is None:
+            print(
+                f"| {spec.name} | {model_s * 1000:.0f} | {run_s * 1000:.0f} | — (no post-processing) | — |",
+                flush=True,
+            )
+            continue
+        slider_s = median_seconds(lambda r=result: detect_from_head(r.head, score=0.0, iou=0.5), args.repeats)
+        print(
+            f"| {spec.name} | {model_s * 1000:.0f} | {run_s * 1000:.0f} | {slider_s * 1000:.1f} | "
+            f"{slider_s / run_s:.3f} |",
+            flush=True,
+        )
+        del model
+
+
+if __name__ == "__main__":
+    main()
