@@ -249,7 +249,7 @@ st.header(_("5 · Final detections"))
 defaults = run.head.settings
 col1, col2 = st.columns(2)
 score = col1.slider(
-    _("Score threshold"), 0.0, 1.0, float(defaults.get("score_thresh", 0.05)), 0.01, key="tasks.score"
+    _("Score threshold"), 0.01, 1.0, float(defaults.get("score_thresh", 0.05)), 0.01, key="tasks.score"
 )
 iou = col2.slider(
     _("NMS IoU threshold"), 0.05, 1.0, float(defaults.get("nms_thresh", 0.5)), 0.05, key="tasks.iou"

@@ -16,6 +16,7 @@ from torchvision.ops import box_iou
 
 from cvviz.catalog import HEAD_TASKS, family_names, get_family, get_spec, list_models, list_task_models
 from cvviz.cli import main
+from cvviz.errors import UnknownModelError
 from cvviz.models.build import build_for_timing, build_on_meta
 from cvviz.tasks.parts import task_cost
 from cvviz.tasks.pipeline import decode_rle, encode_rle, image_tensor, run_task
@@ -50,6 +51,9 @@ def test_task_models_are_listed_apart_from_classifiers():
     assert {spec.task for spec in list_task_models()} == set(HEAD_TASKS)
     assert "Detection" not in family_names() and "Detection" in family_names(None)
     assert len(list_models(task=None)) == len(list_models()) + len(TASK_MODELS)
+    with pytest.raises(UnknownModelError, match="is a detection model, not a classification model"):
+        get_spec("fasterrcnn_resnet50_fpn", task="classification")
+    assert get_spec("fcn_resnet50", task=HEAD_TASKS).task == "semantic_segmentation"
 
 
 @pytest.mark.parametrize("name", TASK_MODELS)
@@ -214,6 +218,6 @@ def test_task_heads_page_shows_the_structure_and_asks_for_weights_offline(monkey
     headers = [h.value for h in at.header]
     assert any("Anchors" in h for h in headers) and any("Region proposals" in h for h in headers)
     before = [m.value for m in at.markdown if "boxes at score" in m.value]
-    at.slider(key="tasks.score").set_value(0.0).run()
+    at.slider(key="tasks.score").set_value(0.01).run()
     after = [m.value for m in at.markdown if "boxes at score" in m.value]
     assert not at.exception and before != after

@@ -112,11 +112,13 @@ def list_task_models() -> tuple[ModelSpec, ...]:
     return list_models(task=HEAD_TASKS)
 
 
-def get_spec(name: str) -> ModelSpec:
-    """The catalog entry called ``name``; an unknown name raises :class:`UnknownModelError`."""
+def get_spec(name: str, *, task: Task | tuple[Task, ...] | None = None) -> ModelSpec:
+    """The catalog entry called ``name``; an unknown name raises :class:`UnknownModelError`, and so does a
+    model of another ``task`` than the caller needs (a detector asked to classify), in one sentence
+    naming models that fit."""
     specs = _loaded()[0]
     try:
-        return specs[name]
+        spec = specs[name]
     except (KeyError, TypeError):
         close = difflib.get_close_matches(str(name), specs.keys(), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -125,3 +127,15 @@ def get_spec(name: str) -> ModelSpec:
                 name=name, hint=hint
             )
         ) from None
+    if task is not None and not _matches(spec, task):
+        tasks = (task,) if isinstance(task, str) else task
+        fitting = ", ".join(s.name for s in list_models(task=task)[:3])
+        raise UnknownModelError(
+            _("{name} is a {task} model, not a {wanted} model; try {fitting}.").format(
+                name=spec.name,
+                task=spec.task.replace("_", " "),
+                wanted=" / ".join(t.replace("_", " ") for t in tasks),
+                fitting=fitting,
+            )
+        )
+    return spec

@@ -32,10 +32,10 @@ def run(args: argparse.Namespace) -> int:
 
     from cvviz.catalog import get_spec
     from cvviz.data.images import load_image
-    from cvviz.tasks.pipeline import encode_rle, require_task, run_task
+    from cvviz.tasks.pipeline import encode_rle, run_task
     from cvviz.tasks.postprocess import check_threshold
 
-    spec = require_task(get_spec(args.model), DETECTION_TASKS)
+    spec = get_spec(args.model, task=DETECTION_TASKS)
     check_threshold(_("score"), args.score)
     image = load_image(args.image).image
     loaded = load_for_command(spec, args, N_("detections"))

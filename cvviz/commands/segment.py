@@ -28,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
 
     from cvviz.catalog import get_spec
     from cvviz.data.images import load_image
-    from cvviz.tasks.pipeline import require_task, run_task
+    from cvviz.tasks.pipeline import run_task
 
-    spec = require_task(get_spec(args.model), ("semantic_segmentation",))
+    spec = get_spec(args.model, task="semantic_segmentation")
     image = load_image(args.image).image
     loaded = load_for_command(spec, args, N_("class maps"))
     with loaded.exclusive() as model:

@@ -26,9 +26,7 @@ from torchvision.models.detection.ssd import SSD
 from torchvision.transforms.functional import pil_to_tensor
 
 from cvviz.catalog.schema import ModelSpec
-from cvviz.errors import CvvizError
 from cvviz.hooks import capture_outputs
-from cvviz.i18n import _
 
 Architecture = Literal["two_stage", "dense", "ssd", "semantic"]
 """``two_stage``: an RPN then RoI heads (Faster/Mask/Keypoint R-CNN); ``dense``: one head on every FPN
@@ -369,24 +367,6 @@ def _neck_modules(model: nn.Module) -> list[str]:
 def _takes_dict(model: nn.Module) -> bool:
     """LR-ASPP's head reads two backbone maps (a dict); FCN's and DeepLabV3's read ``out``."""
     return type(model.classifier).__name__ == "LRASPPHead"
-
-
-class NotATaskModelError(CvvizError, ValueError):
-    """A catalog model without the task head a command or view needs."""
-
-
-def require_task(spec: ModelSpec, tasks: tuple[str, ...]) -> ModelSpec:
-    """``spec`` if its task is one of ``tasks``, else one sentence naming models that fit."""
-    if spec.task not in tasks:
-        from cvviz.catalog.registry import list_models
-
-        fitting = ", ".join(s.name for s in list_models(task=tasks)[:4])
-        raise NotATaskModelError(
-            _("{name} is not a {tasks} model; try one of {fitting}.").format(
-                name=spec.name, tasks=" / ".join(t.replace("_", " ") for t in tasks), fitting=fitting
-            )
-        )
-    return spec
 
 
 def encode_rle(mask: np.ndarray) -> dict:
