@@ -20,7 +20,7 @@ from cvviz.plotting.tasks import (
 )
 from cvviz.tasks.parts import PART_LABELS, task_cost
 from cvviz.tasks.pipeline import run_task
-from cvviz.tasks.postprocess import detect_from_head
+from cvviz.tasks.postprocess import SCORE_FLOOR, ranked_detections
 from ui.messages import CHOOSE_IMAGE, require
 from ui.resources import load_model, workbench
 from ui.sidebar import current_selection
@@ -249,19 +249,22 @@ st.header(_("5 · Final detections"))
 defaults = run.head.settings
 col1, col2 = st.columns(2)
 score = col1.slider(
-    _("Score threshold"), 0.01, 1.0, float(defaults.get("score_thresh", 0.05)), 0.01, key="tasks.score"
+    _("Score threshold"), SCORE_FLOOR, 1.0, float(defaults.get("score_thresh", 0.05)), 0.01, key="tasks.score"
 )
 iou = col2.slider(
     _("NMS IoU threshold"), 0.05, 1.0, float(defaults.get("nms_thresh", 0.5)), 0.05, key="tasks.iou"
 )
 start = time.perf_counter()
-found = detect_from_head(run.head, score, iou)
+ranked = workbench().remember(
+    loaded.key, image.fingerprint, "task_nms", (iou, SCORE_FLOOR), lambda: ranked_detections(run.head, iou)
+)
+found = ranked.above(score)
 post_s = time.perf_counter() - start
 st.markdown(
     _(
-        "**{count}** boxes at score ≥ {score} after NMS at IoU {iou}. Moving a slider re-runs only the "
-        "post-processing on the head's cached outputs: {post} ms, against {forward} ms for the whole forward "
-        "pass."
+        "**{count}** boxes scoring above {score} after NMS at IoU {iou}. A slider re-runs only the "
+        "post-processing, on the head's cached outputs (NMS once per IoU; a score only filters its ranked "
+        "result): {post} ms, against {forward} ms for the whole forward pass."
     ).format(
         count=len(found),
         score=format_decimal(score, 2),

@@ -20,7 +20,7 @@ from cvviz.errors import UnknownModelError
 from cvviz.models.build import build_for_timing, build_on_meta
 from cvviz.tasks.parts import task_cost
 from cvviz.tasks.pipeline import decode_rle, encode_rle, image_tensor, run_task
-from cvviz.tasks.postprocess import ThresholdError, detect_from_head
+from cvviz.tasks.postprocess import SCORE_FLOOR, ThresholdError, detect_from_head, ranked_detections
 
 TASK_MODELS = [spec.name for spec in list_task_models()]
 
@@ -130,6 +130,17 @@ def test_thresholds_rerun_only_postprocessing_and_nms_holds(faster):
         detect_from_head(result.head, score=1.5)
 
 
+def test_a_score_slider_filters_the_ranked_detections_instead_of_rerunning_nms(faster, image):
+    _, _, result = faster
+    ranked = ranked_detections(result.head, 0.5)
+    for score in (SCORE_FLOOR, *np.quantile(ranked.scores, [0.5, 0.9])):
+        exact = detect_from_head(result.head, float(score), 0.5)
+        filtered = ranked.above(float(score))
+        assert len(filtered) == len(exact) > 0
+        np.testing.assert_array_equal(filtered.boxes, exact.boxes)
+        np.testing.assert_array_equal(filtered.labels, exact.labels)
+
+
 def test_one_stage_detections_from_cached_head_equal_the_models_forward(image):
     spec, model = small("ssdlite320_mobilenet_v3_large")
     result = run_task(spec, model, image)
@@ -217,7 +228,7 @@ def test_task_heads_page_shows_the_structure_and_asks_for_weights_offline(monkey
     assert "Structure only" in warning and "weights fetch fasterrcnn_mobilenet_v3_large_320_fpn" in warning
     headers = [h.value for h in at.header]
     assert any("Anchors" in h for h in headers) and any("Region proposals" in h for h in headers)
-    before = [m.value for m in at.markdown if "boxes at score" in m.value]
+    before = [m.value for m in at.markdown if "boxes scoring above" in m.value]
     at.slider(key="tasks.score").set_value(0.01).run()
-    after = [m.value for m in at.markdown if "boxes at score" in m.value]
+    after = [m.value for m in at.markdown if "boxes scoring above" in m.value]
     assert not at.exception and before != after

@@ -79,6 +79,10 @@ class Detections:
     def __len__(self) -> int:
         return len(self.scores)
 
+    def above(self, score: float) -> Detections:
+        """The detections scoring more than ``score`` (the models' own strict test), best first."""
+        return self.subset(np.flatnonzero(self.scores > score))
+
     def subset(self, keep: np.ndarray) -> Detections:
         """The detections at indices ``keep``, with their masks and keypoints."""
 
@@ -237,7 +241,9 @@ def run_task(spec: ModelSpec, model: nn.Module, image: Image.Image) -> TaskRun:
     proposals_before = proposals_after = None
     with torch.no_grad():
         if kind == "two_stage":
-            tensors, proposals_before, proposals_after = _run_two_stage(model, batch, features, maps)
+            tensors, proposals_before, proposals_after = _run_two_stage(
+                model, batch, features, maps, anchors_all
+            )
             settings = _settings(model.roi_heads, _POSTPROCESS_ATTRIBUTES)
         else:
             outputs = model.head(maps)
@@ -273,11 +279,11 @@ def _scale(input_size: tuple[int, int], original: tuple[int, int]) -> np.ndarray
     return np.array([sx, sy, sx, sy], dtype=np.float32)
 
 
-def _run_two_stage(model, batch, features, maps):
-    """The RPN (top-k per level, then its NMS) and the box head's raw outputs for the kept proposals."""
+def _run_two_stage(model, batch, features, maps, anchors):
+    """The RPN (top-k per level, then its NMS) on the generator's ``anchors`` and the box head's raw
+    outputs for the kept proposals, as ``RegionProposalNetwork.forward`` and ``RoIHeads.forward`` run."""
     rpn = model.rpn
     objectness, deltas = rpn.head(maps)
-    anchors = rpn.anchor_generator(batch, maps)
     per_level = [o[0].numel() for o in objectness]
     objectness, deltas = concat_box_prediction_layers(objectness, deltas)
     decoded = rpn.box_coder.decode(deltas.detach(), anchors).view(1, -1, 4)

@@ -5,6 +5,11 @@ The model's own post-processing methods (``RoIHeads.postprocess_detections``,
 few attributes (box coder, thresholds, top-k): they are called here on those attributes, copied when the
 image was run (:class:`cvviz.tasks.pipeline.HeadOutputs`), so moving a slider never touches the shared
 model. Their NMS is ``torchvision.ops.batched_nms`` (``torchvision.ops.nms`` per class).
+
+A score slider does not even need NMS again: greedy NMS visits boxes best first, so boxes below a
+threshold never decide whether a box above it is kept, and the per-level top-k and the final cap keep the
+best boxes. The detections at a higher threshold are therefore those at a lower one that score above it
+(:func:`ranked_detections`, then :meth:`cvviz.tasks.pipeline.Detections.above`); only a new IoU runs NMS.
 """
 
 from __future__ import annotations
@@ -76,3 +81,14 @@ def detect_from_head(head: HeadOutputs, score: float | None = None, iou: float |
         result["scores"].cpu().numpy()[order],
         result["labels"].cpu().numpy()[order].astype(np.int64),
     )
+
+
+SCORE_FLOOR = 0.01
+"""The lowest score threshold a view offers: :func:`ranked_detections` runs NMS once at it."""
+
+
+def ranked_detections(head: HeadOutputs, iou: float | None = None, floor: float = SCORE_FLOOR) -> Detections:
+    """The detections at score threshold ``floor`` and NMS IoU ``iou``, best first: for any threshold
+    ``t ≥ floor``, ``ranked_detections(head, iou).above(t)`` equals ``detect_from_head(head, t, iou)``
+    (see the module docstring), so a score slider filters this list instead of running NMS."""
+    return detect_from_head(head, floor, iou)
