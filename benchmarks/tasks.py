@@ -73,7 +73,7 @@ def main() -> None:
             continue
         iou_s = median_seconds(lambda r=result: ranked_detections(r.head, 0.45), args.repeats)
         ranked = ranked_detections(result.head, 0.45)
-        score_s = median_seconds(lambda: ranked.above(0.3), args.repeats)
+        score_s = median_seconds(lambda r=ranked: r.above(0.3), args.repeats)
         print(
             f"| {spec.name} | {model_s * 1000:.0f} | {run_s * 1000:.0f} | {iou_s * 1000:.1f} | "
             f"{iou_s / run_s:.3f} | {score_s * 1000:.2f} | {score_s / run_s:.5f} |",
