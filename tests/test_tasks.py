@@ -111,6 +111,7 @@ def test_anchor_count_per_level_equals_the_models_own_generator(faster, image):
     per_location = model.rpn.anchor_generator.num_anchors_per_location()
     for level, fmap, each in zip(result.anchors, maps, per_location, strict=True):
         assert level.count == fmap.shape[-2] * fmap.shape[-1] * each
+        assert level.stride == batch.tensors.shape[-1] // fmap.shape[-1]
         assert level.per_location == 3 and np.allclose(
             sorted(level.aspect_ratios), [0.5, 1.0, 2.0], rtol=0.06
         )

@@ -49,10 +49,12 @@ def anchor_levels(
     per_location: list[int],
     input_size: tuple[int, int],
     original_size: tuple[int, int],
+    padded_width: int | None = None,
 ) -> tuple[AnchorLevel, ...]:
     """Split one image's anchors (N, 4), as the model's generator made them for the feature ``maps``
     (each (1, C, H, W)) with ``per_location`` anchors at every location of each level (the generator's
-    ``num_anchors_per_location()``), into levels."""
+    ``num_anchors_per_location()``), into levels. Strides are the generator's: the batch's width
+    (``padded_width``, the image padded to a multiple of the backbone's stride) over the map's."""
     counts = [m.shape[-2] * m.shape[-1] * a for m, a in zip(maps, per_location, strict=True)]
     if sum(counts) != anchors.shape[0]:
         raise ValueError(f"{anchors.shape[0]} anchors do not tile levels of {counts} anchors")
@@ -65,7 +67,7 @@ def anchor_levels(
         rows, columns = tensor.shape[-2:]
         grid = level_anchors.view(rows, columns, each, 4)
         centre = grid[rows // 2, columns // 2].detach()
-        stride = max(1, round(input_size[1] / columns))
+        stride = max(1, round((padded_width or input_size[1]) / columns))
         levels.append(
             AnchorLevel(
                 (rows, columns), each, count, stride, (centre * scale).cpu().numpy(), centre.cpu().numpy()

@@ -236,7 +236,7 @@ def run_task(spec: ModelSpec, model: nn.Module, image: Image.Image) -> TaskRun:
     with torch.no_grad():
         anchors_all = generator(batch, maps)
     anchors = anchor_levels(
-        anchors_all[0], maps, list(generator.num_anchors_per_location()), input_size, original
+        anchors_all[0], maps, list(generator.num_anchors_per_location()), input_size, original, side
     )
     proposals_before = proposals_after = None
     with torch.no_grad():
