@@ -56,7 +56,10 @@ PAGES = [
     ),
     st.Page("app_pages/compare.py", title=_("Compare backbones"), icon=":material/compare_arrows:"),
     *attended_only(
-        st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:")
+        st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:"),
+        # Detectors compute 1–330 GMACs per image at 800 px and weigh up to 230 MB each: one visitor's
+        # choice would hold the CPU and the model budget for everyone on a kiosk.
+        st.Page("app_pages/tasks.py", title=_("Task heads"), icon=":material/select_all:"),
     ),
     # On an unattended kiosk every run is capped in time (``CVVIZ_KIOSK_RUN_S``), so a walk-up visitor's
     # run cannot hold a CPU core for long.
@@ -64,7 +67,7 @@ PAGES = [
     *attended_only(
         st.Page("app_pages/transfer.py", title=_("Transfer lab"), icon=":material/school:"),
         st.Page("app_pages/generative.py", title=_("Generative lab"), icon=":material/auto_awesome:"),
-        st.Page("app_pages/task_lab.py", title=_("Detection lab"), icon=":material/select_all:"),
+        st.Page("app_pages/task_lab.py", title=_("Detection lab"), icon=":material/crop_free:"),
     ),
 ]
 

@@ -19,8 +19,10 @@ from cvviz.catalog.registry import (
     get_family,
     get_spec,
     list_models,
+    list_task_models,
 )
 from cvviz.catalog.schema import (
+    HEAD_TASKS,
     IMAGENET_MEAN,
     IMAGENET_STD,
     ModelKind,
@@ -29,11 +31,14 @@ from cvviz.catalog.schema import (
     Paper,
     Preprocessing,
     PublishedAccuracy,
+    PublishedMetric,
+    Task,
 )
 
 __all__ = [
     "CATALOG",
     "DEFAULT_MODEL",
+    "HEAD_TASKS",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "ModelKind",
@@ -42,8 +47,11 @@ __all__ = [
     "Paper",
     "Preprocessing",
     "PublishedAccuracy",
+    "PublishedMetric",
+    "Task",
     "family_names",
     "get_family",
     "get_spec",
     "list_models",
+    "list_task_models",
 ]

@@ -226,6 +226,96 @@ PAPERS: Mapping[str, Paper] = MappingProxyType(
                 "LayerNorm, inverted bottlenecks) matches Swin."
             ),
         ),
+        "faster_rcnn": Paper(
+            "Faster R-CNN: Towards Real-Time Object Detection with Region Proposal Networks",
+            "Ren, He, Girshick, Sun",
+            2015,
+            "https://arxiv.org/abs/1506.01497",
+            N_(
+                "A region proposal network shares the backbone's features, proposes boxes from anchors, and a "
+                "second stage classifies and refines each proposal."
+            ),
+        ),
+        "fpn": Paper(
+            "Feature Pyramid Networks for Object Detection",
+            "Lin, Dollár, Girshick, He, Hariharan, Belongie",
+            2017,
+            "https://arxiv.org/abs/1612.03144",
+            N_(
+                "A top-down path with lateral connections gives every level of the pyramid strong semantics, "
+                "so small objects are found on fine levels."
+            ),
+        ),
+        "vitdet_transfer": Paper(
+            "Benchmarking Detection Transfer Learning with Vision Transformers",
+            "Li, Xie, Lin, Cubuk, Zoph, Girshick, He",
+            2021,
+            "https://arxiv.org/abs/2111.11429",
+            N_(
+                "An improved Faster/Mask R-CNN recipe: normalisation in the FPN and heads, more convs, longer "
+                "training with large-scale jitter."
+            ),
+        ),
+        "retinanet": Paper(
+            "Focal Loss for Dense Object Detection",
+            "Lin, Goyal, Girshick, He, Dollár",
+            2017,
+            "https://arxiv.org/abs/1708.02002",
+            N_(
+                "One stage scores every anchor on every FPN level; the focal loss down-weights the flood of "
+                "easy background anchors."
+            ),
+        ),
+        "fcos": Paper(
+            "FCOS: Fully Convolutional One-Stage Object Detection",
+            "Tian, Shen, Chen, He",
+            2019,
+            "https://arxiv.org/abs/1904.01355",
+            N_(
+                "Anchor-free: every location inside an object predicts its distances to the box's four sides, "
+                "with a centre-ness score."
+            ),
+        ),
+        "ssd": Paper(
+            "SSD: Single Shot MultiBox Detector",
+            "Liu, Anguelov, Erhan, Szegedy, Reed, Fu, Berg",
+            2016,
+            "https://arxiv.org/abs/1512.02325",
+            N_(
+                "Default boxes of several scales on feature maps of decreasing size, scored and regressed in "
+                "a single pass."
+            ),
+        ),
+        "mask_rcnn": Paper(
+            "Mask R-CNN",
+            "He, Gkioxari, Dollár, Girshick",
+            2017,
+            "https://arxiv.org/abs/1703.06870",
+            N_(
+                "A small FCN beside Faster R-CNN's box head predicts a mask (or keypoint heatmaps) for every "
+                "detected box, on RoIAlign features."
+            ),
+        ),
+        "fcn": Paper(
+            "Fully Convolutional Networks for Semantic Segmentation",
+            "Long, Shelhamer, Darrell",
+            2015,
+            "https://arxiv.org/abs/1411.4038",
+            N_(
+                "A classifier made fully convolutional scores every location; upsampling its coarse map gives "
+                "a class for every pixel."
+            ),
+        ),
+        "deeplabv3": Paper(
+            "Rethinking Atrous Convolution for Semantic Image Segmentation",
+            "Chen, Papandreou, Schroff, Adam",
+            2017,
+            "https://arxiv.org/abs/1706.05587",
+            N_(
+                "Dilated convolutions keep the feature map at 1/8 of the image, and atrous spatial pyramid "
+                "pooling sees it at several rates."
+            ),
+        ),
         "maxvit": Paper(
             "MaxViT: Multi-Axis Vision Transformer",
             "Tu et al.",

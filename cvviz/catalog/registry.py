@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from cvviz.catalog.schema import ModelSpec
+from cvviz.catalog.schema import HEAD_TASKS, ModelSpec, Task
 from cvviz.errors import UnknownModelError
 from cvviz.i18n import _
 
@@ -65,9 +65,20 @@ class _Catalog(Mapping[str, ModelSpec]):
 CATALOG: Mapping[str, ModelSpec] = _Catalog()
 
 
-def family_names() -> tuple[str, ...]:
-    """Family names in the order of the story the app tells."""
-    return tuple(_loaded()[1])
+CLASSIFICATION: Task = "classification"
+
+
+def _matches(spec: ModelSpec, task: Task | tuple[Task, ...] | None) -> bool:
+    if task is None:
+        return True
+    return spec.task in ((task,) if isinstance(task, str) else task)
+
+
+def family_names(task: Task | tuple[Task, ...] | None = CLASSIFICATION) -> tuple[str, ...]:
+    """Family names in the order of the story the app tells: those with a model of ``task`` (classifiers
+    by default, like :func:`list_models`; None for every family)."""
+    specs = _loaded()[0].values()
+    return tuple(name for name in _loaded()[1] if any(s.family == name and _matches(s, task) for s in specs))
 
 
 def get_family(name_or_spec: str | ModelSpec) -> Family:
@@ -83,17 +94,31 @@ def get_family(name_or_spec: str | ModelSpec) -> Family:
     return families[name]
 
 
-def list_models(family: str | None = None) -> tuple[ModelSpec, ...]:
-    """Catalog entries in story order (by family, then as listed), optionally one family only."""
+def list_models(
+    family: str | None = None, *, task: Task | tuple[Task, ...] | None = CLASSIFICATION
+) -> tuple[ModelSpec, ...]:
+    """Catalog entries in story order (by family, then as listed), optionally one family only.
+
+    ``task`` is the one rule for which models a view may offer: classifiers by default (every view that
+    explains a backbone's prediction — saliency, compare, receptive fields — needs an ImageNet
+    classifier), a task or tuple of tasks, or None for every entry (weights, the catalog listing).
+    """
     specs = _loaded()[0].values()
-    return tuple(spec for spec in specs if family is None or spec.family == family)
+    return tuple(spec for spec in specs if (family is None or spec.family == family) and _matches(spec, task))
 
 
-def get_spec(name: str) -> ModelSpec:
-    """The catalog entry called ``name``; an unknown name raises :class:`UnknownModelError`."""
+def list_task_models() -> tuple[ModelSpec, ...]:
+    """The models with a task head (detection, instance and semantic segmentation, keypoints)."""
+    return list_models(task=HEAD_TASKS)
+
+
+def get_spec(name: str, *, task: Task | tuple[Task, ...] | None = None) -> ModelSpec:
+    """The catalog entry called ``name``; an unknown name raises :class:`UnknownModelError`, and so does a
+    model of another ``task`` than the caller needs (a detector asked to classify), in one sentence
+    naming models that fit."""
     specs = _loaded()[0]
     try:
-        return specs[name]
+        spec = specs[name]
     except (KeyError, TypeError):
         close = difflib.get_close_matches(str(name), specs.keys(), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -102,3 +127,15 @@ def get_spec(name: str) -> ModelSpec:
                 name=name, hint=hint
             )
         ) from None
+    if task is not None and not _matches(spec, task):
+        tasks = (task,) if isinstance(task, str) else task
+        fitting = ", ".join(s.name for s in list_models(task=task)[:3])
+        raise UnknownModelError(
+            _("{name} is a {task} model, not a {wanted} model; try {fitting}.").format(
+                name=spec.name,
+                task=spec.task.replace("_", " "),
+                wanted=" / ".join(t.replace("_", " ") for t in tasks),
+                fitting=fitting,
+            )
+        )
+    return spec

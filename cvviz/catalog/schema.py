@@ -13,8 +13,12 @@ if TYPE_CHECKING:
 ModelKind = Literal["cnn", "vit", "swin", "hybrid"]
 """A descriptive label shown in tables; behaviour is asked of the family (:mod:`cvviz.families`)."""
 
-Task = Literal["classification"]
-"""What the model's head does; task heads (detection, segmentation) will add values here."""
+Task = Literal["classification", "detection", "instance_segmentation", "keypoints", "semantic_segmentation"]
+"""What the model's head does: an ImageNet label, boxes, boxes with masks, boxes with a skeleton, or a
+class per pixel."""
+
+HEAD_TASKS: tuple[Task, ...] = ("detection", "instance_segmentation", "keypoints", "semantic_segmentation")
+"""The tasks whose models put a head (and often a neck) on a backbone instead of a classifier."""
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -63,6 +67,19 @@ class PublishedAccuracy:
 
 
 @dataclass(frozen=True)
+class PublishedMetric:
+    """One published task figure (percent), e.g. box AP on COCO val2017, with where it was published.
+
+    ``name`` is torchvision's metric key (``box_map``, ``mask_map``, ``kp_map``, ``miou``, ``pixel_acc``).
+    """
+
+    name: str
+    value: float
+    dataset: str
+    source: str
+
+
+@dataclass(frozen=True)
 class PackagedWeights:
     """Pretrained weights that ship inside a pip package (so they work offline).
 
@@ -96,6 +113,7 @@ class ModelSpec:
     torchvision_weights: Any = None
     packaged_weights: PackagedWeights | None = None
     published: PublishedAccuracy | None = None
+    published_metrics: tuple[PublishedMetric, ...] = ()
     architecture_kwargs: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     attention_layers: tuple[str, ...] = ()
     task: Task = "classification"

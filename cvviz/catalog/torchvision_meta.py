@@ -14,7 +14,7 @@ from torchvision.models import WeightsEnum
 from torchvision.transforms import InterpolationMode
 
 from cvviz.catalog.papers import PAPERS
-from cvviz.catalog.schema import ModelKind, ModelSpec, Preprocessing, PublishedAccuracy
+from cvviz.catalog.schema import ModelKind, ModelSpec, Preprocessing, PublishedAccuracy, PublishedMetric, Task
 
 IMAGENET_CATEGORIES: tuple[str, ...] = tuple(tvm.ResNet50_Weights.IMAGENET1K_V2.meta["categories"])
 
@@ -77,5 +77,56 @@ def torchvision_spec(
         published=accuracy_from(chosen),
         architecture_kwargs=MappingProxyType(kwargs),
         attention_layers=attention_layers,
+        notes=notes,
+    )
+
+
+def task_metrics_from(weights: WeightsEnum) -> tuple[PublishedMetric, ...]:
+    """Every published task figure of ``weights`` (box/mask/keypoint AP, mIoU, pixel accuracy)."""
+    return tuple(
+        PublishedMetric(str(key), float(value), str(dataset), f"torchvision weight metadata ({weights})")
+        for dataset, figures in weights.meta["_metrics"].items()
+        for key, value in figures.items()
+    )
+
+
+def torchvision_task_spec(
+    name: str,
+    title: str,
+    family: str,
+    paper: str,
+    task: Task,
+    stages: tuple[str, ...],
+    *,
+    builder: Callable,
+    input_size: int,
+    mean: tuple[float, ...] = (0.0, 0.0, 0.0),
+    std: tuple[float, ...] = (1.0, 1.0, 1.0),
+    architecture_kwargs: Mapping[str, object] | None = None,
+    notes: str = "",
+) -> ModelSpec:
+    """A catalog entry for a torchvision detection or segmentation builder, with its weights' metadata.
+
+    ``input_size`` is the side of the square image the model computes on at test time (a detector's own
+    transform resizes to it; the segmentation presets resize to it); ``mean``/``std`` are applied before
+    the model (detectors normalise inside their own transform, so theirs are the identity).
+    """
+    chosen = tvm.get_model_weights(name).DEFAULT
+    kwargs: dict[str, object] = {"num_classes": len(chosen.meta["categories"])}
+    kwargs.update(architecture_kwargs or {})
+    return ModelSpec(
+        name=name,
+        title=title,
+        family=family,
+        paper=PAPERS[paper],
+        kind="cnn",
+        builder=builder,
+        preprocessing=Preprocessing(resize_size=input_size, crop_size=input_size, mean=mean, std=std),
+        stages=stages,
+        categories=tuple(chosen.meta["categories"]),
+        torchvision_weights=chosen,
+        published_metrics=task_metrics_from(chosen),
+        architecture_kwargs=MappingProxyType(kwargs),
+        task=task,
         notes=notes,
     )

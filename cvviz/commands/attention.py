@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from cvviz.explain.attention import NotATransformerError, swin_attention_for, vit_attention_for
     from cvviz.models.inference import preprocess
 
-    spec = get_spec(args.model)
+    spec = get_spec(args.model, task="classification")
     view = get_family(spec).attention
     if view is None:
         raise NotATransformerError(

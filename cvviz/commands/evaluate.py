@@ -48,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
     from cvviz.measure.evaluation import catalog_evaluation_job, evaluable_models
     from cvviz.measure.evaluation_results import default_results_path
 
-    names = evaluable_models() if args.all else [get_spec(name).name for name in args.models]
+    names = (
+        evaluable_models()
+        if args.all
+        else [get_spec(name, task="classification").name for name in args.models]
+    )
     resolve_device(args.device)  # refuse an absent GPU before anything starts
     user_weights = read_weights_file(args.weights) if args.weights else None
     out = args.out or default_results_path()

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from cvviz.explain.features import channel_order, extract_features
     from cvviz.models.inference import preprocess
 
-    spec = get_spec(args.model)
+    spec = get_spec(args.model, task="classification")
     layer = args.layer or spec.stages[-1]
     loaded_image = load_image(args.image)
     loaded = load_for_command(spec, args, N_("features"))

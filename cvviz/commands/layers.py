@@ -25,8 +25,10 @@ def run(args: argparse.Namespace) -> int:
     from cvviz.architecture import group_layers, max_depth
     from cvviz.catalog import get_spec
     from cvviz.measure.complexity import complexity_for_spec
+    from cvviz.tasks.parts import task_complexity
 
-    complexity = complexity_for_spec(get_spec(args.model))
+    spec = get_spec(args.model)
+    complexity = complexity_for_spec(spec) if spec.task == "classification" else task_complexity(spec)
     depth = max_depth(complexity) if args.depth is None else max(0, args.depth)
     rows = [
         {

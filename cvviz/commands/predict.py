@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from cvviz.data.images import load_image
     from cvviz.models.inference import predict
 
-    spec = get_spec(args.model)
+    spec = get_spec(args.model, task="classification")
     loaded_image = load_image(args.image)
     loaded = load_for_command(spec, args, N_("predictions"))
     predictions = predict(loaded, loaded_image.image, topk=args.topk)

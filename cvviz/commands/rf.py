@@ -27,7 +27,7 @@ def _compact(pair: tuple[int, int]) -> int | list[int]:
 def run(args: argparse.Namespace) -> int:
     from cvviz.explain.receptive_field import receptive_field_for_spec
 
-    fields = receptive_field_for_spec(get_spec(args.model), args.input_size)
+    fields = receptive_field_for_spec(get_spec(args.model, task="classification"), args.input_size)
     rows = [
         {
             "layer": f.layer,

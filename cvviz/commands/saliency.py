@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from cvviz.models.inference import predict, preprocess
 
     get_method(args.method)
-    spec = get_spec(args.model)
+    spec = get_spec(args.model, task="classification")
     loaded_image = load_image(args.image)
     loaded = load_for_command(spec, args, N_("saliency maps"))
     target = args.target

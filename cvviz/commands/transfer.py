@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             stages=args.stages, epochs=args.epochs, lr=args.lr, head_lr=args.head_lr, folds=args.folds,
             seed=args.seed,
         )  # fmt: skip
-    spec = get_spec(args.model)
+    spec = get_spec(args.model, task="classification")
     loaded = load_for_command(spec, args, "features")
     if not args.json:
         print(data.description)
@@ -135,7 +135,7 @@ def _predict(args: argparse.Namespace) -> int:
         model_name = json.loads(meta)["model"]
     except (ValueError, KeyError, TypeError) as exc:
         raise CvvizError(f"{meta_path.name} is not a head description cvviz wrote.") from exc
-    loaded = load_for_command(get_spec(str(model_name)), args, "features")
+    loaded = load_for_command(get_spec(str(model_name), task="classification"), args, "features")
     head = load_head(state, meta, loaded)
     probabilities = predict_with_head(loaded, head, load_image(args.predict).image)
     ranked = sorted(zip(head.classes, probabilities.tolist()), key=lambda pair: -pair[1])

@@ -19,7 +19,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     subcommands = parser.add_subparsers(dest="weights_command", required=True, parser_class=type(parser))
     fetch = subcommands.add_parser("fetch", help="download weights into the torch cache")
     fetch.add_argument("names", nargs="*", help="catalog names")
-    fetch.add_argument("--all", action="store_true", help="every model with pretrained weights")
+    fetch.add_argument(
+        "--all", action="store_true", help="every model with pretrained weights, task models too"
+    )
     fetch.set_defaults(run=run_fetch)
     listing = subcommands.add_parser("list", help="what is cached, and sizes")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -72,7 +74,7 @@ def run_fetch(args: argparse.Namespace) -> int:
     from cvviz.selfsupervised.checkpoints import MODELS, list_self_supervised
 
     if args.all:
-        specs = [spec for spec in list_models() if spec.torchvision_weights is not None]
+        specs = [spec for spec in list_models(task=None) if spec.torchvision_weights is not None]
         extra = list(list_self_supervised())
     elif args.names:
         specs = [get_spec(name) for name in args.names if name not in MODELS]

@@ -8,6 +8,7 @@ from cvviz.families import (
     alexnet,
     convnext,
     densenet,
+    detection,
     efficientnet,
     inception,
     lenet,
@@ -16,6 +17,7 @@ from cvviz.families import (
     mobilenet,
     regnet,
     resnet,
+    segmentation,
     shufflenet,
     squeezenet,
     swin,
@@ -41,6 +43,8 @@ FAMILIES: tuple[Family, ...] = (
     swin.FAMILY,
     convnext.FAMILY,
     maxvit.FAMILY,
+    detection.FAMILY,
+    segmentation.FAMILY,
 )
 
 __all__ = ["FAMILIES", "Family"]

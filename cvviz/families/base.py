@@ -7,6 +7,7 @@ overrides only what differs from a plain CNN classifier. Pages and analyses ask 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar, Literal
 
 from torch import nn
@@ -110,3 +111,17 @@ class Family:
 
     def __repr__(self) -> str:
         return f"<family {self.name}>"
+
+
+class TaskFamily(Family):
+    """A family of task models (a backbone under a detection or segmentation head): it also says which
+    modules form each part, and counts the model the way its task runs it (see :mod:`cvviz.tasks.parts`)."""
+
+    def parts(self, spec: ModelSpec) -> Mapping[str, tuple[str, ...]]:
+        """The module-name prefixes of the ``backbone``, ``neck`` and ``head`` (longest prefix wins)."""
+        raise NotImplementedError
+
+    def published_rois(self, spec: ModelSpec) -> tuple[int, int] | None:
+        """(proposals, detections) a two-stage model's second stage ran on when its published MACs were
+        counted; None when its cost does not depend on the image."""
+        return None

@@ -325,7 +325,7 @@ def evaluable_models() -> list[str]:
     """Every catalog classifier with published trained weights (what ``evaluate --all`` measures)."""
     from cvviz.catalog import list_models
 
-    return [s.name for s in list_models() if s.task == "classification" and s.pretrained_available]
+    return [s.name for s in list_models() if s.pretrained_available]
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,11 @@ def _counts(spec: ModelSpec) -> tuple[int, int]:
     persisted = {row.name: row for row in persisted_summaries() or ()}
     if spec.name in persisted:
         return persisted[spec.name].params, persisted[spec.name].macs
+    if spec.task != "classification":
+        from cvviz.tasks.parts import task_complexity
+
+        complexity = task_complexity(spec)
+        return complexity.params, complexity.macs
     return count_totals(build_on_meta(spec), (1, *spec.input_shape))
 
 

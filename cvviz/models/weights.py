@@ -190,9 +190,10 @@ class CachedWeights:
 
 
 def list_cached_weights() -> list[CachedWeights]:
-    """Every catalog model that has pretrained weights, and whether (and how big) they are cached."""
+    """Every catalog model (task models too) that has pretrained weights, and whether (and how big) they
+    are cached."""
     rows = []
-    for spec in list_models():
+    for spec in list_models(task=None):
         if spec.packaged_weights is not None:
             try:
                 path: Path | None = Path(spec.packaged_weights.locate())
