@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from cvviz.catalog import get_family, get_spec, list_task_models
+from cvviz.catalog.schema import TASK_LABELS
 from cvviz.errors import CvvizError
 from cvviz.formatting import format_decimal, format_number, format_percent
 from cvviz.i18n import N_, _
@@ -26,12 +27,6 @@ from ui.resources import load_model, workbench
 from ui.sidebar import current_selection
 from ui.tables import table
 
-TASK_LABELS = {
-    "detection": N_("detection"),
-    "instance_segmentation": N_("instance segmentation"),
-    "keypoints": N_("keypoints"),
-    "semantic_segmentation": N_("semantic segmentation"),
-}
 METRIC_LABELS = {
     "box_map": N_("box AP"),
     "mask_map": N_("mask AP"),

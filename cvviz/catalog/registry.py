@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from cvviz.catalog.schema import HEAD_TASKS, ModelSpec, Task
+from cvviz.catalog.schema import HEAD_TASKS, TASK_LABELS, ModelSpec, Task
 from cvviz.errors import UnknownModelError
 from cvviz.i18n import _
 
@@ -133,8 +133,8 @@ def get_spec(name: str, *, task: Task | tuple[Task, ...] | None = None) -> Model
         raise UnknownModelError(
             _("{name} is a {task} model, not a {wanted} model; try {fitting}.").format(
                 name=spec.name,
-                task=spec.task.replace("_", " "),
-                wanted=" / ".join(t.replace("_", " ") for t in tasks),
+                task=_(TASK_LABELS[spec.task]),
+                wanted=" / ".join(_(TASK_LABELS[t]) for t in tasks),
                 fitting=fitting,
             )
         )

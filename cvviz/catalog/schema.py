@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from cvviz.i18n import N_
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -16,6 +18,17 @@ ModelKind = Literal["cnn", "vit", "swin", "hybrid"]
 Task = Literal["classification", "detection", "instance_segmentation", "keypoints", "semantic_segmentation"]
 """What the model's head does: an ImageNet label, boxes, boxes with masks, boxes with a skeleton, or a
 class per pixel."""
+
+TASK_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "classification": N_("classification"),
+        "detection": N_("detection"),
+        "instance_segmentation": N_("instance segmentation"),
+        "keypoints": N_("keypoints"),
+        "semantic_segmentation": N_("semantic segmentation"),
+    }
+)
+"""Each task as a reader names it (marked for translation; shown through ``_()``)."""
 
 HEAD_TASKS: tuple[Task, ...] = ("detection", "instance_segmentation", "keypoints", "semantic_segmentation")
 """The tasks whose models put a head (and often a neck) on a backbone instead of a classifier."""
