@@ -10,13 +10,16 @@ which lets the first page draw its timeline before the heavy libraries have load
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import hashlib
 import json
 import multiprocessing
 import os
+import sys
 import tempfile
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -142,6 +145,24 @@ def summarise(name: str) -> ModelSummary:
     )
 
 
+@contextlib.contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """Start spawned workers without the parent's ``__main__`` script.
+
+    A spawned process first re-runs the parent's main script (as ``__mp_main__``). Under Streamlit that
+    is the page being run, which would draw itself again in the worker and ask for these very figures
+    there: the worker dies and the pool breaks. The workers need nothing from it, so while they start
+    ``__main__`` is a module without a file, which spawn does not re-run.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 def _summarise_in_worker(name: str) -> ModelSummary:
     import torch
 
@@ -178,7 +199,8 @@ def compute_summaries(
         return [rows[name] for name in names]
     context = multiprocessing.get_context("spawn")  # never fork a process that may run other threads
     with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
-        futures = {name: pool.submit(_summarise_in_worker, name) for name in names}
+        with _main_script_hidden():  # the workers start on the first submits
+            futures = {name: pool.submit(_summarise_in_worker, name) for name in names}
         for name in reversed(names):
             if futures[name].cancel():  # not started by a worker yet: count it here
                 note(name, summarise(name))
