@@ -46,9 +46,15 @@ PAGES = [
     ),
     st.Page("app_pages/attention.py", title=_("Attention"), icon=":material/center_focus_weak:"),
     st.Page("app_pages/saliency.py", title=_("Saliency"), icon=":material/highlight:"),
-    *([] if live_first else [LIVE]),
-    st.Page(
-        "app_pages/self_supervised.py", title=_("Self-supervised: MAE, DINO"), icon=":material/visibility:"
+    # A kiosk offers the live view only when it has a camera (and then first, above).
+    *([] if live_first or settings.enabled else [LIVE]),
+    # Its models (up to about 1 GB) are held outside the shared model budget: not for a kiosk.
+    *attended_only(
+        st.Page(
+            "app_pages/self_supervised.py",
+            title=_("Self-supervised: MAE, DINO"),
+            icon=":material/visibility:",
+        )
     ),
     # Feature visualisation optimises images for minutes on a CPU: too heavy for a walk-up kiosk.
     *attended_only(
