@@ -44,6 +44,7 @@ from cvviz.generative.results import (
 )
 from cvviz.i18n import _
 from cvviz.jobs import Job, Reporter
+from cvviz.models.weights import read_lab_file
 from cvviz.training.config import TrainingConfig
 from cvviz.training.data import MEAN, STD, Dataset, Split, load_dataset
 from cvviz.training.loop import SPLIT_SEED, batches_of, network_from_result, one_thread
@@ -450,26 +451,16 @@ def load_checkpoint(source: str | BinaryIO) -> SavedModel:
     """A model saved by the generative lab (``GenerativeResult.checkpoint``), read with
     ``weights_only=True`` so a file that would run code is refused; its weights are checked against the
     model its settings name."""
+    settings, state_dict = read_lab_file(
+        source,
+        "cvviz.generative",
+        _("That file is not a model saved by the generative lab ({reason})."),
+        _("That file is not a model saved by the generative lab (save one with generate-train)."),
+        CheckpointError,
+    )
     try:
-        saved = torch.load(source, map_location="cpu", weights_only=True)
-    except FileNotFoundError as exc:
-        raise CheckpointError(_("There is no file {path}.").format(path=source)) from exc
-    except Exception as exc:
-        raise CheckpointError(
-            _("That file is not a model saved by the generative lab ({reason}).").format(
-                reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            )
-        ) from exc
-    if not isinstance(saved, dict) or saved.get("kind") != "cvviz.generative":
-        raise CheckpointError(
-            _("That file is not a model saved by the generative lab (save one with generate-train).")
-        )
-    try:
-        config = GenerativeConfig.from_dict(dict(saved["config"]))
+        config = GenerativeConfig.from_dict(settings)
     except (GenerativeConfigError, KeyError, TypeError) as exc:
         raise CheckpointError(_("The settings saved with that model are not valid.")) from exc
-    state_dict = saved.get("state_dict")
-    if not isinstance(state_dict, dict):
-        raise CheckpointError(_("That file holds no weights."))
     model_from_checkpoint(config, state_dict)  # refuses weights that do not fit
     return SavedModel(config, state_dict)

@@ -24,7 +24,7 @@ from torch import nn
 
 from cvviz.catalog.registry import list_models
 from cvviz.catalog.schema import ModelSpec
-from cvviz.errors import WeightsError, WeightsMismatchError
+from cvviz.errors import CvvizError, WeightsError, WeightsMismatchError
 from cvviz.i18n import _
 
 ProgressCallback = Callable[[int, "int | None"], None]
@@ -252,6 +252,34 @@ def load_state_dict_file(source: str | os.PathLike | bytes | BinaryIO) -> dict[s
             _("{label} does not hold a state_dict (a mapping of names to tensors).").format(label=label)
         )
     return {key.removeprefix("module."): value for key, value in loaded.items()}
+
+
+def read_lab_file(
+    source: str | BinaryIO, kind: str, refusal: str, unmarked: str, error: type[CvvizError]
+) -> tuple[dict, dict]:
+    """The settings and state_dict of a model a lab saved (``{"kind", "config", "state_dict"}``), read
+    with ``weights_only=True`` so that a file that would run code is refused.
+
+    ``kind`` is the lab's mark; ``refusal`` (with a ``{reason}`` placeholder) and ``unmarked`` are the
+    lab's sentences for a file torch cannot read and for one without its mark, raised as ``error``. The
+    lab checks the settings and that the weights fit its model.
+    """
+    try:
+        saved = torch.load(source, map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise error(_("There is no file {path}.").format(path=source)) from exc
+    except Exception as exc:
+        raise error(
+            refusal.format(reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        ) from exc
+    if not isinstance(saved, dict) or saved.get("kind") != kind:
+        raise error(unmarked)
+    config, state_dict = saved.get("config"), saved.get("state_dict")
+    if not isinstance(config, Mapping):
+        raise error(_("The settings saved with that model are not valid."))
+    if not isinstance(state_dict, dict):
+        raise error(_("That file holds no weights."))
+    return dict(config), state_dict
 
 
 def _shape(tensor: torch.Tensor) -> str:

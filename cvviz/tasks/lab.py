@@ -25,6 +25,7 @@ from torch.nn import functional as F
 from cvviz.errors import CvvizError
 from cvviz.i18n import N_, _
 from cvviz.jobs import Job, Reporter
+from cvviz.models.weights import read_lab_file
 from cvviz.tasks.grid_detector import (
     DEFAULT_IOU,
     EVAL_SCORE,
@@ -437,27 +438,17 @@ def model_from_result(result: TaskResult | SavedTaskModel) -> nn.Module:
 def load_checkpoint(source: str | BinaryIO) -> SavedTaskModel:
     """A model saved by the detection lab (:meth:`TaskResult.checkpoint`), read with ``weights_only=True``
     so that a file that would run code is refused; its weights are checked against the model it names."""
+    settings, state_dict = read_lab_file(
+        source,
+        "cvviz.task",
+        _("That file is not a model saved by the detection lab ({reason})."),
+        _("That file is not a model saved by the detection lab (save one with train-task)."),
+        CheckpointError,
+    )
     try:
-        saved = torch.load(source, map_location="cpu", weights_only=True)
-    except FileNotFoundError as exc:
-        raise CheckpointError(_("There is no file {path}.").format(path=source)) from exc
-    except Exception as exc:
-        raise CheckpointError(
-            _("That file is not a model saved by the detection lab ({reason}).").format(
-                reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            )
-        ) from exc
-    if not isinstance(saved, dict) or saved.get("kind") != "cvviz.task":
-        raise CheckpointError(
-            _("That file is not a model saved by the detection lab (save one with train-task).")
-        )
-    try:
-        config = TaskConfig.from_dict(dict(saved["config"]))
+        config = TaskConfig.from_dict(settings)
     except (TaskConfigError, KeyError, TypeError) as exc:
         raise CheckpointError(_("The settings saved with that model are not valid.")) from exc
-    state_dict = saved.get("state_dict")
-    if not isinstance(state_dict, dict):
-        raise CheckpointError(_("That file holds no weights."))
     saved_model = SavedTaskModel(config, state_dict)
     model_from_result(saved_model)  # refuses weights that do not fit
     return saved_model
