@@ -1,4 +1,5 @@
-"""Output helpers shared by the CLI commands: JSON, CSV, aligned tables and a download progress bar."""
+"""Output helpers shared by the CLI commands: JSON, CSV, aligned tables, a download progress bar, and saving
+a trained model."""
 
 from __future__ import annotations
 
@@ -14,6 +15,22 @@ EXIT_ERROR = 2
 def print_json(data: object) -> None:
     json.dump(data, sys.stdout, indent=2)
     sys.stdout.write("\n")
+
+
+def save_model(obj: object, path: str) -> None:
+    """``torch.save`` a trained model (a state_dict, or a lab's settings and state_dict) to ``path``; a path
+    that cannot be written is one sentence."""
+    import torch
+
+    from cvviz.errors import CvvizError
+    from cvviz.i18n import _
+
+    try:
+        torch.save(obj, path)
+    except OSError as exc:
+        raise CvvizError(
+            _("Could not save the model to {path}: {reason}.").format(path=path, reason=exc.strerror or exc)
+        ) from exc
 
 
 def print_records(records: list[dict], as_json: bool, as_csv: bool) -> bool:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from cvviz.errors import CvvizError
-
 ORDER = 55
 
 
@@ -42,8 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
+    from cvviz.commands._output import save_model
     from cvviz.generative.config import GenerativeConfig
     from cvviz.generative.loop import train
     from cvviz.i18n import _
@@ -86,14 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"epoch {metrics.epoch:3d}  {shown}  {metrics.seconds:.2f} s", flush=True)
 
     result = train(config, on_epoch=on_epoch)
-    try:
-        torch.save(result.checkpoint(), args.out)
-    except OSError as exc:
-        raise CvvizError(
-            _("Could not save the model to {path}: {reason}.").format(
-                path=args.out, reason=exc.strerror or exc
-            )
-        ) from exc
+    save_model(result.checkpoint(), args.out)
     if args.json:
         print(json.dumps(result.final_dict()), flush=True)
     else:

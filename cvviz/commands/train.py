@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from cvviz.errors import CvvizError
+from cvviz.i18n import _
 
 ORDER = 50
 
@@ -43,8 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
+    from cvviz.commands._output import save_model
     from cvviz.training.config import TrainingConfig
     from cvviz.training.crossval import cross_validate
     from cvviz.training.data import load_dataset
@@ -76,9 +75,10 @@ def run(args: argparse.Namespace) -> int:
         folds = cross_validate(config, args.folds, dataset=dataset)
         for fold in folds.folds:
             _say(args, {"fold": fold.fold, "val_acc": fold.val_acc, "val_loss": fold.val_loss},
-                 f"fold {fold.fold}: validation accuracy {100 * fold.val_acc:.2f}%")  # fmt: skip
+                 _("fold {fold}: validation accuracy {acc:.2f}%").format(fold=fold.fold, acc=100 * fold.val_acc))  # fmt: skip
         _say(args, {"folds": args.folds, "mean_val_acc": folds.mean_acc, "std_val_acc": folds.std_acc},
-             f"{args.folds}-fold cross-validation: {100 * folds.mean_acc:.2f}% ± {100 * folds.std_acc:.2f}%")  # fmt: skip
+             _("{k}-fold cross-validation: {mean:.2f}% ± {std:.2f}%").format(
+                 k=args.folds, mean=100 * folds.mean_acc, std=100 * folds.std_acc))  # fmt: skip
 
     def on_epoch(metrics) -> None:
         _say(args, metrics.as_dict(),
@@ -86,16 +86,16 @@ def run(args: argparse.Namespace) -> int:
              f"  val loss {metrics.val_loss:.4f}  acc {100 * metrics.val_acc:6.2f}%  {metrics.seconds:.2f} s")  # fmt: skip
 
     result = train(config, dataset=dataset, on_epoch=on_epoch)
-    try:
-        torch.save(result.state_dict, args.out)
-    except OSError as exc:
-        raise CvvizError(f"Could not save the weights to {args.out}: {exc.strerror or exc}.") from exc
+    save_model(result.state_dict, args.out)
     _say(args, result.final_dict(),
-         f"test accuracy {100 * result.test_acc:.2f}% (best epoch {result.best_epoch}); saved {args.out}")  # fmt: skip
+         _("test accuracy {acc:.2f}% (best epoch {epoch}); saved {path}").format(
+             acc=100 * result.test_acc, epoch=result.best_epoch, path=args.out))  # fmt: skip
     if config.catalog_model is None:
         print(
-            "note: only the paper's LeNet-5 (tanh, no normalisation) loads into "
-            "`python -m cvviz predict --model lenet5 --weights`.",
+            _(
+                "note: only the paper's LeNet-5 (tanh, no normalisation) loads into "
+                "`python -m cvviz predict --model lenet5 --weights`."
+            ),
             file=sys.stderr,
         )
     return 0

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from cvviz.errors import CvvizError
-
 ORDER = 57
 
 
@@ -37,8 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
+    from cvviz.commands._output import save_model
     from cvviz.i18n import _
     from cvviz.tasks.lab import TaskConfig, train
     from cvviz.tasks.synthetic import HELD_OUT_SCENES
@@ -64,14 +61,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     result = train(config, on_epoch=on_epoch)
-    try:
-        torch.save(result.checkpoint(), args.out)
-    except OSError as exc:
-        raise CvvizError(
-            _("Could not save the model to {path}: {reason}.").format(
-                path=args.out, reason=exc.strerror or exc
-            )
-        ) from exc
+    save_model(result.checkpoint(), args.out)
     if args.json:
         print(json.dumps(result.final_dict()), flush=True)
     else:
