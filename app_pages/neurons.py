@@ -32,10 +32,9 @@ from cvviz.plotting.neurons import (
     visualizations_figure,
 )
 from cvviz.training.loop import network_from_result
-from cvviz.transfer.data import bundled_shapes
 from ui.jobs import long_run
 from ui.messages import untrained_banner
-from ui.resources import decode_image, predictions, workbench
+from ui.resources import decode_image, drawn_shapes, predictions, workbench
 from ui.sidebar import current_selection
 from ui.uploads import unpacked_zip
 
@@ -167,7 +166,7 @@ source = st.radio(
 images = samples
 try:
     if source == "shapes":
-        shapes = bundled_shapes()
+        shapes = drawn_shapes()
         images = from_images(list(zip(shapes.names, shapes.images)))
     elif source == "uploads":
         uploads = st.file_uploader(

@@ -18,10 +18,9 @@ from cvviz.selfsupervised.checkpoints import MODELS, SUPERVISED_TWIN, list_self_
 from cvviz.selfsupervised.dino import OBJECTIVES, last_layer_class_attention
 from cvviz.selfsupervised.knn import TEMPERATURE, K, knn_job
 from cvviz.selfsupervised.mae import random_mask, reconstruct, toggle_patch
-from cvviz.transfer.data import bundled_shapes, from_zip
 from ui.jobs import long_run
 from ui.messages import CHOOSE_IMAGE, require
-from ui.resources import load_model, workbench
+from ui.resources import drawn_shapes, load_model, session_zip_images, workbench
 from ui.self_supervised import self_supervised_model
 from ui.sidebar import current_selection
 
@@ -246,18 +245,6 @@ def dino_section() -> str | None:
     return name
 
 
-@st.cache_resource(show_spinner=False)
-def shapes():
-    """The transfer lab's bundled shapes, drawn once for every session."""
-    return bundled_shapes()
-
-
-@st.cache_resource(scope="session", max_entries=1, show_spinner=False)
-def zip_images(upload_id: str, _data: bytes):
-    """This session's zip of class folders, unpacked within limits, read and removed."""
-    return from_zip(_data)
-
-
 def knn_data():
     source = st.radio(
         _("Labelled images"),
@@ -267,7 +254,7 @@ def knn_data():
         horizontal=True,
     )
     if source == "shapes":
-        return shapes()
+        return drawn_shapes()
     upload = st.file_uploader(
         _("Zip of class folders"),
         type=["zip"],
@@ -278,7 +265,7 @@ def knn_data():
         return None
     try:
         with st.spinner(_("Unpacking and reading the zip…")):
-            return zip_images(upload.file_id, upload.getvalue())
+            return session_zip_images(upload.file_id, upload.getvalue())
     except CvvizError as exc:
         st.error(str(exc))
         return None

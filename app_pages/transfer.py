@@ -20,12 +20,10 @@ from cvviz.transfer import (
     MIN_CLASSES,
     MIN_PER_CLASS,
     FinetuneSettings,
-    bundled_shapes,
     check_minimum,
     compare_backbones,
     export_head,
     from_class_images,
-    from_zip,
     load_head,
     predict_with_head,
     transfer_job,
@@ -35,7 +33,7 @@ from cvviz.transfer.heads import MODE_TITLES
 from cvviz.transfer.lab import new_class_grad_cam
 from ui.jobs import long_run
 from ui.messages import untrained_banner
-from ui.resources import decode_image, workbench
+from ui.resources import decode_image, drawn_shapes, session_zip_images, workbench
 from ui.sidebar import current_selection
 
 SOURCES = {
@@ -53,18 +51,6 @@ HEAD_LOADED = "transfer.head_loaded"
 SECONDS_PER_IMAGE = 0.15  # one forward pass of a small backbone on 2 CPU cores, for the time said up front
 
 
-@st.cache_resource(show_spinner=False)
-def shapes():
-    """The bundled shapes, drawn once for every session."""
-    return bundled_shapes()
-
-
-@st.cache_resource(scope="session", max_entries=1, show_spinner=False)
-def zip_images(upload_id: str, _data: bytes):
-    """This session's zip, unpacked within limits into a private temporary folder, read and removed."""
-    return from_zip(_data)
-
-
 @st.cache_resource(scope="session", max_entries=2, show_spinner=False)
 def class_images(classes: tuple[tuple[str, tuple[bytes, ...]], ...]):
     """This session's classes from uploads and snapshots, decoded once."""
@@ -79,7 +65,7 @@ def read_zip():
         ),
     )  # fmt: skip
     if upload is None:
-        zip_images.clear()
+        session_zip_images.clear()
         return None
     refused = st.session_state.get(ZIP_REFUSED)
     if refused is not None and refused[0] == upload.file_id:
@@ -87,7 +73,7 @@ def read_zip():
         return None
     try:
         with st.spinner(_("Unpacking and reading the zip…")):
-            return zip_images(upload.file_id, upload.getvalue())
+            return session_zip_images(upload.file_id, upload.getvalue())
     except CvvizError as exc:
         st.session_state[ZIP_REFUSED] = (upload.file_id, str(exc))
         st.error(str(exc))
@@ -225,7 +211,7 @@ source = st.radio(
     key="transfer.source",
 )
 try:
-    data = {"shapes": shapes, "zip": read_zip, "classes": read_classes}[source]()
+    data = {"shapes": drawn_shapes, "zip": read_zip, "classes": read_classes}[source]()
 except CvvizError as exc:
     st.error(str(exc))
     st.stop()

@@ -18,6 +18,7 @@ from cvviz.data.images import LoadedImage, load_image
 from cvviz.formatting import format_decimal
 from cvviz.i18n import _
 from cvviz.measure.catalog_figures import ModelSummary, catalog_summaries, persisted_summaries
+from cvviz.transfer.data import bundled_shapes, from_zip
 
 if TYPE_CHECKING:
     from cvviz.models.workbench import LoadedModel, Workbench
@@ -169,3 +170,16 @@ def predictions(loaded: LoadedModel, image: LoadedImage, topk: int = 5) -> Predi
         return Predictions(top, time.perf_counter() - start)
 
     return workbench().remember(loaded.key, image.fingerprint, "predict", topk, compute)
+
+
+@st.cache_resource(show_spinner=False)
+def drawn_shapes():
+    """The transfer lab's bundled drawn shapes, drawn once for every session."""
+    return bundled_shapes()
+
+
+@st.cache_resource(scope="session", max_entries=1, show_spinner=False)
+def session_zip_images(upload_id: str, _data: bytes):
+    """This session's zip of class folders (one at a time), unpacked within limits into a private temporary
+    folder, read and removed."""
+    return from_zip(_data)
