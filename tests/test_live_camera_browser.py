@@ -64,7 +64,9 @@ def _write_clip(path: Path, width: int = 320, height: int = 240, frames: int = 4
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {"TORCH_HOME": str(tmp_path_factory.mktemp("torch")), "CVVIZ_OFFLINE": "1"}
+    # One torch thread: intra-op threads that the worker happens to start inherit its OS thread name, and
+    # would be counted as workers.
+    env = {"TORCH_HOME": str(tmp_path_factory.mktemp("torch")), "CVVIZ_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     with serve_app(env, log=log) as running:
         yield running
 
