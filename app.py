@@ -36,50 +36,67 @@ LIVE = st.Page(
     "app_pages/live_camera.py", title=_("Live camera"), icon=":material/videocam:", default=live_first
 )
 
-PAGES = [
-    *([LIVE] if live_first else []),
-    st.Page("app_pages/home.py", title=_("The story"), icon=":material/timeline:", default=not live_first),
-    st.Page("app_pages/architecture.py", title=_("Architecture"), icon=":material/account_tree:"),
-    st.Page("app_pages/feature_maps.py", title=_("Feature maps"), icon=":material/grid_view:"),
-    st.Page(
-        "app_pages/receptive_fields.py", title=_("Receptive fields"), icon=":material/center_focus_strong:"
-    ),
-    st.Page("app_pages/attention.py", title=_("Attention"), icon=":material/center_focus_weak:"),
-    st.Page("app_pages/saliency.py", title=_("Saliency"), icon=":material/highlight:"),
-    # A kiosk offers the live view only when it has a camera (and then first, above).
-    *([] if live_first or settings.enabled else [LIVE]),
-    # Its models (up to about 1 GB) are held outside the shared model budget: not for a kiosk.
-    *attended_only(
+# The sidebar groups the pages; a kiosk's touch-sized links show them in the same order, in one row.
+SECTIONS = {
+    _("Inside a backbone"): [
+        *([LIVE] if live_first else []),
+        st.Page(
+            "app_pages/home.py", title=_("The story"), icon=":material/timeline:", default=not live_first
+        ),
+        st.Page("app_pages/architecture.py", title=_("Architecture"), icon=":material/account_tree:"),
+        st.Page("app_pages/feature_maps.py", title=_("Feature maps"), icon=":material/grid_view:"),
+        st.Page(
+            "app_pages/receptive_fields.py",
+            title=_("Receptive fields"),
+            icon=":material/center_focus_strong:",
+        ),
+        st.Page("app_pages/attention.py", title=_("Attention"), icon=":material/center_focus_weak:"),
+        st.Page("app_pages/saliency.py", title=_("Saliency"), icon=":material/highlight:"),
+        # A kiosk offers the live view only when it has a camera (and then first, above).
+        *([] if live_first or settings.enabled else [LIVE]),
+        # Feature visualisation optimises images for minutes on a CPU: too heavy for a walk-up kiosk.
+        *attended_only(
+            st.Page("app_pages/neurons.py", title=_("What a neuron looks for"), icon=":material/psychology:")
+        ),
+    ],
+    _("Measure"): [
+        st.Page("app_pages/compare.py", title=_("Compare backbones"), icon=":material/compare_arrows:"),
+        *attended_only(
+            st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:")
+        ),
+    ],
+    _("Beyond classification"): attended_only(
+        # Its models (up to about 1 GB) are held outside the shared model budget: not for a kiosk.
         st.Page(
             "app_pages/self_supervised.py",
             title=_("Self-supervised: MAE, DINO"),
             icon=":material/visibility:",
-        )
-    ),
-    # Feature visualisation optimises images for minutes on a CPU: too heavy for a walk-up kiosk.
-    *attended_only(
-        st.Page("app_pages/neurons.py", title=_("What a neuron looks for"), icon=":material/psychology:")
-    ),
-    st.Page("app_pages/compare.py", title=_("Compare backbones"), icon=":material/compare_arrows:"),
-    *attended_only(
-        st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:"),
+        ),
         # Detectors compute 1–330 GMACs per image at 800 px and weigh up to 230 MB each: one visitor's
         # choice would hold the CPU and the model budget for everyone on a kiosk.
         st.Page("app_pages/tasks.py", title=_("Task heads"), icon=":material/select_all:"),
     ),
-    # On an unattended kiosk every run is capped in time (``CVVIZ_KIOSK_RUN_S``), so a walk-up visitor's
-    # run cannot hold a CPU core for long.
-    st.Page("app_pages/training.py", title=_("Training lab"), icon=":material/model_training:"),
-    *attended_only(
-        st.Page("app_pages/transfer.py", title=_("Transfer lab"), icon=":material/school:"),
-        st.Page("app_pages/generative.py", title=_("Generative lab"), icon=":material/auto_awesome:"),
-        st.Page("app_pages/task_lab.py", title=_("Detection lab"), icon=":material/crop_free:"),
-    ),
-]
+    _("Labs"): [
+        # On an unattended kiosk every run is capped in time (``CVVIZ_KIOSK_RUN_S``), so a walk-up
+        # visitor's run cannot hold a CPU core for long.
+        st.Page("app_pages/training.py", title=_("Training lab"), icon=":material/model_training:"),
+        *attended_only(
+            st.Page("app_pages/transfer.py", title=_("Transfer lab"), icon=":material/school:"),
+            st.Page("app_pages/generative.py", title=_("Generative lab"), icon=":material/auto_awesome:"),
+            st.Page("app_pages/task_lab.py", title=_("Detection lab"), icon=":material/crop_free:"),
+        ),
+    ],
+}
+SECTIONS = {section: pages for section, pages in SECTIONS.items() if pages}
+PAGES = [page for pages in SECTIONS.values() for page in pages]
 
 kiosk.start(settings)
 # Kiosk mode hides Streamlit's menus (and with them its top page menu) and draws touch-sized page links.
-navigation = st.navigation(PAGES, position="hidden" if settings.enabled else "sidebar")
+navigation = (
+    st.navigation(PAGES, position="hidden")
+    if settings.enabled
+    else st.navigation(SECTIONS, position="sidebar", expanded=True)
+)
 kiosk.page_links(settings, PAGES)
 kiosk.attract_loop(settings, PAGES)
 begin_run()
