@@ -61,8 +61,7 @@ def torchvision_spec(
     taken from its ``Weights`` enum."""
     enum = tvm.get_model_weights(name)
     chosen = enum[weights] if weights != "DEFAULT" else enum.DEFAULT
-    kwargs: dict[str, object] = {"num_classes": len(chosen.meta["categories"])}
-    kwargs.update(architecture_kwargs or {})
+    kwargs = _builder_kwargs(chosen, architecture_kwargs)
     return ModelSpec(
         name=name,
         title=title,
@@ -79,6 +78,11 @@ def torchvision_spec(
         attention_layers=attention_layers,
         notes=notes,
     )
+
+
+def _builder_kwargs(weights: WeightsEnum, extra: Mapping[str, object] | None) -> dict[str, object]:
+    """The builder's arguments for ``weights``: its class count, then the entry's own ``extra``."""
+    return {"num_classes": len(weights.meta["categories"]), **(extra or {})}
 
 
 def task_metrics_from(weights: WeightsEnum) -> tuple[PublishedMetric, ...]:
@@ -112,8 +116,7 @@ def torchvision_task_spec(
     the model (detectors normalise inside their own transform, so theirs are the identity).
     """
     chosen = tvm.get_model_weights(name).DEFAULT
-    kwargs: dict[str, object] = {"num_classes": len(chosen.meta["categories"])}
-    kwargs.update(architecture_kwargs or {})
+    kwargs = _builder_kwargs(chosen, architecture_kwargs)
     return ModelSpec(
         name=name,
         title=title,
