@@ -78,7 +78,7 @@ class Mae(Family):
     def receptive_field_reason(self, spec: ModelSpec) -> str:
         return _(
             "{model} is a Vision Transformer: after its first self-attention every token attends to every "
-            "visible patch, so its receptive field is global, the whole image."
+            "patch, so its receptive field is global, the whole image."
         ).format(model=spec.title)
 
 

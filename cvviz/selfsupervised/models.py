@@ -21,8 +21,8 @@ def self_supervised_spec(
             s.name for s in list_self_supervised(pretraining) if exclude is None or s.pretraining != exclude
         ]
         raise UnknownModelError(
-            _("{title} does not fit here; choose one of {choices}.").format(
-                title=spec.title, choices=", ".join(fitting)
+            _("Unknown self-supervised model {name!r}; choose one of {choices}.").format(
+                name=spec.name, choices=", ".join(fitting)
             )
         )
     return spec
