@@ -516,6 +516,11 @@ def test_published_checkpoint_downloads_through_the_mirror_into_the_hub_cache_th
     assert saved["attention"].shape == (2, 16)
     np.testing.assert_allclose(saved["attention"].sum(-1) + saved["to_class"], 1.0, rtol=1e-5)
     assert saved["mask"].shape == (2, 16) and saved["mask"].any(axis=1).all()
+    # The attention command takes it too: every layer, each row of the full map summing to 1.
+    assert main(["attention", CAT, "--model", "dinov2_tiny", "--out", str(out)]) == 0
+    every = np.load(out)["attn"]
+    assert every.shape == (2, 2, 17, 17)  # layers, heads, tokens, tokens
+    np.testing.assert_allclose(every.sum(-1), 1.0, rtol=1e-5)
 
 
 @pytest.mark.parametrize("command", ["mae", "dino"])
