@@ -1,4 +1,5 @@
-"""Weights: download published checkpoints (torchvision's, or the authors' own file) with progress, list the cache, load user state_dicts safely.
+"""Weights: download published checkpoints (torchvision's, or the authors' own file) with progress, list
+the cache, load user state_dicts safely.
 
 Pretrained files live in the standard torch hub cache (``$TORCH_HOME/hub/checkpoints``), the same place
 torchvision puts them, so a cache filled by either is shared. Every file is read with
