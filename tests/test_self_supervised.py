@@ -690,3 +690,36 @@ def test_knn_job_reads_the_class_token_of_each_backbone(dino_model):
         expected = leave_one_out(dino_model(batch).numpy(), data.labels, len(data.classes))
     np.testing.assert_array_equal(results[0].predictions, expected)
     assert 0.0 <= results[0].accuracy <= 1.0 and results[0].pretraining == "dino"
+
+
+@pytest.mark.parametrize("name", ["dinov2_vits14", "deit_s16"])
+def test_published_key_layout_maps_exactly_onto_the_full_size_entry(name):
+    """The authors' keys and shapes at full size (DINOv2: 37×37 positions for 518 px and ``mask_token``;
+    DeiT: its ImageNet head), on the meta device, become exactly the entry's state_dict."""
+    spec = get_spec(name)
+    d, depth, patch = 384, 12, spec.architecture_kwargs["patch_size"]
+    grid = 37 if name == "dinov2_vits14" else 14
+    shapes = {
+        "cls_token": (1, 1, d),
+        "pos_embed": (1, grid * grid + 1, d),
+        "patch_embed.proj.weight": (d, 3, patch, patch),
+        "patch_embed.proj.bias": (d,),
+        "norm.weight": (d,),
+        "norm.bias": (d,),
+    }
+    parts = {"norm1": (d,), "norm2": (d,), "attn.qkv": (3 * d, d), "attn.proj": (d, d)}
+    parts |= {"mlp.fc1": (4 * d, d), "mlp.fc2": (d, 4 * d)}
+    for i in range(depth):
+        for part, shape in parts.items():
+            shapes[f"blocks.{i}.{part}.weight"] = shape
+            shapes[f"blocks.{i}.{part}.bias"] = (shape[0],)
+        if name == "dinov2_vits14":
+            shapes[f"blocks.{i}.ls1.gamma"] = shapes[f"blocks.{i}.ls2.gamma"] = (d,)
+    if name == "dinov2_vits14":
+        shapes["mask_token"] = (1, d)
+    else:
+        shapes |= {"head.weight": (1000, d), "head.bias": (1000,)}
+    published = {key: torch.empty(shape, device="meta") for key, shape in shapes.items()}
+    adapted = spec.checkpoint.adapt(published)
+    expected = build_on_meta(spec).state_dict()
+    assert {k: tuple(v.shape) for k, v in adapted.items()} == {k: tuple(v.shape) for k, v in expected.items()}
