@@ -29,7 +29,9 @@ COPY . .
 
 # Weights for the models named (catalog names, or --all) go into the image's torch cache; the catalog's
 # parameter and MAC counts are computed once into the cvviz cache, so the first page draws at once.
-ARG CVVIZ_WEIGHTS="resnet18 resnet50 vgg16 squeezenet1_1 mobilenet_v3_large vit_b_16 swin_t convnext_tiny"
+# DINO ViT-S/16, its supervised twin DeiT-S and MAE ViT-B (about 0.6 GB together) serve the
+# self-supervised page, which a kiosk offers.
+ARG CVVIZ_WEIGHTS="resnet18 resnet50 vgg16 squeezenet1_1 mobilenet_v3_large vit_b_16 swin_t convnext_tiny dino_vits16 deit_s16 mae_vitb16"
 RUN python -m cvviz weights fetch ${CVVIZ_WEIGHTS} \
     && python -m cvviz models > /dev/null \
     && useradd --create-home --uid 1000 cvviz \

@@ -65,17 +65,21 @@ SECTIONS = {
             st.Page("app_pages/cost_growth.py", title=_("How cost grows"), icon=":material/trending_up:")
         ),
     ],
-    _("Beyond classification"): attended_only(
-        # Its models (up to about 1 GB) are held outside the shared model budget: not for a kiosk.
+    _("Beyond classification"): [
+        # On a kiosk too: its models are shared through the workbench (counted in its memory budget), each
+        # view is one or two ViT forward passes, the k-NN run is capped in time like every job, and a
+        # kiosk without the pre-fetched weights says how to fetch them (it never downloads).
         st.Page(
             "app_pages/self_supervised.py",
             title=_("Self-supervised: MAE, DINO"),
             icon=":material/visibility:",
         ),
-        # Detectors compute 1–330 GMACs per image at 800 px and weigh up to 230 MB each: one visitor's
-        # choice would hold the CPU and the model budget for everyone on a kiosk.
-        st.Page("app_pages/tasks.py", title=_("Task heads"), icon=":material/select_all:"),
-    ),
+        *attended_only(
+            # Detectors compute 1–330 GMACs per image at 800 px and weigh up to 230 MB each: one visitor's
+            # choice would hold the CPU and the model budget for everyone on a kiosk.
+            st.Page("app_pages/tasks.py", title=_("Task heads"), icon=":material/select_all:"),
+        ),
+    ],
     _("Labs"): [
         # On an unattended kiosk every run is capped in time (``CVVIZ_KIOSK_RUN_S``), so a walk-up
         # visitor's run cannot hold a CPU core for long.

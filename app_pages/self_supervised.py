@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from cvviz.catalog import PRETRAINING_LABELS, get_family, get_spec, list_self_supervised
 from cvviz.errors import CvvizError
 from cvviz.formatting import format_decimal, format_percent
 from cvviz.i18n import N_, _
@@ -14,18 +15,16 @@ from cvviz.plotting.self_supervised import (
     masked_patches_figure,
     patch_error_figure,
 )
-from cvviz.selfsupervised.checkpoints import MODELS, SUPERVISED_TWIN, list_self_supervised
 from cvviz.selfsupervised.dino import OBJECTIVES, last_layer_class_attention
 from cvviz.selfsupervised.knn import TEMPERATURE, K, knn_job
 from cvviz.selfsupervised.mae import random_mask, reconstruct, toggle_patch
 from ui.jobs import long_run
 from ui.messages import CHOOSE_IMAGE, require
-from ui.resources import drawn_shapes, load_model, session_zip_images, workbench
+from ui.resources import drawn_shapes, session_zip_images, workbench
 from ui.self_supervised import self_supervised_model
 from ui.sidebar import current_selection
 
 KNN_SOURCES = {"shapes": N_("the transfer lab's drawn shapes"), "zip": N_("a zip of class folders")}
-TRAINED_WITH = {"dino": N_("no labels (DINO)"), "supervised": N_("ImageNet labels")}
 SECONDS_PER_IMAGE = 0.05  # one ViT-S forward pass on 2 CPU cores, for the time said up front
 MASK_MODES = {"random": N_("random, with a seed"), "paint": N_("paint: click patches")}
 MAE_MODEL = "mae_vitb16"
@@ -53,7 +52,8 @@ def mae_result(loaded, mask: np.ndarray):
 
     def compute():
         with loaded.exclusive() as model:
-            return reconstruct(model, preprocess(image.image, spec), mask, prep.mean, prep.std)
+            batch = preprocess(image.image, spec).to(loaded.device)
+            return reconstruct(model, batch, mask, prep.mean, prep.std)
 
     return remembered(loaded, "mae", mask.tobytes(), compute)
 
@@ -63,7 +63,7 @@ def class_attention(loaded):
 
     def compute():
         with loaded.exclusive() as model:
-            return last_layer_class_attention(spec, model, preprocess(image.image, spec))
+            return last_layer_class_attention(spec, model, preprocess(image.image, spec).to(loaded.device))
 
     return remembered(loaded, "cls_attention", "", compute)
 
@@ -103,8 +103,8 @@ def mae_section() -> np.ndarray | None:
     loaded = self_supervised_model(MAE_MODEL)
     if loaded is None:
         return None
-    entry = MODELS[MAE_MODEL]
-    grid, cell = entry.shape.grid, entry.shape.patch_size
+    shape = get_family(loaded.spec).encoder_shape(loaded.spec)
+    grid, cell = shape.grid, shape.patch_size
     mask = mae_mask(grid)
     display = to_display_image(image.image, loaded.spec)
     hidden = int(mask.sum())
@@ -196,20 +196,10 @@ def attention_views(loaded, keep: float, columns: int) -> None:
 
 
 def supervised_twin(name: str, place: str = ""):
-    """The supervised ViT of the same size, with trained weights; None (after saying why) without them."""
-    twin = SUPERVISED_TWIN[name]
-    if twin in MODELS:
-        return self_supervised_model(twin, place)
-    loaded, fallback = load_model(twin, "pretrained")
-    if fallback is not None:
-        st.info(
-            _(
-                "{model} has no trained weights on this machine ({reason}), so its view is not shown; fetch "
-                "them with `python -m cvviz weights fetch {name}`."
-            ).format(model=loaded.spec.title, reason=fallback.detail or fallback.sentence, name=twin)
-        )
-        return None
-    return loaded
+    """The supervised ViT of the same size, with trained weights; None (after saying how to fetch them)
+    without them."""
+    spec = get_spec(name)
+    return self_supervised_model(get_family(spec).supervised_twin(spec), place)
 
 
 def dino_section() -> str | None:
@@ -221,9 +211,9 @@ def dino_section() -> str | None:
         )
     )
     left, right = st.columns(2)
-    dino = [entry.name for entry in list_self_supervised("dino")]
+    titles = {spec.name: spec.title for spec in list_self_supervised("dino")}
     name = left.selectbox(
-        _("DINO model"), dino, key="self_supervised.dino.model", format_func=lambda n: MODELS[n].title
+        _("DINO model"), list(titles), key="self_supervised.dino.model", format_func=titles.__getitem__
     )
     keep = right.slider(
         _("Attention mass kept by the masks"), 0.1, 1.0, 0.6, 0.05, key="self_supervised.keep"
@@ -289,7 +279,7 @@ def knn_section(name: str) -> None:
     twin = supervised_twin(name, "knn") if dino is not None else None
     if dino is None or twin is None:
         return
-    backbones = [(dino, "dino"), (twin, "supervised")]
+    backbones = [dino, twin]
     results = long_run(
         "self_supervised.knn",
         _("Classify every image by its neighbours"),
@@ -304,7 +294,7 @@ def knn_section(name: str) -> None:
         [
             {
                 _("backbone"): result.title,
-                _("trained with"): _(TRAINED_WITH[result.method]),
+                _("trained with"): _(PRETRAINING_LABELS[result.pretraining]),
                 _("k-NN accuracy"): format_percent(result.accuracy, 1),
                 _("neighbours"): result.k,
                 _("feature width"): result.feature_dim,
@@ -342,10 +332,10 @@ with tabs[2]:
         keep = st.session_state.get("self_supervised.keep", 0.6)
         attention = class_attention(dino_loaded)
         kept = attention.mean_mask(keep)
-        entry = MODELS[MAE_MODEL]
+        shape = get_family(mae_loaded.spec).encoder_shape(mae_loaded.spec)
         mask = chosen_mask
         if mask is None:
-            mask = random_mask(entry.shape.num_patches, 0.75).reshape(entry.shape.grid, entry.shape.grid)
+            mask = random_mask(shape.num_patches, 0.75).reshape(shape.grid, shape.grid)
         result = mae_result(mae_loaded, mask)
         display = to_display_image(image.image, dino_loaded.spec)
         left, right = st.columns(2)
@@ -365,7 +355,7 @@ with tabs[2]:
                 result.original,
                 result.error,
                 result.mask,
-                entry.shape.patch_size,
+                shape.patch_size,
                 _("MAE: error per hidden patch ({share} hidden)").format(
                     share=format_percent(result.hidden_share, 0)
                 ),

@@ -191,6 +191,7 @@ KIOSK_PAGES = {
     "Attention": ("attention", "Attention: where"),
     "Saliency": ("saliency", "Saliency: which pixels"),
     "Compare backbones": ("compare", "Backbones side by side"),
+    "Self-supervised: MAE, DINO": ("self_supervised", "Self-supervised backbones"),
     "Training lab": ("training", "Training lab"),
 }
 NAV_LINKS = '.st-key-kiosk_nav a[data-testid="stPageLink-NavLink"]'

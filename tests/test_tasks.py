@@ -14,7 +14,15 @@ import torch
 from PIL import Image
 from torchvision.ops import box_iou
 
-from cvviz.catalog import HEAD_TASKS, family_names, get_family, get_spec, list_models, list_task_models
+from cvviz.catalog import (
+    HEAD_TASKS,
+    family_names,
+    get_family,
+    get_spec,
+    list_models,
+    list_self_supervised,
+    list_task_models,
+)
 from cvviz.cli import main
 from cvviz.errors import UnknownModelError
 from cvviz.models.build import build_for_timing, build_on_meta
@@ -50,7 +58,7 @@ def test_task_models_are_listed_apart_from_classifiers():
     assert all(spec.task == "classification" for spec in list_models())
     assert {spec.task for spec in list_task_models()} == set(HEAD_TASKS)
     assert "Detection" not in family_names() and "Detection" in family_names(None)
-    assert len(list_models(task=None)) == len(list_models()) + len(TASK_MODELS)
+    assert len(list_models(task=None)) == len(list_models()) + len(TASK_MODELS) + len(list_self_supervised())
     with pytest.raises(UnknownModelError, match="is a detection model, not a classification model"):
         get_spec("fasterrcnn_resnet50_fpn", task="classification")
     assert get_spec("fcn_resnet50", task=HEAD_TASKS).task == "semantic_segmentation"

@@ -326,5 +326,42 @@ PAPERS: Mapping[str, Paper] = MappingProxyType(
                 "interleaved with MBConv."
             ),
         ),
+        "dino": Paper(
+            "Emerging Properties in Self-Supervised Vision Transformers",
+            "Caron, Touvron, Misra, Jégou, Mairal, Bojanowski, Joulin",
+            2021,
+            "https://arxiv.org/abs/2104.14294",
+            N_(
+                "A student ViT learns to match a momentum teacher's output on other crops of the same image, "
+                "the teacher centred and sharpened so it cannot collapse; no labels are used."
+            ),
+        ),
+        "dinov2": Paper(
+            "DINOv2: Learning Robust Visual Features without Supervision",
+            "Oquab, Darcet, Moutakanni, et al.",
+            2023,
+            "https://arxiv.org/abs/2304.07193",
+            N_(
+                "DINO's self-distillation plus masked-token prediction, trained on 142 million curated images, "
+                "gives features that work frozen, without fine-tuning."
+            ),
+        ),
+        "mae": Paper(
+            "Masked Autoencoders Are Scalable Vision Learners",
+            "He, Chen, Xie, Li, Dollár, Girshick",
+            2022,
+            "https://arxiv.org/abs/2111.06377",
+            N_(
+                "Hide three patches in four (75%), encode only the visible ones, and regress the hidden patches' "
+                "pixels with a light decoder."
+            ),
+        ),
+        "deit": Paper(
+            "Training data-efficient image transformers & distillation through attention",
+            "Touvron, Cord, Douze, Massa, Sablayrolles, Jégou",
+            2021,
+            "https://arxiv.org/abs/2012.12877",
+            N_("A ViT trained on ImageNet-1k alone with strong augmentation, supervised by the labels."),
+        ),
     }
 )

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from cvviz.catalog.schema import HEAD_TASKS, TASK_LABELS, ModelSpec, Task
+from cvviz.catalog.schema import HEAD_TASKS, TASK_LABELS, ModelSpec, Pretraining, Task
 from cvviz.errors import UnknownModelError
 from cvviz.i18n import _
 
@@ -95,21 +95,40 @@ def get_family(name_or_spec: str | ModelSpec) -> Family:
 
 
 def list_models(
-    family: str | None = None, *, task: Task | tuple[Task, ...] | None = CLASSIFICATION
+    family: str | None = None,
+    *,
+    task: Task | tuple[Task, ...] | None = CLASSIFICATION,
+    pretraining: Pretraining | None = None,
 ) -> tuple[ModelSpec, ...]:
     """Catalog entries in story order (by family, then as listed), optionally one family only.
 
     ``task`` is the one rule for which models a view may offer: classifiers by default (every view that
     explains a backbone's prediction — saliency, compare, receptive fields — needs an ImageNet
     classifier), a task or tuple of tasks, or None for every entry (weights, the catalog listing).
+    ``pretraining`` keeps the models whose weights were learned that way (``dino``, ``mae`` …).
     """
     specs = _loaded()[0].values()
-    return tuple(spec for spec in specs if (family is None or spec.family == family) and _matches(spec, task))
+    return tuple(
+        spec
+        for spec in specs
+        if (family is None or spec.family == family)
+        and _matches(spec, task)
+        and (pretraining is None or spec.pretraining == pretraining)
+    )
 
 
 def list_task_models() -> tuple[ModelSpec, ...]:
     """The models with a task head (detection, instance and semantic segmentation, keypoints)."""
     return list_models(task=HEAD_TASKS)
+
+
+SELF_SUPERVISED: Task = "self_supervised"
+
+
+def list_self_supervised(pretraining: Pretraining | None = None) -> tuple[ModelSpec, ...]:
+    """The backbones shown for their self-supervised features (and the supervised twin they are compared
+    with), optionally only those pretrained one way."""
+    return list_models(task=SELF_SUPERVISED, pretraining=pretraining)
 
 
 def get_spec(name: str, *, task: Task | tuple[Task, ...] | None = None) -> ModelSpec:

@@ -15,9 +15,17 @@ if TYPE_CHECKING:
 ModelKind = Literal["cnn", "vit", "swin", "hybrid"]
 """A descriptive label shown in tables; behaviour is asked of the family (:mod:`cvviz.families`)."""
 
-Task = Literal["classification", "detection", "instance_segmentation", "keypoints", "semantic_segmentation"]
+Task = Literal[
+    "classification",
+    "detection",
+    "instance_segmentation",
+    "keypoints",
+    "semantic_segmentation",
+    "self_supervised",
+]
 """What the model's head does: an ImageNet label, boxes, boxes with masks, boxes with a skeleton, or a
-class per pixel."""
+class per pixel; ``self_supervised`` backbones have no head and are shown for their features (DINO's
+attention, MAE's reconstructions), with the supervised twin they are compared with."""
 
 TASK_LABELS: Mapping[str, str] = MappingProxyType(
     {
@@ -26,12 +34,22 @@ TASK_LABELS: Mapping[str, str] = MappingProxyType(
         "instance_segmentation": N_("instance segmentation"),
         "keypoints": N_("keypoints"),
         "semantic_segmentation": N_("semantic segmentation"),
+        "self_supervised": N_("self-supervised features"),
     }
 )
 """Each task as a reader names it (marked for translation; shown through ``_()``)."""
 
 HEAD_TASKS: tuple[Task, ...] = ("detection", "instance_segmentation", "keypoints", "semantic_segmentation")
 """The tasks whose models put a head (and often a neck) on a backbone instead of a classifier."""
+
+Pretraining = Literal["supervised", "dino", "mae"]
+"""How the published weights were learned: from ImageNet's labels (every classifier and task model), by
+DINO's self-distillation (DINO, DINOv2) or by MAE's masked-patch regression; the last two use no labels."""
+
+PRETRAINING_LABELS: Mapping[str, str] = MappingProxyType(
+    {"supervised": N_("ImageNet labels"), "dino": N_("no labels (DINO)"), "mae": N_("no labels (MAE)")}
+)
+"""How each pretraining is named where it is shown (marked for translation; shown through ``_()``)."""
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -106,12 +124,32 @@ class PackagedWeights:
 
 
 @dataclass(frozen=True)
+class PublishedCheckpoint:
+    """Pretrained weights the authors publish as one file (not through torchvision), downloaded into the
+    torch hub cache by the same mechanism as torchvision's (progress, mirror, offline rule).
+
+    ``adapt`` turns the file's state_dict (the authors' key layout) into the model's; it lives with the
+    family and leaves a state_dict already in the model's layout as it is, so a user's file in either
+    layout loads.
+    """
+
+    url: str
+    adapt: Callable[[dict], dict]
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[1]
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One catalog entry: how to build a backbone and everything cvviz shows about it.
 
     ``family`` names the plug-in in :mod:`cvviz.families` that answers every family-specific question.
     ``stages`` are the modules whose outputs form the model's feature pyramid (stem to last stage);
-    ``attention_layers`` are its self-attention modules (empty for CNNs).
+    ``attention_layers`` are its self-attention modules (empty for CNNs). ``pretraining`` says how its
+    published weights were learned; ``checkpoint`` is the authors' file when torchvision does not carry
+    them.
     """
 
     name: str
@@ -125,11 +163,13 @@ class ModelSpec:
     categories: tuple[str, ...]
     torchvision_weights: Any = None
     packaged_weights: PackagedWeights | None = None
+    checkpoint: PublishedCheckpoint | None = None
     published: PublishedAccuracy | None = None
     published_metrics: tuple[PublishedMetric, ...] = ()
     architecture_kwargs: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     attention_layers: tuple[str, ...] = ()
     task: Task = "classification"
+    pretraining: Pretraining = "supervised"
     notes: str = ""
 
     @property
@@ -156,7 +196,11 @@ class ModelSpec:
 
     @property
     def pretrained_available(self) -> bool:
-        return self.torchvision_weights is not None or self.packaged_weights is not None
+        return (
+            self.torchvision_weights is not None
+            or self.packaged_weights is not None
+            or self.checkpoint is not None
+        )
 
     @property
     def weights_name(self) -> str | None:
@@ -165,4 +209,6 @@ class ModelSpec:
             return str(self.torchvision_weights)
         if self.packaged_weights is not None:
             return self.packaged_weights.description
+        if self.checkpoint is not None:
+            return self.checkpoint.filename
         return None

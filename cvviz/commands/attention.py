@@ -23,7 +23,9 @@ ORDER = 40
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("attention", help="a ViT's or Swin's attention maps, saved as .npz")
     parser.add_argument("image", help="image file (JPEG, PNG, WebP, BMP, GIF, TIFF)")
-    parser.add_argument("--model", required=True, help="a ViT or Swin catalog name, e.g. vit_b_16")
+    parser.add_argument(
+        "--model", required=True, help="a ViT or Swin catalog name, e.g. vit_b_16 or dino_vits16"
+    )
     parser.add_argument("--layer", help="Swin only: which attention block (default the first)")
     add_weights_arguments(parser)
     parser.add_argument("--out", required=True, help="the .npz file to write")
@@ -35,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from cvviz.explain.attention import NotATransformerError, swin_attention_for, vit_attention_for
     from cvviz.models.inference import preprocess
 
-    spec = get_spec(args.model, task="classification")
+    # DINO's self-supervised ViTs have attention to show too (every layer, like a classifier's).
+    spec = get_spec(args.model, task=("classification", "self_supervised"))
     view = get_family(spec).attention
     if view is None:
         raise NotATransformerError(

@@ -19,7 +19,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--model",
         default="dino_vits16",
-        help="dino_vits16, dino_vits8, dino_vitb16, or deit_s16 (DINO's supervised twin)",
+        help="dino_vits16, dino_vits8, dino_vitb16, dinov2_vits14, or deit_s16 (DINO's supervised twin)",
     )
     parser.add_argument("--keep", type=float, default=0.6, help="share of attention mass kept by the masks")
     parser.add_argument("--weights", help="the checkpoint file (default: the published one, cached)")
@@ -36,9 +36,10 @@ def run(args: argparse.Namespace) -> int:
     from cvviz.selfsupervised.dino import last_layer_class_attention, mass_mask
 
     image = load_image(args.image)
-    entry, model = load_model(args.model, None, args.weights, exclude="mae")
-    spec = entry.spec
-    attention = last_layer_class_attention(spec, model, preprocess(image.image, spec))
+    loaded = load_model(args.model, None, args.weights, exclude="mae")
+    spec = loaded.spec
+    with loaded.exclusive() as model:
+        attention = last_layer_class_attention(spec, model, preprocess(image.image, spec).to(loaded.device))
     save_npz(
         args.out,
         attention=attention.attention,
@@ -48,5 +49,5 @@ def run(args: argparse.Namespace) -> int:
         layer=np.array(attention.layer),
         mask=mass_mask(attention.attention, args.keep),
     )
-    print(f"wrote {args.out}: attention {attention.attention.shape} ({entry.title}, {attention.layer})")
+    print(f"wrote {args.out}: attention {attention.attention.shape} ({spec.title}, {attention.layer})")
     return 0

@@ -35,12 +35,14 @@ def run(args: argparse.Namespace) -> int:
     from cvviz.selfsupervised.mae import random_mask, reconstruct
 
     image = load_image(args.image)
-    entry, model = load_model(args.model, "mae", args.weights)
-    mask = random_mask(model.num_patches, args.mask_ratio, args.seed)
-    spec = entry.spec
-    result = reconstruct(
-        model, preprocess(image.image, spec), mask, spec.preprocessing.mean, spec.preprocessing.std
-    )
+    loaded = load_model(args.model, "mae", args.weights)
+    spec = loaded.spec
+    prep = spec.preprocessing
+    with loaded.exclusive() as model:
+        mask = random_mask(model.num_patches, args.mask_ratio, args.seed)
+        result = reconstruct(
+            model, preprocess(image.image, spec).to(loaded.device), mask, prep.mean, prep.std
+        )
     save_npz(
         args.out,
         mask=result.mask.astype(np.uint8),

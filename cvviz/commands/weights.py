@@ -20,7 +20,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     fetch = subcommands.add_parser("fetch", help="download weights into the torch cache")
     fetch.add_argument("names", nargs="*", help="catalog names")
     fetch.add_argument(
-        "--all", action="store_true", help="every model with pretrained weights, task models too"
+        "--all",
+        action="store_true",
+        help="every model with pretrained weights, task and self-supervised models too",
     )
     fetch.set_defaults(run=run_fetch)
     listing = subcommands.add_parser("list", help="what is cached, and sizes")
@@ -30,9 +32,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     from cvviz.models.weights import list_cached_weights
-    from cvviz.selfsupervised.checkpoints import self_supervised_weights
 
-    rows = list_cached_weights() + self_supervised_weights()
+    rows = list_cached_weights()
     if args.json:
         print_json(
             [
@@ -70,31 +71,21 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from cvviz.models.weights import download_checkpoint, download_weights
-    from cvviz.selfsupervised.checkpoints import MODELS, list_self_supervised
+    from cvviz.models.weights import download_weights
 
     if args.all:
-        specs = [spec for spec in list_models(task=None) if spec.torchvision_weights is not None]
-        extra = list(list_self_supervised())
+        # Packaged weights need no download.
+        specs = [s for s in list_models(task=None) if s.pretrained_available and s.packaged_weights is None]
     elif args.names:
-        specs = [get_spec(name) for name in args.names if name not in MODELS]
-        extra = [MODELS[name] for name in args.names if name in MODELS]
+        specs = [get_spec(name) for name in args.names]
     else:
         raise CvvizError(_("Name at least one model, or pass --all."))
     failures = 0
-    for entry in extra:
-        try:
-            path = download_checkpoint(entry.url, entry.name, progress=terminal_progress(entry.name))
-        except WeightsError as exc:
-            failures += 1
-            print(f"error: {exc}", file=sys.stderr)
-            continue
-        print(f"{entry.name}: {path}")
     for spec in specs:
         if spec.packaged_weights:
             print(_("{model}: weights ship with the installed package").format(model=spec.name))
             continue
-        if spec.torchvision_weights is None:
+        if not spec.pretrained_available:
             print(_("{model}: no pretrained weights exist").format(model=spec.name), file=sys.stderr)
             continue
         try:

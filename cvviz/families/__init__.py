@@ -9,9 +9,11 @@ from cvviz.families import (
     convnext,
     densenet,
     detection,
+    dino,
     efficientnet,
     inception,
     lenet,
+    mae,
     maxvit,
     mnasnet,
     mobilenet,
@@ -45,6 +47,8 @@ FAMILIES: tuple[Family, ...] = (
     maxvit.FAMILY,
     detection.FAMILY,
     segmentation.FAMILY,
+    dino.FAMILY,
+    mae.FAMILY,
 )
 
 __all__ = ["FAMILIES", "Family"]

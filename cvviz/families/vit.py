@@ -132,7 +132,10 @@ _PATCH_SIZES: dict[str, int] = {}
 
 
 def _patch_size(spec: ModelSpec) -> int:
-    """The side of a patch, read from the patch embedding's kernel (built on meta, once per model)."""
+    """The side of a patch: the builder's ``patch_size`` where the entry passes one, else read from the
+    patch embedding's kernel (built on meta, once per model)."""
+    if "patch_size" in spec.architecture_kwargs:
+        return int(spec.architecture_kwargs["patch_size"])
     if spec.name not in _PATCH_SIZES:
         _PATCH_SIZES[spec.name] = int(build_on_meta(spec).conv_proj.kernel_size[0])
     return _PATCH_SIZES[spec.name]

@@ -15,7 +15,7 @@ from cvviz.i18n import _
 from cvviz.models.build import build_architecture
 from cvviz.models.weights import (
     ProgressCallback,
-    adapt_torchvision_state_dict,
+    adapt_published_state_dict,
     download_weights,
     fit_state_dict,
     load_state_dict_file,
@@ -42,17 +42,18 @@ class WeightsInfo:
 
 
 def pretrained_state_dict(spec: ModelSpec, progress: ProgressCallback | None = None) -> dict:
-    """The spec's published weights: from its pip package, or downloaded into the torch cache if needed."""
+    """The spec's published weights: from its pip package, or downloaded into the torch cache if needed
+    (torchvision's checkpoint or the authors' file), in the layout of the spec's model."""
     if spec.packaged_weights is not None:
         return spec.packaged_weights.load()
-    if spec.torchvision_weights is None:
+    if spec.torchvision_weights is None and spec.checkpoint is None:
         raise WeightsError(
             _("{title} has no pretrained weights; choose random weights or supply a file.").format(
                 title=spec.title
             )
         )
     path = download_weights(spec, progress=progress)
-    return adapt_torchvision_state_dict(spec, load_state_dict_file(path))
+    return adapt_published_state_dict(spec, load_state_dict_file(path))
 
 
 def build_model(
@@ -77,7 +78,10 @@ def build_model(
     elif weights == "user":
         if user_weights is None:
             raise WeightsError(_("No weights file was given."))
-        fit_state_dict(model, load_state_dict_file(user_weights), spec.title)
+        state_dict = load_state_dict_file(user_weights)
+        if spec.checkpoint is not None:  # a file in the authors' layout, or already in the model's
+            state_dict = spec.checkpoint.adapt(state_dict)
+        fit_state_dict(model, state_dict, spec.title)
         digest = (
             hashlib.sha256(user_weights).hexdigest() if isinstance(user_weights, bytes) else str(user_weights)
         )

@@ -1,4 +1,5 @@
-"""Weights: download torchvision checkpoints with progress, list the cache, load user state_dicts safely.
+"""Weights: download published checkpoints (torchvision's, or the authors' own file) with progress, list
+the cache, load user state_dicts safely.
 
 Pretrained files live in the standard torch hub cache (``$TORCH_HOME/hub/checkpoints``), the same place
 torchvision puts them, so a cache filled by either is shared. Every file is read with
@@ -50,11 +51,22 @@ def hub_checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
+def published_url(spec: ModelSpec) -> str | None:
+    """Where the spec's pretrained checkpoint is published (torchvision's, or the authors' file), if
+    it has one to download."""
+    if spec.torchvision_weights is not None:
+        return spec.torchvision_weights.url
+    if spec.checkpoint is not None:
+        return spec.checkpoint.url
+    return None
+
+
 def weights_url(spec: ModelSpec) -> str:
-    """Where the spec's pretrained torchvision checkpoint is downloaded from (mirror-aware)."""
-    if spec.torchvision_weights is None:
+    """Where the spec's pretrained checkpoint is downloaded from (mirror-aware)."""
+    url = published_url(spec)
+    if url is None:
         raise WeightsError(_("{title} has no downloadable pretrained weights.").format(title=spec.title))
-    return mirrored_url(spec.torchvision_weights.url)
+    return mirrored_url(url)
 
 
 def weights_filename(spec: ModelSpec) -> str:
@@ -63,7 +75,7 @@ def weights_filename(spec: ModelSpec) -> str:
 
 def cached_weights_path(spec: ModelSpec) -> Path | None:
     """The cached checkpoint of ``spec`` if it is already on disk, else None."""
-    if spec.torchvision_weights is None:
+    if published_url(spec) is None:
         return None
     path = hub_checkpoint_dir() / weights_filename(spec)
     return path if path.is_file() else None
@@ -202,7 +214,7 @@ def list_cached_weights() -> list[CachedWeights]:
             rows.append(
                 CachedWeights(spec.name, path.name if path else "", path is not None, _size(path), path)
             )
-        elif spec.torchvision_weights is not None:
+        elif published_url(spec) is not None:
             path = cached_weights_path(spec)
             rows.append(CachedWeights(spec.name, weights_filename(spec), path is not None, _size(path), path))
     return rows
@@ -322,6 +334,14 @@ _DENSENET_OLD_KEY = re.compile(
 )
 # Auxiliary classifiers exist only for training; the inference-time models are built without them.
 _AUX_PREFIXES = ("aux1.", "aux2.", "AuxLogits.")
+
+
+def adapt_published_state_dict(spec: ModelSpec, state_dict: Mapping[str, torch.Tensor]) -> dict:
+    """A published checkpoint's state_dict in the layout of the spec's model: the family's renaming for
+    an authors' file (:attr:`cvviz.catalog.schema.PublishedCheckpoint.adapt`), else torchvision's."""
+    if spec.checkpoint is not None:
+        return spec.checkpoint.adapt(dict(state_dict))
+    return adapt_torchvision_state_dict(spec, state_dict)
 
 
 def adapt_torchvision_state_dict(spec: ModelSpec, state_dict: Mapping[str, torch.Tensor]) -> dict:

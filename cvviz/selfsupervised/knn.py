@@ -63,11 +63,12 @@ def knn_scores(
 
 @dataclass(frozen=True)
 class KnnResult:
-    """One backbone's leave-one-out k-NN on a labelled set: ``predictions`` and ``labels`` are (N,)."""
+    """One backbone's leave-one-out k-NN on a labelled set: ``predictions`` and ``labels`` are (N,);
+    ``pretraining`` is how the backbone learned (the catalog's ``dino``, ``supervised`` …)."""
 
     model: str
     title: str
-    method: str
+    pretraining: str
     predictions: np.ndarray
     labels: np.ndarray
     k: int
@@ -87,19 +88,19 @@ def leave_one_out(
 
 
 def knn_job(
-    backbones: Sequence[tuple[LoadedModel, str]],
+    backbones: Sequence[LoadedModel],
     data: TransferImages,
     cache: ResultCache | None = None,
     k: int = K,
     temperature: float = TEMPERATURE,
 ) -> Job[list[KnnResult]]:
     """A job that extracts each backbone's [CLS] features of ``data`` (cached per image) and classifies
-    every image by leave-one-out k-NN. ``backbones`` pairs each shared model with how it was trained
-    (``dino``, ``supervised``)."""
+    every image by leave-one-out k-NN. ``backbones`` are shared models (a self-supervised one and its
+    supervised twin, say)."""
 
     def work(reporter: Reporter) -> list[KnnResult]:
         results = []
-        for index, (loaded, method) in enumerate(backbones):
+        for index, loaded in enumerate(backbones):
             part = reporter.part(index / len(backbones), (index + 1) / len(backbones))
             features = pooled_features(
                 loaded,
@@ -114,7 +115,7 @@ def knn_job(
                 KnnResult(
                     loaded.spec.name,
                     loaded.spec.title,
-                    method,
+                    loaded.spec.pretraining,
                     predicted,
                     data.labels,
                     min(k, len(data) - 1),
