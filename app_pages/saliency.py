@@ -232,6 +232,17 @@ maps = [(title, computed[title][0]) for title in picked if title in computed]
 seconds = {title: computed[title][1] for title in picked if title in computed}
 if maps:
     st.plotly_chart(saliency_grid_figure(crop, maps, kind, opacity), key="saliency.grid")
+    flat = [title for title, attr_map in maps if np.ptp(attr_map) == 0]
+    if flat:
+        st.info(
+            _(
+                "{methods}: the map is flat, the same value everywhere: the class score does not depend on "
+                "what the method weights (with random weights a newly built ViT's classification head starts "
+                "at zero, so every class logit is 0 for every image)."
+            ).format(methods=", ".join(flat))
+            if view_kind == "global" and not loaded.trained
+            else _("{methods}: the map is flat, the same value everywhere.").format(methods=", ".join(flat))
+        )
     st.caption(
         _(
             "Over the {size}×{size} crop {model} sees; maps are summed over colour channels and scaled to "
