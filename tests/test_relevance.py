@@ -165,3 +165,17 @@ def test_saliency_page_runs_score_cam_as_a_job_that_stops_on_request():
     assert not at.exception and not at.error
     assert any(info.value.startswith("Stopped after") for info in at.info)
     assert at.button(key="saliency.per_channel.start").label == "Compute Score-CAM"  # offered again
+
+
+def test_cli_score_cam_reports_its_progress_and_writes_the_map(tmp_path, cat_image, capsys):
+    from cvviz.cli import main
+
+    image = tmp_path / "cat.png"
+    cat_image.save(image)
+    out = tmp_path / "score.npz"
+    status = main(["saliency", str(image), "--model", "lenet5", "--method", "score_cam", "--untrained",
+                   "--target", "3", "--out", str(out)])  # fmt: skip
+    assert status == 0
+    assert "forward pass 2 of" in capsys.readouterr().err
+    data = np.load(out)
+    assert data["attribution"].shape == (32, 32) and int(data["target"]) == 3
