@@ -230,6 +230,13 @@ def show_vit() -> None:
                         else ""
                     )
                 )
+            st.caption(
+                _(
+                    "The saliency page offers both maps as methods too (Attention rollout, Transformer "
+                    "relevance), beside the CAM family and the gradient methods, with the sanity check and "
+                    "the deletion and insertion curves that compare them."
+                )
+            )
             st.plotly_chart(
                 attention_overlay_figure(
                     display,
@@ -298,6 +305,15 @@ def show_swin() -> None:
                     ),
                     key=f"attention.layout.{item.layer_name}",
                 )
+    st.info(
+        _(
+            "Rollout and class-specific relevance (Chefer et al. 2021) follow a ViT's class token through "
+            "global attention. Swin has no class token, attends inside windows that shift from block to "
+            "block, and merges 2×2 patches between stages, so there is no one token-by-token matrix to "
+            "propagate through: cvviz shows them for ViTs only. For Swin, the saliency page's CAM family "
+            "(Grad-CAM, Layer-CAM, Score-CAM, …) explains a class on the last stage's map."
+        )
+    )
     st.subheader(_("Inside one window of {layer}").format(layer=layer))
     left, right = st.columns(2)
     index = left.slider(_("Window"), 0, layout.num_windows - 1, 0, key=f"{key}.{layer}.window")

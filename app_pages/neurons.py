@@ -31,7 +31,7 @@ from cvviz.plotting.neurons import (
     ratio_text,
     visualizations_figure,
 )
-from cvviz.training.loop import network_from_result
+from cvviz.training.loop import EPOCH_SNAPSHOTS, network_from_result
 from ui.jobs import long_run
 from ui.messages import untrained_banner
 from ui.resources import decode_image, drawn_shapes, predictions, workbench
@@ -279,8 +279,45 @@ if not runs:
     )
 else:
     labels = [run["label"] for run in runs]
-    chosen = st.multiselect(_("Runs"), labels, default=labels[-4:], key="neurons.runs")
-    networks = [(run["label"], network_from_result(run["result"])) for run in runs if run["label"] in chosen]
+    ACROSS = {"runs": N_("several runs"), "epochs": N_("epochs of one run")}
+    mode = (
+        st.segmented_control(
+            _("Compare"),
+            list(ACROSS),
+            default="runs",
+            format_func=lambda m: _(ACROSS[m]),
+            key="neurons.across_mode",
+        )
+        or "runs"
+    )
+    if mode == "runs":
+        chosen = st.multiselect(_("Runs"), labels, default=labels[-4:], key="neurons.runs")
+        networks = [
+            (run["label"], network_from_result(run["result"])) for run in runs if run["label"] in chosen
+        ]
+    else:
+        picked_run = st.selectbox(_("Run"), labels, index=len(labels) - 1, key="neurons.epoch_run")
+        result = next(run["result"] for run in runs if run["label"] == picked_run)
+        kept = list(result.snapshot_epochs)
+        step = max(1, (len(kept) - 1) // 5)
+        default_epochs = sorted({*kept[::step], kept[-1]}) if kept else []
+        epochs = st.multiselect(
+            _("Epochs (0: the weights before training)"),
+            kept,
+            default=default_epochs,
+            key=f"neurons.epochs.{picked_run}",
+        )
+        st.caption(
+            _(
+                "A run keeps its weights at initialisation and after up to {count} epochs spread over it "
+                "(the lab's networks are small); with early stopping its final network is the best epoch's."
+            ).format(count=EPOCH_SNAPSHOTS)
+        )
+        chosen = [f"{picked_run}: {epoch}" for epoch in sorted(epochs)]
+        networks = [
+            (_("epoch {epoch}").format(epoch=epoch), network_from_result(result, epoch))
+            for epoch in sorted(epochs)
+        ]
     layers = conv_layers(networks[0][1]) if networks else []
     DIGIT = N_("a digit's score")
     t1, t2 = st.columns(2)
@@ -306,8 +343,10 @@ else:
 
     across = long_run(
         "neurons.across",
-        _("Visualise across {count} runs").format(count=len(networks)),
-        (tuple(chosen), objective, small),
+        _("Visualise across {count} runs").format(count=len(networks))
+        if mode == "runs"
+        else _("Visualise across {count} epochs").format(count=len(networks)),
+        (mode, tuple(chosen), objective, small),
         training_job,
         disabled=not networks,
     )

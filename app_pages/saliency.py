@@ -17,6 +17,7 @@ from cvviz.explain.saliency import (
     private_copy,
 )
 from cvviz.explain.saliency.faithfulness import perturbation_curve
+from cvviz.explain.saliency.library_cam import SCORE_BATCH
 from cvviz.explain.saliency.sanity import cascading_randomisation, randomisation_groups
 from cvviz.i18n import N_, _
 from cvviz.jobs import Job
@@ -85,15 +86,31 @@ with right:
         _("Explaining class **{index}: {label}**.").format(index=target, label=spec.categories[target])
     )
 
-titles = {method.title: name for name, method in METHODS.items()}
+# Methods that need a kind of model (transformer relevance and rollout: a ViT's global attention) are
+# offered only for it.
+titles = {method.title: name for name, method in METHODS.items() if method.applies_to(spec)}
+per_channel_titles = {title for title, name in titles.items() if METHODS[name].per_channel}
+if any(t not in titles for t in st.session_state.get("saliency.methods", [])):
+    del st.session_state["saliency.methods"]  # chosen for another model, and not offered for this one
 picked = st.multiselect(_("Methods"), list(titles), default=["Grad-CAM"], key="saliency.methods")
-slow = [title for title in picked if METHODS[titles[title]].per_channel]
-if slow:
+view_kind = get_family(spec).attention
+if view_kind == "global":
     st.caption(
         _(
-            "{methods}: the model runs once per channel of the CAM layer (hundreds of channels in most "
-            "models), which takes minutes on a CPU."
-        ).format(methods=", ".join(slow))
+            "For a ViT two more methods follow the class token through every layer's attention: attention "
+            "rollout (Abnar & Zuidema 2020), the same for every class, and transformer relevance (Chefer et "
+            "al. 2021), which weights each attention map by the class logit's gradient. The sanity check "
+            "and the deletion curves below compare them with the others."
+        )
+    )
+elif view_kind is not None:
+    st.caption(
+        _(
+            "Transformer relevance and attention rollout follow a ViT's class token through its global "
+            "attention. {model} attends inside shifted windows and merges patches between stages, so it has "
+            "no class token and no fixed set of tokens to follow: they are offered for ViTs only, and the "
+            "CAM family explains this model."
+        ).format(model=spec.title)
     )
 with st.expander(_("Method parameters")):
     c1, c2, c3 = st.columns(3)
@@ -129,34 +146,103 @@ kind = (
 )
 opacity = v2.slider(_("Overlay opacity"), 0.0, 1.0, 0.6, key="saliency.opacity")
 
+
 # Maps already computed for this model, image, class and options are reused, so changing the view or
 # the opacity redraws without recomputing. Each remembers how long it took, for the estimates below.
-maps, seconds = [], {}
-if picked:
+def map_key(title: str) -> tuple:
+    return (titles[title], target, options)
+
+
+def compute_map(private_copies: list, title: str, reporter=None) -> tuple[np.ndarray, float]:
+    if not private_copies:  # one private copy of the model, made only if some map is not remembered yet
+        private_copies.append(private_copy(loaded))
+    load_attribution_library()
+    start = time.perf_counter()
+    attr_map = attribute(
+        private_copies[0], spec, tensor, titles[title], target, options, reporter=reporter
+    ).map
+    return attr_map, time.perf_counter() - start
+
+
+computed: dict[str, tuple[np.ndarray, float]] = {}
+quick = [title for title in picked if title not in per_channel_titles]
+if quick:
     bar = st.progress(0.0, text=_("Computing attributions…"))
-    copies = []  # one private copy of the model, made only if some map is not remembered yet
+    copies: list = []
     try:
-        for i, title in enumerate(picked):
+        for i, title in enumerate(quick):
 
             def compute(i=i, title=title):
-                bar.progress(i / len(picked), text=f"{title}…")
-                if not copies:
-                    copies.append(private_copy(loaded))
-                load_attribution_library()
-                start = time.perf_counter()
-                attr_map = attribute(copies[0], spec, tensor, titles[title], target, options).map
-                return attr_map, time.perf_counter() - start
+                bar.progress(i / len(quick), text=f"{title}…")
+                return compute_map(copies, title)
 
-            attr_map, seconds[title] = workbench().remember(
-                loaded.key, loaded_image.fingerprint, "saliency", (titles[title], target, options), compute
+            computed[title] = workbench().remember(
+                loaded.key, loaded_image.fingerprint, "saliency", map_key(title), compute
             )
-            maps.append((title, attr_map))
     except CvvizError as exc:
         st.error(str(exc))
     finally:
         bar.empty()
+# Score-CAM and Ablation-CAM run the model once per channel of their layer: a job with progress and Stop.
+for title in picked:
+    if title in per_channel_titles:
+        found, value = workbench().results.get(
+            (loaded.key, loaded_image.fingerprint, "saliency", map_key(title))
+        )
+        if found:
+            computed[title] = value
+pending = [title for title in picked if title in per_channel_titles and title not in computed]
+if pending:
+    st.caption(
+        _(
+            "{methods}: the model runs once per channel of the CAM layer (hundreds of channels in most "
+            "models), in batches of {batch} images; the run shows its progress and can be stopped."
+        ).format(methods=", ".join(pending), batch=SCORE_BATCH)
+    )
+
+    def per_channel_job() -> Job:
+        bench = workbench()  # taken here: the job's thread does not touch Streamlit
+        chosen_titles = list(pending)
+
+        def work(reporter):
+            results, private_copies = {}, []
+            for i, title in enumerate(chosen_titles):
+                part = reporter.part(i / len(chosen_titles), (i + 1) / len(chosen_titles))
+                part.update(0.0, _("{method}: copying the model").format(method=title))
+                results[title] = bench.remember(
+                    loaded.key,
+                    loaded_image.fingerprint,
+                    "saliency",
+                    map_key(title),
+                    lambda title=title, part=part: compute_map(private_copies, title, part),
+                )
+            return results
+
+        return Job(_("Per-channel CAMs"), work)
+
+    finished = long_run(
+        "saliency.per_channel",
+        _("Compute {methods}").format(methods=", ".join(pending)),
+        (loaded.key, loaded_image.fingerprint, target, tuple(pending), options),
+        per_channel_job,
+    )
+    if finished:
+        computed.update(finished)
+maps = [(title, computed[title][0]) for title in picked if title in computed]
+seconds = {title: computed[title][1] for title in picked if title in computed}
 if maps:
     st.plotly_chart(saliency_grid_figure(crop, maps, kind, opacity), key="saliency.grid")
+    flat = [title for title, attr_map in maps if np.ptp(attr_map) == 0]
+    if flat:
+        st.info(
+            _(
+                "{methods}: the map is flat, the same value everywhere: the class score does not depend on "
+                "what the method weights (with random weights a newly built ViT's classification head starts "
+                "at zero, so every class logit is 0 for every image)."
+            ).format(methods=", ".join(flat))
+            if view_kind == "global" and not loaded.trained
+            else _("{methods}: the map is flat, the same value everywhere.").format(methods=", ".join(flat))
+        )
     st.caption(
         _(
             "Over the {size}×{size} crop {model} sees; maps are summed over colour channels and scaled to "
@@ -166,11 +252,21 @@ if maps:
 
 # --- One method across models ------------------------------------------------------------------------
 st.subheader(_("One method across models"))
-others = [model_label(s.name) for s in list_models() if s.name != spec.name]
 by_label = {model_label(s.name): s.name for s in list_models()}
+if st.session_state.get("saliency.cmp_method") not in (None, *titles):
+    del st.session_state["saliency.cmp_method"]  # chosen for a model this method does not apply to
 compare_method = st.selectbox(
     _("Method"), list(titles), index=list(titles).index("Grad-CAM"), key="saliency.cmp_method"
 )
+others = [
+    model_label(s.name)
+    for s in list_models()
+    if s.name != spec.name and METHODS[titles[compare_method]].applies_to(s)
+]
+if "saliency.cmp_models" in st.session_state:
+    st.session_state["saliency.cmp_models"] = [
+        m for m in st.session_state["saliency.cmp_models"] if m in others
+    ]
 compare = st.multiselect(_("Compare with (1–3 models)"), others, max_selections=3, key="saliency.cmp_models")
 macs = {row.name: row.macs for row in summaries()}
 
@@ -199,7 +295,12 @@ def compare_job() -> Job:
             )
             other_crop = np.asarray(to_display_image(image, other_spec).convert("RGB"))
             result = attribute(
-                model, other_spec, preprocess(image, other_spec), titles[compare_method], target
+                model,
+                other_spec,
+                preprocess(image, other_spec),
+                titles[compare_method],
+                target,
+                reporter=reporter.part(i / (len(names) + 1), (i + 1) / (len(names) + 1)),
             )
             panels.append((other_spec.title, other_crop, result.map, note))
         reporter.update(1.0, _("done"))
@@ -249,12 +350,15 @@ def sanity_job() -> Job:
     def work(reporter):
         results = []
         for i, method in enumerate(chosen_methods):
+            part = reporter.part(i / len(chosen_methods), (i + 1) / len(chosen_methods))
 
-            def step(fraction: float, text: str, i=i, method=method) -> None:
-                reporter.update((i + fraction) / len(chosen_methods), f"{METHODS[method].title}: {text}")
+            def step(fraction: float, text: str, part=part, method=method) -> None:
+                part.update(fraction, f"{METHODS[method].title}: {text}")
 
             results.append(
-                cascading_randomisation(loaded, spec, tensor, method, target, options, progress=step)
+                cascading_randomisation(
+                    loaded, spec, tensor, method, target, options, progress=step, reporter=part
+                )
             )
         return results
 

@@ -90,3 +90,21 @@ def count_hooks(model: nn.Module) -> int:
         total += len(module._forward_hooks) + len(module._forward_pre_hooks)
         total += len(module._backward_hooks) + len(getattr(module, "_backward_pre_hooks", {}))
     return total
+
+
+@contextlib.contextmanager
+def before_each_forward(model: nn.Module, callback: Callable[[], None]) -> Iterator[None]:
+    """Call ``callback()`` before every forward pass of ``model`` that this thread runs inside the block.
+
+    Work that loops over batches inside a library (Score-CAM, Ablation-CAM) is stopped part-way this way:
+    a callback that raises (a cancelled job's :class:`cvviz.jobs.Cancelled`) ends the loop before the next
+    batch. The hook is removed on exit, however the block exits.
+    """
+    owner = threading.get_ident()
+
+    def hook(module: nn.Module, args: tuple) -> None:
+        if threading.get_ident() == owner:
+            callback()
+
+    with hooks_removed_on_exit([model.register_forward_pre_hook(hook)]):
+        yield

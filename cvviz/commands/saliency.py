@@ -23,20 +23,39 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     import numpy as np
 
     from cvviz.data.images import load_image
     from cvviz.explain.saliency import attribute, get_method
+    from cvviz.jobs import Job
     from cvviz.models.inference import predict, preprocess
 
-    get_method(args.method)
+    method = get_method(args.method)
     spec = get_spec(args.model, task="classification")
     loaded_image = load_image(args.image)
     loaded = load_for_command(spec, args, N_("saliency maps"))
     target = args.target
     if target is None:
         target = predict(loaded, loaded_image.image, topk=1)[0].index
-    result = attribute(loaded, spec, preprocess(loaded_image.image, spec), args.method, target)
+    tensor = preprocess(loaded_image.image, spec)
+    if method.per_channel:  # one forward pass per batch of channels: say how far it has got
+        job = Job(
+            method.title,
+            lambda reporter: attribute(loaded, spec, tensor, args.method, target, reporter=reporter),
+        )
+        result = job.run(_progress)
+        sys.stderr.write("\n")
+    else:
+        result = attribute(loaded, spec, tensor, args.method, target)
     np.savez_compressed(args.out, attribution=result.map, target=np.int64(result.target))
     print(f"{args.method} for class {result.target} ({spec.categories[result.target]}) → {args.out}")
     return 0
+
+
+def _progress(fraction: float, message: str) -> None:
+    import sys
+
+    sys.stderr.write(f"\r{100 * fraction:5.1f}% {message[:70]:<70}")
+    sys.stderr.flush()

@@ -31,7 +31,7 @@ from cvviz.errors import CvvizError
 from cvviz.hooks import capture_outputs
 from cvviz.i18n import _
 from cvviz.jobs import Job, Reporter
-from cvviz.training.config import TrainingConfig
+from cvviz.training.config import TrainingConfig, TrainingConfigError
 from cvviz.training.data import MEAN, STD, Dataset, Split, load_dataset, normalise
 from cvviz.training.models import MODELS, first_layer_filters, initialise, parameter_count, weighted_layers
 from cvviz.training.results import (
@@ -252,6 +252,17 @@ class _Silent(Reporter):
         super().__init__(threading.Event())
 
 
+EPOCH_SNAPSHOTS = 12
+"""At most this many epochs' weights are kept per run (besides the initialisation), spread evenly."""
+
+
+def snapshot_epochs(epochs: int, count: int = EPOCH_SNAPSHOTS) -> frozenset[int]:
+    """The epochs (1…``epochs``) whose weights a run keeps: ``count`` spread evenly, the last included."""
+    if epochs <= count:
+        return frozenset(range(1, epochs + 1))
+    return frozenset(round(epochs * (i + 1) / count) for i in range(count))
+
+
 def train(
     config: TrainingConfig,
     reporter: Reporter | None = None,
@@ -292,6 +303,8 @@ def train(
         augmenter = torch.Generator().manual_seed(config.seed + 7_919)
         weight_hist, act_hist = _histograms(model, probe)
         filters = [first_layer_filters(model).numpy()]
+        keep_epochs = snapshot_epochs(config.epochs)
+        states = [(0, _copy_weights(model))]
         log._start(
             TrainingProgress(
                 config=config,
@@ -368,6 +381,8 @@ def train(
             history.append(metrics)
             weight_hist, act_hist = _histograms(model, probe)
             filters.append(first_layer_filters(model).numpy())
+            if epoch + 1 in keep_epochs:
+                states.append((epoch + 1, _copy_weights(model)))
             log._update(
                 epochs=tuple(history),
                 filters=filters[-1],
@@ -386,6 +401,8 @@ def train(
                 break
             if time_limited:
                 break
+        if history and states[-1][0] != history[-1].epoch:  # stopped early or in time: keep where it ended
+            states.append((history[-1].epoch, _copy_weights(model)))
         if config.patience is not None and best_state is not None:
             model.load_state_dict(best_state)
 
@@ -406,6 +423,7 @@ def train(
         filter_history=np.stack(filters),
         seconds=time.perf_counter() - started,
         time_limited=time_limited,
+        epoch_states=tuple(states),
     )
 
 
@@ -421,9 +439,19 @@ def network_with(config: TrainingConfig, classes: int, state_dict: dict[str, tor
     return model.eval()
 
 
-def network_from_result(result: TrainingResult) -> nn.Module:
-    """The trained network, rebuilt and loaded with the run's kept weights, in eval mode."""
-    return network_with(result.config, len(result.progress.info.classes), result.state_dict)
+def network_from_result(result: TrainingResult, epoch: int | None = None) -> nn.Module:
+    """The trained network, rebuilt and loaded with the run's kept weights, in eval mode; with ``epoch``
+    (one of :attr:`TrainingResult.snapshot_epochs`, 0 for the initialisation) as it was after that epoch."""
+    if epoch is None:
+        return network_with(result.config, len(result.progress.info.classes), result.state_dict)
+    states = dict(result.epoch_states)
+    if epoch not in states:
+        raise TrainingConfigError(
+            _("This run kept the weights of epochs {value}, not of epoch {epoch}.").format(
+                value=", ".join(str(e) for e in states), epoch=epoch
+            )
+        )
+    return network_with(result.config, len(result.progress.info.classes), states[epoch])
 
 
 def network_from_progress(progress: TrainingProgress) -> nn.Module | None:

@@ -97,6 +97,9 @@ class TrainingResult:
     the predicted class of every test image; ``filter_history`` the first layer's weights at
     initialisation and after each epoch, (epochs + 1, F, H, W). ``time_limited`` says the run was
     ended by its job's time limit (the last epoch may be partial); its weights are the ones it had then.
+    ``epoch_states`` is (epoch, weights) for the initialisation (epoch 0) and up to
+    :data:`cvviz.training.loop.EPOCH_SNAPSHOTS` epochs spread over the run, its last epoch included: the
+    lab's networks are small, so the same unit can be looked at as the run learned it.
     """
 
     progress: TrainingProgress
@@ -110,6 +113,12 @@ class TrainingResult:
     filter_history: np.ndarray
     seconds: float
     time_limited: bool = False
+    epoch_states: tuple[tuple[int, dict[str, torch.Tensor]], ...] = field(default=(), repr=False)
+
+    @property
+    def snapshot_epochs(self) -> tuple[int, ...]:
+        """The epochs whose weights :attr:`epoch_states` keeps (0: the initialisation)."""
+        return tuple(epoch for epoch, _ in self.epoch_states)
 
     @property
     def config(self) -> TrainingConfig:

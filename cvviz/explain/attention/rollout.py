@@ -68,17 +68,23 @@ def attention_rollout(
     return result
 
 
-def gradient_rollout(attn: np.ndarray, grad: np.ndarray) -> np.ndarray:
-    """Class-specific relevance (Chefer, Gur & Wolf 2021, "Generic Attention-model Explainability").
+def gradient_rollout(attn: np.ndarray, grad: np.ndarray, clamp: bool = True) -> np.ndarray:
+    """Class-specific relevance (Chefer, Gur & Wolf 2021, "Generic Attention-model Explainability", ICCV,
+    Eqs. 5–6).
 
-    Per layer Ā = mean over heads of A ⊙ relu(∂y_c/∂A); relevance accumulates as R ← R + Ā·R from
-    R = I. Returns R: (T, T); row 0, over the patches, is the class-specific map.
+    Per layer Ā = mean over heads of (∇A ⊙ A)⁺, ∇A = ∂y_c/∂A; relevance accumulates as R ← R + Ā·R from
+    R = I. Returns R: (T, T); row 0, over the patches, is the class-specific map. ``clamp=False`` keeps
+    the negative part (with every gradient 1 the recursion is then R = (I + Ā_L)⋯(I + Ā_1), rollout's
+    product without its ½ and row normalisation).
     """
-    weighted = (attn * np.maximum(grad, 0.0)).mean(axis=1)
+    weighted = grad.astype(np.float64) * attn.astype(np.float64)
+    if clamp:
+        weighted = np.maximum(weighted, 0.0)
+    weighted = weighted.mean(axis=1)
     tokens = weighted.shape[-1]
     result = np.eye(tokens)
     for layer in weighted:
-        result = result + layer.astype(np.float64) @ result
+        result = result + layer @ result
     return result
 
 

@@ -13,6 +13,7 @@ class AblationCam(LibraryCam):
     paper = "Desai & Ramaswamy 2020"
     per_channel = True
     cam_class = "AblationCAM"
+    first_passes = 2  # the plain pass, then one that records the scores it ablates from
 
 
 METHOD = AblationCam()

@@ -18,6 +18,7 @@ from cvviz.explain.saliency.private_model import SaliencyModel, private_copy
 from cvviz.i18n import _
 
 if TYPE_CHECKING:
+    from cvviz.jobs import Reporter
     from cvviz.models.workbench import LoadedModel
 
 
@@ -42,12 +43,17 @@ def attribute(
     method: str,
     target: int,
     options: SaliencyOptions | None = None,
+    *,
+    reporter: Reporter | None = None,
 ) -> Attribution:
     """Attribute the ``target`` logit to the pixels of ``image_tensor`` (1, C, H, W, preprocessed).
 
     Works on a private copy (pass a :class:`SaliencyModel` from :func:`private_copy` to reuse one across
     methods); the caller's model and tensor are never touched. Gradients are enabled explicitly, so this
     works inside ``torch.no_grad()`` too. The returned map has the model's input resolution.
+
+    With a job's ``reporter`` the method reports its progress where it knows it (the per-channel CAMs)
+    and stops before its next forward pass once the job is cancelled, raising :class:`cvviz.jobs.Cancelled`.
     """
     chosen = get_method(method)
     options = options or SaliencyOptions()
@@ -70,7 +76,10 @@ def attribute(
         )
     with torch.enable_grad(), _quiet():
         try:
-            result, layer = chosen.run(private, x, target, options)
+            if reporter is None:
+                result, layer = chosen.run(private, x, target, options)
+            else:
+                result, layer = chosen.run_reported(private, x, target, options, reporter)
         except IndexError as exc:
             raise SaliencyError(
                 _("Target class {target} is out of range for this model.").format(target=target)

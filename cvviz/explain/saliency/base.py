@@ -12,11 +12,15 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import numpy as np
 import torch
 
+from cvviz.catalog.registry import get_family
 from cvviz.errors import CvvizError
+from cvviz.hooks import before_each_forward
 from cvviz.i18n import _
 
 if TYPE_CHECKING:
+    from cvviz.catalog.schema import ModelSpec
     from cvviz.explain.saliency.private_model import SaliencyModel
+    from cvviz.jobs import Reporter
 
 
 class SaliencyError(CvvizError, ValueError):
@@ -59,7 +63,8 @@ class AttributionMethod:
     """One attribution method. ``name`` is its catalog name, ``title`` its display name, ``paper`` the
     publication; ``uses_layer``/``uses_baseline`` say which options it reads; ``layer_map`` that its map is
     one (1, 1, H, W) map over the layer's grid, with no per-channel attribution to keep; ``per_channel``
-    that it runs the model once per channel of its layer (slow on wide layers)."""
+    that it runs the model once per channel of its layer (slow on wide layers); ``attention`` the attention
+    view a model's family must have (``"global"``: ViTs only), None for any model."""
 
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
@@ -68,6 +73,13 @@ class AttributionMethod:
     uses_baseline: ClassVar[bool] = False
     layer_map: ClassVar[bool] = False
     per_channel: ClassVar[bool] = False
+    attention: ClassVar[str | None] = None
+
+    def applies_to(self, spec: ModelSpec | None) -> bool:
+        """Whether the method can explain the catalog model ``spec`` (a model outside it: try and see)."""
+        if self.attention is None or spec is None:
+            return True
+        return get_family(spec).attention == self.attention and bool(spec.attention_layers)
 
     def run(
         self, private: SaliencyModel, x: torch.Tensor, target: int, options: SaliencyOptions
@@ -75,6 +87,20 @@ class AttributionMethod:
         """The attribution of ``target`` to ``x`` (1, C, H, W) on the private model: a tensor shaped like
         ``x`` (or (1, 1, H, W) for layer methods), and the layer used (None for input methods)."""
         raise NotImplementedError
+
+    def run_reported(
+        self,
+        private: SaliencyModel,
+        x: torch.Tensor,
+        target: int,
+        options: SaliencyOptions,
+        reporter: Reporter,
+    ) -> tuple[torch.Tensor, str | None]:
+        """:meth:`run` as part of a job: ``reporter`` is checked before every forward pass of the model, so
+        a cancelled job stops before the next one (methods that know their number of passes override
+        this to report progress too)."""
+        with before_each_forward(private.model, reporter.check):
+            return self.run(private, x, target, options)
 
     def __repr__(self) -> str:
         return f"<attribution method {self.name}>"

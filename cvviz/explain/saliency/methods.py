@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cvviz.explain.saliency import (
     ablation_cam,
+    attention_rollout,
     deeplift,
     eigen_cam,
     grad_cam,
@@ -18,6 +19,7 @@ from cvviz.explain.saliency import (
     occlusion,
     score_cam,
     smoothgrad,
+    transformer_relevance,
 )
 from cvviz.explain.saliency.base import AttributionMethod, SaliencyError
 from cvviz.i18n import _
@@ -40,6 +42,8 @@ METHODS: dict[str, AttributionMethod] = {
         score_cam,
         ablation_cam,
         eigen_cam,
+        attention_rollout,
+        transformer_relevance,
     )
 }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +22,9 @@ from cvviz.explain.saliency.attribute import attribute
 from cvviz.explain.saliency.base import SaliencyOptions
 from cvviz.explain.saliency.private_model import private_copy
 from cvviz.i18n import _
+
+if TYPE_CHECKING:
+    from cvviz.jobs import Reporter
 
 
 @dataclass(frozen=True)
@@ -155,24 +159,35 @@ def cascading_randomisation(
     target: int,
     options: SaliencyOptions | None = None,
     progress: Callable[[float, str], None] | None = None,
+    *,
+    reporter: Reporter | None = None,
 ) -> SanityResult:
     """Recompute ``method``'s map after randomising the model cumulatively from the top down.
 
-    Similarities compare absolute maps, as Adebayo et al. do. Runs on a private copy of the model.
+    Similarities compare absolute maps, as Adebayo et al. do. Runs on a private copy of the model. With a
+    job's ``reporter`` each map reports into its share of the job's progress and stops part-way when the
+    job is cancelled (see :func:`.attribute`).
     """
     if progress:
         progress(0.0, _("copying the model and computing the original map"))
     private = private_copy(loaded_or_model, spec)
     groups = randomisation_groups(private.model, private.spec.stages if private.spec else None)
-    original = attribute(private, private.spec, image_tensor, method, target, options)
+    maps_total = len(groups) + 1
+
+    def share(index: int) -> Reporter | None:
+        return None if reporter is None else reporter.part(index / maps_total, (index + 1) / maps_total)
+
+    original = attribute(private, private.spec, image_tensor, method, target, options, reporter=share(0))
     base = np.abs(original.map)
     steps = [SanityStep("original", spearman(base, base), ssim(base, base))]
     maps = [original.map]
     for i, (name, modules) in enumerate(groups):
         if progress:
-            progress(i / len(groups), _("randomising {layer}").format(layer=name))
+            progress((i + 1) / maps_total, _("randomising {layer}").format(layer=name))
         reinitialise(modules, generator_seed=1000 + i)
-        current = attribute(private, private.spec, image_tensor, method, target, options).map
+        current = attribute(
+            private, private.spec, image_tensor, method, target, options, reporter=share(i + 1)
+        ).map
         steps.append(SanityStep(name, spearman(base, np.abs(current)), ssim(base, np.abs(current))))
         maps.append(current)
     if progress:
