@@ -10,7 +10,7 @@ the machine runs. Then, for the last detector: one forward pass over the 200 hel
 would pay to re-run the network) against re-running only the post-processing of one scene (threshold and
 NMS) and of all 200 with their mAP (what a slider move costs).
 
-    python -m benchmarks.task_lab [--runs 2] [--tasks detect segment]
+    python -m benchmarks.task_lab [--runs 2 | --seeds 0 1 2] [--tasks detect segment]
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def _timed(work, repeats: int = 5) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--seeds", type=int, nargs="+", help="train with these seeds (default 0 … runs − 1)")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     args = parser.parse_args()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
@@ -57,7 +58,7 @@ def main() -> None:
     last = None
     for task in args.tasks:
         seconds, cpu, scores, epochs = [], [], [], []
-        for seed in range(args.runs):
+        for seed in args.seeds if args.seeds else range(args.runs):
             started = time.process_time()
             result = train(TaskConfig(task=task, seed=seed))
             cpu.append(time.process_time() - started)

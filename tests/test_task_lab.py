@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from torch.nn import functional as F
 
 from cvviz.cli import main
 from cvviz.tasks.boxes import batched_nms, box_iou, nms, nms_steps
@@ -25,7 +26,7 @@ from cvviz.tasks.lab import (
 )
 from cvviz.tasks.metrics import mean_average_precision, mean_iou
 from cvviz.tasks.synthetic import make_scenes
-from cvviz.tasks.unet import UNet, skip_levels
+from cvviz.tasks.unet import UNet, segmentation_loss, skip_levels
 
 
 def _random_boxes(generator: torch.Generator, count: int, span: float = 50.0) -> torch.Tensor:
@@ -201,14 +202,36 @@ def test_grid_decoding_recovers_a_box_written_into_its_cell():
     assert detection_loss(raw, target, size) < 0.1 * detection_loss(torch.zeros_like(raw), target, size)
 
 
-def test_unet_skip_levels_are_the_models_own_shapes():
-    model = UNet(classes=11, widths=(4, 8, 16))
+@pytest.mark.parametrize("stride", [1, 2])
+def test_unet_skip_levels_are_the_models_own_shapes(stride):
+    model = UNet(classes=11, widths=(4, 8, 16), stride=stride)
     levels = skip_levels(model, size=32)
-    assert [level.encoder for level in levels] == [(4, 32, 32), (8, 16, 16), (16, 8, 8)]
+    top = 32 // stride  # the U runs on the image average-pooled by its stride
+    assert [level.encoder for level in levels] == [
+        (4, top, top),
+        (8, top // 2, top // 2),
+        (16, top // 4, top // 4),
+    ]
     for level in levels[:-1]:
         assert level.upsampled == level.encoder  # the upsampled map meets its skip at the same size
         assert level.decoder == level.encoder
     assert levels[-1].decoder is None and model(torch.zeros(2, 1, 32, 32)).shape == (2, 11, 32, 32)
+
+
+def test_segmentation_loss_rewards_overlap_and_dice_is_blind_to_background():
+    target = torch.zeros(2, 16, 16, dtype=torch.long)
+    target[:, 4:12, 6:9] = 3  # a thin stroke of class 3
+    right = F.one_hot(target, 11).permute(0, 3, 1, 2).float() * 20
+    shifted = F.one_hot(target.roll(3, dims=2), 11).permute(0, 3, 1, 2).float() * 20
+    assert segmentation_loss(right, target) < 0.01 < segmentation_loss(shifted, target)
+    # Dice alone: perfect prediction ≈ 0; the stroke missed entirely costs 1 for its class, whatever the
+    # (perfectly predicted) background.
+    blank = F.one_hot(torch.zeros_like(target), 11).permute(0, 3, 1, 2).float() * 20
+    dice_only = segmentation_loss(blank, target, dice_weight=1.0) - segmentation_loss(
+        blank, target, dice_weight=0
+    )
+    # One of the ten digit classes has no overlap: 1 − (0 + 1) / (48 stroke pixels + 1), over ten classes.
+    assert dice_only == pytest.approx((1 - 1 / 49) / 10, abs=1e-4)
 
 
 @pytest.fixture(scope="module")

@@ -166,10 +166,13 @@ def mask_figure(
     return figure
 
 
-def unet_figure(levels: Sequence[SkipLevel], classes: int, *, height: int = 420) -> go.Figure:
+def unet_figure(
+    levels: Sequence[SkipLevel], classes: int, *, stride: int = 1, height: int = 420
+) -> go.Figure:
     """The U: the contracting path down the left, the expanding path up the right, each block labelled
     with its output shape (channels × height × width) as the model computes it, and the skip connections
-    across, with the concatenated channels."""
+    across, with the concatenated channels. A ``stride`` above 1 (the U runs on an average-pooled image and
+    its class scores are upsampled back) adds the image on the left and the upsampling on the right."""
     figure = go.Figure()
     depth = len(levels)
 
@@ -205,10 +208,26 @@ def unet_figure(levels: Sequence[SkipLevel], classes: int, *, height: int = 420)
                   _("up-conv ×2 → {shape}").format(shape=shape(level.upsampled)))  # fmt: skip
     top = levels[0]
     right = middle + (depth - 1) * spacing
+    left = 0.0
+    if stride > 1:
+        left = -spacing
+        size = f"{top.encoder[1] * stride}×{top.encoder[2] * stride}"
+        block(left, 0, f"1×{size}", "#eeeeee")
+        arrow(left + 1.1, 0, -1.1, 0, _("avg-pool ÷{n}").format(n=stride))
     if top.decoder is not None:
         block(right + spacing, 0, f"{classes}×{top.decoder[1]}×{top.decoder[2]}", "#ffe0b2")
         arrow(right + 1.1, 0, right + spacing - 1.1, 0, _("1×1 conv"))
-    figure.update_xaxes(range=[-1.4, right + spacing + 1.4])
+        right += spacing
+        if stride > 1:
+            block(
+                right + spacing,
+                0,
+                f"{classes}×{top.decoder[1] * stride}×{top.decoder[2] * stride}",
+                "#ffe0b2",
+            )
+            arrow(right + 1.1, 0, right + spacing - 1.1, 0, _("bilinear ×{n}").format(n=stride))
+            right += spacing
+    figure.update_xaxes(range=[left - 1.4, right + 1.4])
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, range=[-depth + 0.4, 0.7])
     figure.update_layout(
