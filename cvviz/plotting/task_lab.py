@@ -181,12 +181,14 @@ def unet_figure(
                          fillcolor=colour, line={"color": "#455a64"}, layer="below")  # fmt: skip
         figure.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 12})
 
-    def arrow(x0, y0, x1, y1, text: str = "", colour: str = "#455a64", dash: bool = False) -> None:
+    def arrow(
+        x0, y0, x1, y1, text: str = "", colour: str = "#455a64", dash: bool = False, lift: int = 10
+    ) -> None:
         figure.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
                               showarrow=True, arrowhead=3, arrowwidth=1.6, arrowcolor=colour, text="")  # fmt: skip
         if text:
             figure.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=text, showarrow=False,
-                                  font={"size": 11, "color": colour}, yshift=10)  # fmt: skip
+                                  font={"size": 11, "color": colour}, yshift=lift)  # fmt: skip
 
     def shape(values) -> str:
         return "×".join(str(v) for v in values)
@@ -213,10 +215,10 @@ def unet_figure(
         left = -spacing
         size = f"{top.encoder[1] * stride}×{top.encoder[2] * stride}"
         block(left, 0, f"1×{size}", "#eeeeee")
-        arrow(left + 1.1, 0, -1.1, 0, _("avg-pool ÷{n}").format(n=stride))
+        arrow(left + 1.1, 0, -1.1, 0, _("avg-pool ÷{n}").format(n=stride), lift=44)
     if top.decoder is not None:
         block(right + spacing, 0, f"{classes}×{top.decoder[1]}×{top.decoder[2]}", "#ffe0b2")
-        arrow(right + 1.1, 0, right + spacing - 1.1, 0, _("1×1 conv"))
+        arrow(right + 1.1, 0, right + spacing - 1.1, 0, _("1×1 conv"), lift=44)
         right += spacing
         if stride > 1:
             block(
@@ -225,7 +227,7 @@ def unet_figure(
                 f"{classes}×{top.decoder[1] * stride}×{top.decoder[2] * stride}",
                 "#ffe0b2",
             )
-            arrow(right + 1.1, 0, right + spacing - 1.1, 0, _("bilinear ×{n}").format(n=stride))
+            arrow(right + 1.1, 0, right + spacing - 1.1, 0, _("bilinear ×{n}").format(n=stride), lift=44)
             right += spacing
     figure.update_xaxes(range=[left - 1.4, right + 1.4])
     figure.update_xaxes(visible=False)
