@@ -405,7 +405,7 @@ class LiveTask:
     log: TaskLog
 
 
-ESTIMATE_S = {"detect": 40.0, "segment": 55.0}
+ESTIMATE_S = {"detect": 40.0, "segment": 50.0}
 """About how long a default run takes on one core (its CPU time, see docs/benchmarks.md)."""
 
 

@@ -11,7 +11,7 @@ way in and the class scores are upsampled bilinearly ×2 on the way out. The sce
 drawn 14–30 pixels tall, so at half resolution each bitmap pixel still spans one to two pixels and nearly
 all of a digit's shape is kept, while every convolution costs a quarter and each level's receptive field
 covers twice as much of a digit. The default run trains in under a minute on one CPU core and scores a
-higher held-out mIoU than the same U at full resolution reached in two and a half (docs/benchmarks.md).
+higher held-out mIoU than the same U at full resolution reached in well over two (docs/benchmarks.md).
 """
 
 from __future__ import annotations
