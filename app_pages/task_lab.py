@@ -30,10 +30,9 @@ METRIC_NAMES = {"map50": "mAP@0.5", "miou": "mIoU"}
 st.title(_("Detection lab"))
 st.caption(
     _(
-        "A one-stage grid detector (the idea of YOLO) and a small U-Net, trained here on the CPU (the "
-        "detector in under a minute, the U-Net in about two) on scenes of handwritten digits whose boxes and "
-        "masks are known; then every step from the network's grid to the final boxes, on scenes it has never "
-        "seen."
+        "A one-stage grid detector (the idea of YOLO) and a small U-Net, each trained here on the CPU in "
+        "under a minute on scenes of handwritten digits whose boxes and masks are known; then every step from "
+        "the network's grid to the final boxes, on scenes it has never seen."
     )
 )
 st.session_state.setdefault(RUNS, {})
@@ -239,7 +238,8 @@ def show_segmenter() -> None:
     columns[0].metric(_("mIoU, this scene"), f"{scene_score.miou:.3f}")
     columns[1].metric(_("mIoU, all held-out scenes"), f"{view.score.miou:.3f}")
     columns[2].metric(_("Pixel accuracy, all held-out scenes"), f"{view.score.pixel_accuracy:.3f}")
-    st.plotly_chart(unet_figure(view.levels, len(SEGMENT_CLASSES)), key="tasklab.unet")
+    stride = view.scenes[index].image.shape[0] // (view.levels[0].encoder[1] or 1)
+    st.plotly_chart(unet_figure(view.levels, len(SEGMENT_CLASSES), stride=stride), key="tasklab.unet")
     st.caption(
         _(
             "Each skip connection hands the contracting path's fine feature map to the expanding path at the same "
@@ -247,6 +247,14 @@ def show_segmenter() -> None:
             "fine one where its strokes are."
         )
     )
+    if stride > 1:
+        st.caption(
+            _(
+                "The U runs on the scene averaged over {n}×{n} pixels and its class scores are upsampled back: "
+                "the digits are enlarged 8×8 bitmaps, so little of their shape is lost, and every convolution "
+                "costs 1/{cost} of what it would at full size."
+            ).format(n=stride, cost=stride * stride)
+        )
     with st.expander(_("IoU of each class over the held-out scenes")):
         table(
             [

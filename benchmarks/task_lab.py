@@ -8,9 +8,10 @@ held-out scoring after every epoch (200 scenes of test digits). The run's CPU ti
 is reported beside its wall time: on one thread it is what the run takes on a core of its own, whatever else
 the machine runs. Then, for the last detector: one forward pass over the 200 held-out scenes (what a page
 would pay to re-run the network) against re-running only the post-processing of one scene (threshold and
-NMS) and of all 200 with their mAP (what a slider move costs).
+NMS) and of all 200 with their mAP (what a slider move costs). A U-Net run below ``MIOU_FLOOR`` fails the
+benchmark.
 
-    python -m benchmarks.task_lab [--runs 2] [--tasks detect segment]
+    python -m benchmarks.task_lab [--runs 2 | --seeds 0 1 2] [--tasks detect segment]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import torch
 from cvviz.tasks.grid_detector import DEFAULT_IOU, DEFAULT_SCORE
 from cvviz.tasks.lab import (
     METRIC,
+    MIOU_FLOOR,
     TASKS,
     TaskConfig,
     detection_map,
@@ -48,16 +50,17 @@ def _timed(work, repeats: int = 5) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--seeds", type=int, nargs="+", help="train with these seeds (default 0 … runs − 1)")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     args = parser.parse_args()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"device: CPU, {os.cpu_count()} cores (the lab's loop on one thread), torch {torch.__version__}")
     print(f"load average at the start: {load}")
     held_out_scenes()  # made once per process, as the app does
-    last = None
+    last, failed = None, []
     for task in args.tasks:
         seconds, cpu, scores, epochs = [], [], [], []
-        for seed in range(args.runs):
+        for seed in args.seeds if args.seeds else range(args.runs):
             started = time.process_time()
             result = train(TaskConfig(task=task, seed=seed))
             cpu.append(time.process_time() - started)
@@ -72,6 +75,8 @@ def main() -> None:
             f"(runs: {', '.join(f'{s:.1f}' for s in cpu)}); epoch {statistics.median(epochs):.2f} s; "
             f"held-out {METRIC[task]} {statistics.median(scores):.3f} (runs: {', '.join(f'{s:.3f}' for s in scores)})"
         )
+        if task == "segment" and min(scores) < MIOU_FLOOR:
+            failed.append(f"a default U-Net run reached mIoU {min(scores):.3f}, below its floor {MIOU_FLOOR}")
     if last is not None:
         model, scenes = model_from_result(last), held_out_scenes()
         forward = _timed(lambda: detector_outputs(model, scenes))
@@ -85,6 +90,8 @@ def main() -> None:
             f"{len(scenes)} scenes with their mAP: {1000 * every:.1f} ms ({every / forward:.2f}×)"
         )
     print(f"load average at the end: {', '.join(f'{value:.1f}' for value in os.getloadavg())}")
+    if failed:
+        raise SystemExit("; ".join(failed))
 
 
 if __name__ == "__main__":

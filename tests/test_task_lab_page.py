@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from cvviz.tasks.lab import TaskConfig, train
 from cvviz.tasks.synthetic import make_scenes
+from cvviz.tasks.unet import UNet
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "task_lab.py")
@@ -63,4 +64,4 @@ def test_segmenter_shows_its_masks_scores_and_skip_connections(runs):
     shown = _metrics(at)
     assert 0.0 <= float(shown["mIoU, all held-out scenes"]) <= 1.0
     levels = at.session_state["tasklab.views"]["segment"].levels
-    assert [level.encoder[0] for level in levels] == [12, 24, 48, 64]
+    assert [level.encoder[0] for level in levels] == list(UNet().widths)  # the trained model's own shapes

@@ -14,7 +14,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     default = TaskConfig()
     parser = commands.add_parser(
         "train-task",
-        help="train a grid detector or a U-Net on synthetic digit scenes (CPU, one to two minutes)",
+        help="train a grid detector or a U-Net on synthetic digit scenes (CPU, under a minute each)",
     )
     add = parser.add_argument
     add("--task", default=default.task, choices=tuple(TASKS),

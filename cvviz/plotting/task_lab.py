@@ -166,10 +166,13 @@ def mask_figure(
     return figure
 
 
-def unet_figure(levels: Sequence[SkipLevel], classes: int, *, height: int = 420) -> go.Figure:
+def unet_figure(
+    levels: Sequence[SkipLevel], classes: int, *, stride: int = 1, height: int = 420
+) -> go.Figure:
     """The U: the contracting path down the left, the expanding path up the right, each block labelled
     with its output shape (channels × height × width) as the model computes it, and the skip connections
-    across, with the concatenated channels."""
+    across, with the concatenated channels. A ``stride`` above 1 (the U runs on an average-pooled image and
+    its class scores are upsampled back) adds the image on the left and the upsampling on the right."""
     figure = go.Figure()
     depth = len(levels)
 
@@ -178,12 +181,14 @@ def unet_figure(levels: Sequence[SkipLevel], classes: int, *, height: int = 420)
                          fillcolor=colour, line={"color": "#455a64"}, layer="below")  # fmt: skip
         figure.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 12})
 
-    def arrow(x0, y0, x1, y1, text: str = "", colour: str = "#455a64", dash: bool = False) -> None:
+    def arrow(
+        x0, y0, x1, y1, text: str = "", colour: str = "#455a64", dash: bool = False, lift: int = 10
+    ) -> None:
         figure.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
                               showarrow=True, arrowhead=3, arrowwidth=1.6, arrowcolor=colour, text="")  # fmt: skip
         if text:
             figure.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=text, showarrow=False,
-                                  font={"size": 11, "color": colour}, yshift=10)  # fmt: skip
+                                  font={"size": 11, "color": colour}, yshift=lift)  # fmt: skip
 
     def shape(values) -> str:
         return "×".join(str(v) for v in values)
@@ -205,10 +210,26 @@ def unet_figure(levels: Sequence[SkipLevel], classes: int, *, height: int = 420)
                   _("up-conv ×2 → {shape}").format(shape=shape(level.upsampled)))  # fmt: skip
     top = levels[0]
     right = middle + (depth - 1) * spacing
+    left = 0.0
+    if stride > 1:
+        left = -spacing
+        size = f"{top.encoder[1] * stride}×{top.encoder[2] * stride}"
+        block(left, 0, f"1×{size}", "#eeeeee")
+        arrow(left + 1.1, 0, -1.1, 0, _("avg-pool ÷{n}").format(n=stride), lift=44)
     if top.decoder is not None:
         block(right + spacing, 0, f"{classes}×{top.decoder[1]}×{top.decoder[2]}", "#ffe0b2")
-        arrow(right + 1.1, 0, right + spacing - 1.1, 0, _("1×1 conv"))
-    figure.update_xaxes(range=[-1.4, right + spacing + 1.4])
+        arrow(right + 1.1, 0, right + spacing - 1.1, 0, _("1×1 conv"), lift=44)
+        right += spacing
+        if stride > 1:
+            block(
+                right + spacing,
+                0,
+                f"{classes}×{top.decoder[1] * stride}×{top.decoder[2] * stride}",
+                "#ffe0b2",
+            )
+            arrow(right + 1.1, 0, right + spacing - 1.1, 0, _("bilinear ×{n}").format(n=stride), lift=44)
+            right += spacing
+    figure.update_xaxes(range=[left - 1.4, right + 1.4])
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, range=[-depth + 0.4, 0.7])
     figure.update_layout(
