@@ -265,6 +265,11 @@ def test_checkpoint_round_trip_and_refusals(tiny_runs, tmp_path):
     model = model_from_result(saved)
     images = torch.rand(2, 1, 64, 64)
     torch.testing.assert_close(model(images), model_from_result(result)(images))
+    assert model.stride == 2
+    older = result.checkpoint()
+    del older["config"]["unet_stride"]  # a file saved before the U-Net halved its input
+    torch.save(older, tmp_path / "older.pt")
+    assert model_from_result(load_checkpoint(str(tmp_path / "older.pt"))).stride == 1
     torch.save({"something": "else"}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError):
         load_checkpoint(str(tmp_path / "other.pt"))

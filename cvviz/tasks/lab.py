@@ -84,7 +84,9 @@ class CheckpointError(CvvizError, ValueError):
 @dataclass(frozen=True)
 class TaskConfig:
     """Everything a run depends on. ``epochs``, ``batch_size`` (scenes per step) and ``lr`` None mean the
-    task's defaults; ``scenes`` is the number of training scenes (made with ``seed``)."""
+    task's defaults; ``scenes`` is the number of training scenes (made with ``seed``). ``unet_stride`` is
+    how many pixels (per side) the U-Net averages into one before its first level (:class:`UNet`); files
+    saved before it existed were trained at full resolution and read back with 1."""
 
     task: str = "detect"
     epochs: int | None = None
@@ -92,6 +94,7 @@ class TaskConfig:
     batch_size: int | None = None
     lr: float | None = None
     seed: int = 0
+    unet_stride: int = 2
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -116,6 +119,8 @@ class TaskConfig:
                 _("The learning rate must be a positive number, not {value}.").format(value=self.lr)
             )
         _whole(_("seed"), self.seed, 0, 2**31 - 1)
+        if self.unet_stride not in (1, 2):
+            raise TaskConfigError(_("The settings saved with that model are not valid."))
 
     @property
     def epoch_count(self) -> int:
@@ -153,9 +158,11 @@ def _whole(what: str, value: object, low: int, high: int) -> None:
         )
 
 
-def build_model(task: str) -> nn.Module:
+def build_model(task: str, unet_stride: int = 2) -> nn.Module:
     """The task's network, initialised from torch's generator as it stands (seed it first)."""
-    return GridDetector(classes=len(CLASSES)) if task == "detect" else UNet(classes=len(SEGMENT_CLASSES))
+    if task == "detect":
+        return GridDetector(classes=len(CLASSES))
+    return UNet(classes=len(SEGMENT_CLASSES), stride=unet_stride)
 
 
 @dataclass(frozen=True)
@@ -334,7 +341,7 @@ def train(
 
     with one_thread(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = build_model(config.task)
+        model = build_model(config.task, config.unet_stride)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
         schedule = torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
@@ -427,7 +434,7 @@ class SavedTaskModel:
 
 def model_from_result(result: TaskResult | SavedTaskModel) -> nn.Module:
     """The trained network, rebuilt and loaded with the run's (or the file's) weights, in eval mode."""
-    model = build_model(result.config.task)
+    model = build_model(result.config.task, result.config.unet_stride)
     try:
         model.load_state_dict(result.state_dict)
     except RuntimeError as exc:
@@ -447,6 +454,7 @@ def load_checkpoint(source: str | BinaryIO) -> SavedTaskModel:
         _("That file is not a model saved by the detection lab (save one with train-task)."),
         CheckpointError,
     )
+    settings.setdefault("unet_stride", 1)  # saved before the U-Net halved its input
     try:
         config = TaskConfig.from_dict(settings)
     except (TaskConfigError, KeyError, TypeError) as exc:
