@@ -15,18 +15,20 @@ from torchvision.models import resnet18
 from torchvision.models.detection import MaskRCNN
 from torchvision.models.detection.backbone_utils import BackboneWithFPN
 from torchvision.models.detection.keypoint_rcnn import KeypointRCNNHeads, KeypointRCNNPredictor
+from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.ops import MultiScaleRoIAlign
 
 from cvviz.catalog import get_spec
 from cvviz.hooks import hooks_removed_on_exit
-from cvviz.tasks.cam import DetectionCamError, cam_levels, detection_cam
-from cvviz.tasks.pipeline import image_tensor, run_task
+from cvviz.tasks.cam import DetectionCamError, cam_levels, detection_cam, pooled_level
+from cvviz.tasks.contrast import detection_counts, instance_counts, semantic_counts
+from cvviz.tasks.pipeline import Detections, SemanticMap, image_tensor, run_task
 from cvviz.tasks.postprocess import ThresholdError, second_stage, select
 
 
 def tiny_two_stage() -> MaskRCNN:
-    """Mask R-CNN on a ResNet-18 FPN (32 channels), 3 classes, with a small keypoint head (5 joints) too:
-    one model exercises both second-stage heads."""
+    """Mask R-CNN on a ResNet-18 FPN (32 channels), 3 classes, with a small mask head and a small keypoint
+    head (5 joints): one model exercises both second-stage heads."""
     torch.manual_seed(0)
     layers = {f"layer{i}": str(i - 1) for i in range(1, 5)}
     backbone = BackboneWithFPN(resnet18(), layers, [64, 128, 256, 512], 32)
@@ -40,6 +42,8 @@ def tiny_two_stage() -> MaskRCNN:
         box_detections_per_img=4,
     )
     roi = model.roi_heads
+    roi.mask_head = MaskRCNNHeads(32, (32, 32), 1)
+    roi.mask_predictor = MaskRCNNPredictor(32, 32, 3)
     roi.keypoint_roi_pool = MultiScaleRoIAlign(["0", "1", "2", "3"], 14, 2)
     roi.keypoint_head = KeypointRCNNHeads(32, (32, 32))
     roi.keypoint_predictor = KeypointRCNNPredictor(32, 5)
@@ -108,6 +112,7 @@ def test_grad_cam_on_a_detection_depends_on_the_detection_and_leaves_no_hook(tin
     assert len(cam_levels(result)) == 4 and len(found) >= 2
     first = detection_cam(model, image, found.boxes[0], found.labels[0], 0)
     level = first.source_level
+    assert level is not None and pooled_level(result, found.boxes[0]) == level
     maps = [detection_cam(model, image, found.boxes[i], found.labels[i], level).heatmap for i in range(2)]
     for heatmap in maps:
         assert heatmap.shape == (image.height, image.width) and np.isfinite(heatmap).all()
@@ -123,3 +128,20 @@ def test_grad_cam_on_a_detection_depends_on_the_detection_and_leaves_no_hook(tin
     assert model.roi_heads.score_thresh == 0.05
     with pytest.raises(DetectionCamError):
         detection_cam(model, image, found.boxes[0], found.labels[0], 7)
+
+
+def test_side_by_side_counts_follow_the_pipeline_and_tell_objects_apart(tiny):
+    _, result = tiny
+    steps = [count for _, count in detection_counts(result, result.detections).steps]
+    assert detection_counts(result, result.detections).stages == 2
+    assert steps[0] == sum(level.count for level in result.anchors) >= steps[1] >= steps[2] > 0
+    assert steps[4] == len(result.detections) <= steps[3] == len(result.head.candidates)
+
+    labels = np.zeros((6, 8), dtype=np.int64)
+    labels[1:3, 1:3] = labels[2:4, 3:5] = 7  # two touching squares of one class: one region
+    labels[5, 7] = 2
+    semantic = SemanticMap(labels, np.ones(labels.shape, np.float32), (21, 6, 8), 8, "bilinear")
+    assert semantic_counts(semantic) == (2, 2, 9)
+    masks = np.stack([labels == 7, labels == 7, labels == 2]).astype(np.float32)
+    found = Detections(np.zeros((3, 4), np.float32), np.ones(3, np.float32), np.array([7, 7, 2]), masks)
+    assert instance_counts(found) == (2, 3, 9)

@@ -198,3 +198,55 @@ def parts_figure(cost, published_params: int | None, published_gmacs: float | No
         legend=dict(orientation="h", y=-0.08),
     )
     return fig
+
+
+def detection_cam_figure(
+    image: np.ndarray, heatmap: np.ndarray, box: Sequence[float], label: str, opacity: float = 0.5
+) -> go.Figure:
+    """A CAM (H, W) in [0, 1] over the image, with the detection it was computed for outlined."""
+    from cvviz.plotting.style import colourbar
+
+    fig = _image_figure(image)
+    fig.add_trace(
+        go.Heatmap(
+            z=heatmap,
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=ACTIVATION,
+            opacity=opacity,
+            colorbar=colourbar(_("share of the<br>map's largest")),
+            hovertemplate=_("x %{x}, y %{y}: %{z:.0%} of the largest") + "<extra></extra>",
+        )
+    )
+    _box(fig, box, "#FFFFFF", label, label, True)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def pipeline_counts_figure(sides: Sequence[tuple[str, Sequence[tuple[str, int]]]]) -> go.Figure:
+    """Each model's pipeline as horizontal bars, one per step with its count of boxes (log scale), models
+    side by side: (model title, ((step, count), …)) each, steps top to bottom."""
+    fig = make_subplots(rows=1, cols=len(sides), subplot_titles=[title for title, _steps in sides])
+    for col, (_title, steps) in enumerate(sides, 1):
+        names = [name for name, _count in steps]
+        counts = [max(count, 0) for _name, count in steps]
+        fig.add_trace(
+            go.Bar(
+                x=[max(c, 0.8) for c in counts],
+                y=names,
+                orientation="h",
+                text=[f"{c:,}" for c in counts],
+                textposition="outside",
+                marker_color=colour(col - 1),
+                hovertemplate="%{y}: %{text}<extra></extra>",
+                showlegend=False,
+            ),
+            row=1,
+            col=col,
+        )
+        fig.update_yaxes(autorange="reversed", row=1, col=col)
+        fig.update_xaxes(type="log", title=_("boxes (log scale)"), row=1, col=col)
+    fig.update_layout(
+        height=120 + 42 * max(len(steps) for _t, steps in sides), margin=dict(l=10, r=30, t=40, b=10)
+    )
+    return fig

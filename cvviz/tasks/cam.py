@@ -11,9 +11,10 @@ recipe for Faster R-CNN.
 A detection's score reaches only the level its box was read from: a two-stage detector pools each box
 from one FPN level (the model's own ``LevelMapper``, :attr:`DetectionCam.source_level`), a one-stage one
 scores it from one level's anchor; Grad-CAM at any other level is zero. The model runs whole (resize,
-backbone, FPN, heads, post-processing at the thresholds given), with the gradient taken through the image
-only, so the model's parameters never get a ``.grad``; its thresholds are restored and the library's
-hooks removed however the run ends.
+backbone, FPN, heads, post-processing at the thresholds given); the gradient starts at the chosen level's
+output (a hook hands the rest of the model a leaf copy of it), so the backward pass runs only through the
+heads and the model's parameters never get a ``.grad``. Its thresholds are restored and every hook (the
+library's and this module's) removed however the run ends.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from PIL import Image
 from torch import nn
 
 from cvviz.errors import CvvizError
+from cvviz.hooks import hooks_removed_on_exit
 from cvviz.i18n import N_, _
 from cvviz.tasks.pipeline import FeatureLevel, TaskRun, architecture_of, image_tensor
 
@@ -92,6 +94,12 @@ def _thresholds(owner: nn.Module, score: float | None, iou: float | None) -> Ite
             setattr(owner, name, value)
 
 
+def _gradient_starts_here(module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+    """The level's output as a leaf that requires grad: the backward pass stops at the level instead of
+    running through the backbone (whose parameters need no gradient)."""
+    return output.detach().requires_grad_(True)
+
+
 def _source_level(model: nn.Module, box: np.ndarray, pixels: torch.Tensor) -> int | None:
     """The FPN level a two-stage detector's box head reads ``box`` (original pixels) from."""
     if architecture_of(model) != "two_stage":
@@ -141,10 +149,14 @@ def detection_cam(
     owner = model.roi_heads if architecture_of(model) == "two_stage" else model
     target = FasterRCNNBoxScoreTarget([int(label)], [box])
     cam_class = GradCAM if method == "gradcam" else EigenCAM
-    with _thresholds(owner, score, iou), torch.enable_grad():
-        cam = cam_class(model=_OneImage(model), target_layers=[fpn.layer_blocks[level]])
+    layer = fpn.layer_blocks[level]
+    gradients = torch.enable_grad() if method == "gradcam" else torch.no_grad()
+    with _thresholds(owner, score, iou), gradients, hooks_removed_on_exit([]) as handles:
+        if method == "gradcam":
+            handles.append(layer.register_forward_hook(_gradient_starts_here))
+        cam = cam_class(model=_OneImage(model), target_layers=[layer])
         try:
-            heatmap = cam(input_tensor=pixels[None].requires_grad_(method == "gradcam"), targets=[target])[0]
+            heatmap = cam(input_tensor=pixels[None], targets=[target])[0]
         except RuntimeError as exc:
             if "does not require grad" not in str(exc):
                 raise
@@ -161,3 +173,20 @@ def detection_cam(
         int(label),
         _source_level(model, box, pixels),
     )
+
+
+def pooled_level(run: TaskRun, box: np.ndarray) -> int | None:
+    """The index among :func:`cam_levels` of the level a two-stage detector's box head reads ``box``
+    (original pixels) from, by FPN's rule (Lin et al., 2017, eq. 1: level ⌊4 + log2(√area / 224)⌋, clamped
+    to the pyramid, the area in the model's input pixels); None for other models."""
+    levels = cam_levels(run)
+    if run.architecture != "two_stage" or not levels:
+        return None
+    sy = run.input_size[0] / run.original_size[0]
+    sx = run.input_size[1] / run.original_size[1]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    area = max((x2 - x1) * sx * (y2 - y1) * sy, 1e-12)
+    low = round(np.log2(levels[0].stride))
+    high = round(np.log2(levels[-1].stride))
+    level = int(np.floor(4 + np.log2(np.sqrt(area) / 224) + 1e-6))
+    return min(max(level, low), high) - low
