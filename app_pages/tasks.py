@@ -207,6 +207,7 @@ def side_by_side() -> None:
     if not st.toggle(_("Run both on this image"), key="tasks.side.run"):
         st.caption(_("Each model runs once on this image; the result is kept."))
         return
+    columns = st.columns(2)
     with st.spinner(_("Running both models…")):
         try:
             runs = [side_run(n) for n in chosen]
