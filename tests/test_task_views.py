@@ -145,3 +145,15 @@ def test_side_by_side_counts_follow_the_pipeline_and_tell_objects_apart(tiny):
     masks = np.stack([labels == 7, labels == 7, labels == 2]).astype(np.float32)
     found = Detections(np.zeros((3, 4), np.float32), np.ones(3, np.float32), np.array([7, 7, 2]), masks)
     assert instance_counts(found) == (2, 3, 9)
+
+
+def test_cam_and_pipeline_figures_draw_what_they_are_given():
+    from cvviz.plotting.tasks import detection_cam_figure, pipeline_counts_figure
+
+    heatmap = np.linspace(0, 1, 80, dtype=np.float32).reshape(8, 10)
+    fig = detection_cam_figure(np.zeros((8, 10, 3), np.uint8), heatmap, [1, 1, 5, 5], "cat")
+    (heat,) = [trace for trace in fig.data if trace.type == "heatmap"]
+    np.testing.assert_array_equal(np.asarray(heat.z), heatmap)
+    fig = pipeline_counts_figure([("one", [("anchors", 3234), ("final", 0)]), ("two", [("final", 5)])])
+    assert [list(trace.text) for trace in fig.data] == [["3,234", "0"], ["5"]]
+    assert [list(trace.y) for trace in fig.data] == [["anchors", "final"], ["final"]]
