@@ -13,15 +13,19 @@ from cvviz.i18n import N_, _
 from cvviz.plotting.tasks import (
     anchors_figure,
     boxes_figure,
+    detection_cam_figure,
     feature_levels_figure,
     instance_masks_figure,
     keypoints_figure,
     parts_figure,
+    pipeline_counts_figure,
     semantic_figure,
 )
+from cvviz.tasks.cam import CAM_METHODS, cam_levels, detection_cam, pooled_level
+from cvviz.tasks.contrast import detection_counts, instance_counts, semantic_counts
 from cvviz.tasks.parts import PART_LABELS, task_cost
 from cvviz.tasks.pipeline import run_task
-from cvviz.tasks.postprocess import SCORE_FLOOR, ranked_detections
+from cvviz.tasks.postprocess import SCORE_FLOOR, has_second_stage, ranked_detections, second_stage
 from ui.messages import CHOOSE_IMAGE, require
 from ui.resources import load_model, workbench
 from ui.sidebar import current_selection
@@ -35,6 +39,18 @@ METRIC_LABELS = {
     "pixel_acc": N_("pixel accuracy"),
 }
 DEFAULT_MODEL = "fasterrcnn_mobilenet_v3_large_320_fpn"
+SHOWN = 20
+"""Detections given masks, joints or a CAM: the first 20."""
+SIDE_BY_SIDE = {
+    "detection": (
+        N_("one-stage and two-stage detection"),
+        ("ssdlite320_mobilenet_v3_large", "fasterrcnn_mobilenet_v3_large_320_fpn"),
+    ),
+    "segmentation": (
+        N_("semantic and instance segmentation"),
+        ("deeplabv3_mobilenet_v3_large", "maskrcnn_resnet50_fpn"),
+    ),
+}
 
 selection = current_selection()
 st.title(_("Task heads: backbone → neck → head"))
@@ -140,6 +156,140 @@ with st.spinner(_("Running {model} step by step…").format(model=spec.title)):
         st.error(str(exc))
         st.stop()
 
+
+def side_run(other: str):
+    """``other``'s run on this image (its own weights, or random ones), and whether it is trained."""
+    other_loaded, _fallback = load_model(other, "pretrained")
+
+    def compute_other():
+        with other_loaded.exclusive() as model:
+            return run_task(get_spec(other), model, image.image)
+
+    return other_loaded.trained, workbench().remember(
+        other_loaded.key, image.fingerprint, "task_side_run", (), compute_other
+    )
+
+
+def side_by_side() -> None:
+    """Two models of contrasting kinds on this image, each with its counts."""
+    st.header(_("Side by side"))
+    kind = st.radio(
+        _("Compare"),
+        list(SIDE_BY_SIDE),
+        format_func=lambda k: _(SIDE_BY_SIDE[k][0]),
+        horizontal=True,
+        key="tasks.side.kind",
+    )
+    detection = kind == "detection"
+    if detection:
+        lists = (
+            [n for n, s in specs.items() if s.task == "detection" and not family.two_stage(s)],
+            [n for n, s in specs.items() if s.task == "detection" and family.two_stage(s)],
+        )
+    else:
+        lists = (
+            [n for n, s in specs.items() if s.task == "semantic_segmentation"],
+            [n for n, s in specs.items() if s.task == "instance_segmentation"],
+        )
+    columns = st.columns(2)
+    chosen = [
+        column.selectbox(
+            (_("One-stage detector"), _("Two-stage detector"))[i]
+            if detection
+            else (_("Semantic segmenter"), _("Instance segmenter"))[i],
+            options,
+            index=options.index(SIDE_BY_SIDE[kind][1][i]),
+            format_func=lambda n: specs[n].title,
+            key=f"tasks.side.{kind}.{i}",
+        )
+        for i, (column, options) in enumerate(zip(columns, lists, strict=True))
+    ]
+    if not st.toggle(_("Run both on this image"), key="tasks.side.run"):
+        st.caption(_("Each model runs once on this image; the result is kept."))
+        return
+    columns = st.columns(2)
+    with st.spinner(_("Running both models…")):
+        try:
+            runs = [side_run(n) for n in chosen]
+        except CvvizError as exc:
+            st.error(str(exc))
+            return
+    for column, other, (trained, other_run) in zip(columns, chosen, runs, strict=True):
+        with column:
+            other_spec = specs[other]
+            if not trained:
+                st.caption(
+                    _("Structure only: {model} runs with random weights.").format(model=other_spec.title)
+                )
+            if other_run.semantic is not None:
+                counts = semantic_counts(other_run.semantic)
+                st.plotly_chart(
+                    semantic_figure(pixels, other_run.semantic.labels, other_spec.categories),
+                    key=f"tasks.side.figure.{other}",
+                )
+            elif not detection:
+                counts = instance_counts(
+                    other_run.detections.subset(np.arange(min(SHOWN, len(other_run.detections))))
+                )
+                names_ = [other_spec.categories[int(i)] for i in other_run.detections.labels[:SHOWN]]
+                st.plotly_chart(
+                    instance_masks_figure(pixels, other_run.detections.masks[:SHOWN], names_),
+                    key=f"tasks.side.figure.{other}",
+                )
+            else:
+                found_ = other_run.detections
+                st.plotly_chart(
+                    boxes_figure(
+                        pixels,
+                        found_.boxes,
+                        [other_spec.categories[int(i)] for i in found_.labels],
+                        found_.scores,
+                        colour_index=found_.labels,
+                    ),
+                    key=f"tasks.side.figure.{other}",
+                )
+                steps = detection_counts(other_run, found_)
+                st.markdown(
+                    _("**{stages}** scoring stage(s); **{count}** final boxes at its own thresholds.").format(
+                        stages=steps.stages, count=len(found_)
+                    )
+                )
+                continue
+            left_, middle_, right_ = st.columns(3)
+            left_.metric(_("classes"), counts.classes)
+            middle_.metric(_("objects told apart"), counts.objects)
+            right_.metric(_("object pixels"), format_percent(counts.pixels / pixels[..., 0].size, 1))
+    if detection:
+        st.plotly_chart(
+            pipeline_counts_figure(
+                [
+                    (
+                        specs[n].title,
+                        [(_(label), count) for label, count in detection_counts(r, r.detections).steps],
+                    )
+                    for n, (_t, r) in zip(chosen, runs, strict=True)
+                ]
+            ),
+            key="tasks.side.counts",
+        )
+        st.caption(
+            _(
+                "Boxes kept at each step, at each model's own thresholds. The one-stage detector scores every "
+                "anchor for every class once; the two-stage one first keeps about a thousand proposals, then "
+                "scores each of them for every class."
+            )
+        )
+    else:
+        st.caption(
+            _(
+                "A semantic segmenter gives every pixel a class, so touching objects of one class merge into "
+                "one region (objects told apart: connected regions); an instance segmenter gives each object "
+                "its own mask (objects told apart: masks, the first 20 at its own thresholds). The two are "
+                "trained on different label sets (Pascal VOC's 21 classes, COCO's 91)."
+            )
+        )
+
+
 st.header(_("1 · Backbone stages"))
 st.markdown(
     _(
@@ -193,6 +343,7 @@ if run.architecture == "semantic":
         ],
         hide_index=True,
     )
+    side_by_side()
     st.stop()
 
 st.header(_("3 · Anchors"))
@@ -275,28 +426,113 @@ st.plotly_chart(
     boxes_figure(pixels, found.boxes, labels, found.scores, colour_index=found.labels), key="tasks.final"
 )
 
-final = run.detections
-if final.masks is not None or final.keypoints is not None:
+if has_second_stage(run.head):
     st.header(_("6 · Masks and keypoints"))
-    keep = np.flatnonzero(final.scores >= max(score, 0.0))[:20]
+
+    def extras():
+        with loaded.exclusive() as model:
+            return second_stage(run.head, found, model.roi_heads, SHOWN)
+
+    shown = workbench().remember(loaded.key, image.fingerprint, "task_extras", (iou, score), extras)
     st.caption(
-        _("For the model's own detections at score ≥ {score} (the first 20).").format(
-            score=format_decimal(score, 2)
+        _(
+            "For the detections above (the first 20). The sliders re-run the mask or keypoint head only for "
+            "boxes it has not seen yet, on the pyramid levels kept from the first run: the backbone and the "
+            "FPN do not run again."
         )
     )
-    if final.masks is not None and len(keep):
-        names_ = [spec.categories[int(i)] for i in final.labels[keep]]
-        st.plotly_chart(instance_masks_figure(pixels, final.masks[keep], names_), key="tasks.masks")
-    if final.keypoints is not None and len(keep):
+    if not len(shown):
+        st.info(_("No detection reaches this score."))
+    elif shown.masks is not None:
+        names_ = [spec.categories[int(i)] for i in shown.labels]
+        st.plotly_chart(instance_masks_figure(pixels, shown.masks, names_), key="tasks.masks")
+    if len(shown) and shown.keypoints is not None:
         st.plotly_chart(
             keypoints_figure(
                 pixels,
-                final.keypoints[keep],
-                final.keypoint_scores[keep],
+                shown.keypoints,
+                shown.keypoint_scores,
                 family.keypoint_names(spec),
                 family.skeleton(spec),
             ),
             key="tasks.keypoints",
         )
-    if not len(keep):
-        st.info(_("No detection reaches this score."))
+
+levels_ = cam_levels(run)
+if levels_ and len(found):
+    st.header(_("7 · Grad-CAM on one detection"))
+    st.markdown(
+        _(
+            "Which places of one FPN level the chosen detection's score depends on. **Grad-CAM** weighs the "
+            "level's channels by the gradient of the model's matching box (its IoU plus its class score); "
+            "**EigenCAM** is the level's first principal component, the same for every detection. A "
+            "two-stage detector reads each box from one level only (by the box's size): elsewhere Grad-CAM "
+            "is empty."
+        )
+    )
+    picks = list(range(min(len(found), SHOWN)))
+    c1, c2, c3 = st.columns(3)
+    pick = c1.selectbox(
+        _("Detection"),
+        picks,
+        format_func=lambda i: f"#{i + 1} {labels[i]} · {format_decimal(float(found.scores[i]), 2)}",
+        key="tasks.cam.detection",
+    )
+    method = c2.radio(
+        _("Method"),
+        list(CAM_METHODS),
+        format_func=lambda m: _(CAM_METHODS[m]),
+        horizontal=True,
+        key="tasks.cam.method",
+    )
+    source = pooled_level(run, found.boxes[pick])
+    level_index = c3.selectbox(
+        _("FPN level"),
+        list(range(len(levels_))),
+        index=source if source is not None else len(levels_) - 1,
+        format_func=lambda i: levels_[i].name + (_(" (the box's own)") if i == source else ""),
+        key=f"tasks.cam.level.{pick}",
+    )
+    if st.toggle(_("Compute the map"), key="tasks.cam.on"):
+        box = found.boxes[pick]
+
+        def compute_cam():
+            with loaded.exclusive() as model:
+                return detection_cam(
+                    model,
+                    image.image,
+                    box,
+                    int(found.labels[pick]),
+                    level_index,
+                    method,
+                    score=score,
+                    iou=iou,
+                )
+
+        with st.spinner(_("Running {model} forward and backward…").format(model=spec.title)):
+            try:
+                cam = workbench().remember(
+                    loaded.key,
+                    image.fingerprint,
+                    "task_cam",
+                    (tuple(float(v) for v in box), int(found.labels[pick]), level_index, method, score, iou),
+                    compute_cam,
+                )
+            except CvvizError as exc:
+                st.error(str(exc))
+                cam = None
+        if cam is not None:
+            if cam.empty:
+                st.info(
+                    _(
+                        "This detection's score has no gradient at {level}; its box is read from {source}."
+                    ).format(
+                        level=levels_[level_index].name,
+                        source=levels_[source].name if source is not None else "—",
+                    )
+                )
+            st.plotly_chart(
+                detection_cam_figure(pixels, cam.heatmap, box, labels[pick]), key="tasks.cam.figure"
+            )
+
+side_by_side()

@@ -1,7 +1,12 @@
 """Benchmark: one image through each task model (the page's full step-by-step run) against moving its
-sliders, on the CPU unless ``--device`` says otherwise: an IoU move runs NMS once at the lowest score
-(:func:`cvviz.tasks.postprocess.ranked_detections`), a score move filters that ranked list. Neither runs
-the backbone; the goal is a slider move of at most 0.1× the run.
+sliders, on the CPU unless ``--device`` says otherwise. The run decodes the head's boxes once
+(:func:`cvviz.tasks.postprocess.head_candidates`); an IoU move is a score cut and NMS on them at the lowest
+score (:func:`cvviz.tasks.postprocess.ranked_detections`), a score move filters that ranked list. For Mask
+and Keypoint R-CNN both moves also give the first 20 detections (what the page draws) their masks or
+joints (:func:`cvviz.tasks.postprocess.second_stage`): an IoU move is timed with no head output remembered
+(every one of the 20 runs the mask or keypoint head, the worst case), a score move with those of the IoU
+move remembered, as the page has them. Neither runs the backbone or the FPN; the goal is a slider move of
+at most 0.1× the run.
 
 Stand-in random weights (timing does not depend on the values, except how many boxes survive NMS: with
 them nearly every candidate box passes the lowest score, a two-stage detector's 1000 proposals × 90
@@ -22,7 +27,10 @@ from cvviz.catalog import list_task_models
 from cvviz.data.images import load_sample
 from cvviz.models.build import build_for_timing
 from cvviz.tasks.pipeline import image_tensor, run_task
-from cvviz.tasks.postprocess import ranked_detections
+from cvviz.tasks.postprocess import has_second_stage, ranked_detections, second_stage
+
+SHOWN = 20
+"""Detections the page gives masks or joints (its first 20)."""
 
 
 def _synchronise(device: torch.device) -> None:
@@ -71,9 +79,25 @@ def main() -> None:
         if result.head is None:
             print(f"| {spec.name} | {model_s * 1000:.0f} | {run_s * 1000:.0f} | — | — | — | — |", flush=True)
             continue
-        iou_s = median_seconds(lambda r=result: ranked_detections(r.head, 0.45), args.repeats)
-        ranked = ranked_detections(result.head, 0.45)
-        score_s = median_seconds(lambda r=ranked: r.above(0.3), args.repeats)
+        head = result.head
+
+        def move_iou(head=head, model=model):
+            ranked = ranked_detections(head, 0.45)
+            if has_second_stage(head):
+                head.extras.clear()
+                second_stage(head, ranked, model.roi_heads, SHOWN)
+            _synchronise(device)
+            return ranked
+
+        def move_score(ranked, head=head, model=model):
+            found = ranked.above(0.3)
+            if has_second_stage(head):
+                second_stage(head, found, model.roi_heads, SHOWN)
+            return found
+
+        iou_s = median_seconds(move_iou, args.repeats)
+        ranked = move_iou()
+        score_s = median_seconds(lambda r=ranked: move_score(r), args.repeats)
         print(
             f"| {spec.name} | {model_s * 1000:.0f} | {run_s * 1000:.0f} | {iou_s * 1000:.1f} | "
             f"{iou_s / run_s:.3f} | {score_s * 1000:.2f} | {score_s / run_s:.5f} |",

@@ -224,7 +224,7 @@ class Detection(TaskFamily):
         The MobileNet models' RPN keeps no proposal above its score threshold on the counting input, so
         their published figure has no RoI head at all; Mask R-CNN v2's includes 100 masks and Keypoint
         R-CNN's one person's keypoints."""
-        if not spec.name.startswith(("fasterrcnn", "maskrcnn", "keypointrcnn")):
+        if not self.two_stage(spec):
             return None
         if "mobilenet" in spec.name:
             return (0, 0)
@@ -233,6 +233,11 @@ class Detection(TaskFamily):
         if spec.name == "keypointrcnn_resnet50_fpn":
             return (1000, 1)
         return (1000, 0)
+
+    def two_stage(self, spec: ModelSpec) -> bool:
+        """Whether ``spec`` proposes regions first and classifies them second (the R-CNN models), rather
+        than scoring every anchor or location once (SSD, RetinaNet, FCOS)."""
+        return spec.name.startswith(("fasterrcnn", "maskrcnn", "keypointrcnn"))
 
     def keypoint_names(self, spec: ModelSpec) -> tuple[str, ...]:
         """The joints a keypoint model predicts, in its output order (empty for other models)."""

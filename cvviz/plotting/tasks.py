@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cvviz.i18n import _
-from cvviz.plotting.style import ACTIVATION, image_trace, square_pixels
+from cvviz.plotting.style import ACTIVATION, colourbar, image_trace, square_pixels
 
 PALETTE = (
     "#E6194B", "#3CB44B", "#FFE119", "#4363D8", "#F58231", "#911EB4", "#46F0F0", "#F032E6",
@@ -197,4 +197,62 @@ def parts_figure(cost, published_params: int | None, published_gmacs: float | No
         margin=dict(l=10, r=10, t=40, b=10),
         legend=dict(orientation="h", y=-0.08),
     )
+    return fig
+
+
+def detection_cam_figure(
+    image: np.ndarray, heatmap: np.ndarray, box: Sequence[float], label: str, opacity: float = 0.5
+) -> go.Figure:
+    """A CAM (H, W) in [0, 1] over the image, with the detection it was computed for outlined."""
+    fig = _image_figure(image)
+    fig.add_trace(
+        go.Heatmap(
+            z=heatmap,
+            zmin=0.0,
+            zmax=1.0,
+            colorscale=ACTIVATION,
+            opacity=opacity,
+            colorbar=colourbar(_("share of the<br>map's largest")),
+            hovertemplate=_("x %{x}, y %{y}: %{z:.0%} of the largest") + "<extra></extra>",
+        )
+    )
+    _box(fig, box, "#FFFFFF", label, label, True)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def pipeline_counts_figure(sides: Sequence[tuple[str, Sequence[tuple[str, int]]]]) -> go.Figure:
+    """Each model's pipeline as horizontal bars, one per step with its count of boxes (log scale), one model
+    above the other on a shared axis: (model title, ((step, count), …)) each, steps top to bottom."""
+    rows = [len(steps) for _title, steps in sides]
+    fig = make_subplots(
+        rows=len(sides),
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=[title for title, _steps in sides],
+        row_heights=rows,
+        vertical_spacing=0.12,
+    )
+    top = max((count for _title, steps in sides for _name, count in steps), default=1)
+    for row, (_title, steps) in enumerate(sides, 1):
+        counts = [max(count, 0) for _name, count in steps]
+        fig.add_trace(
+            go.Bar(
+                x=[max(c, 0.8) for c in counts],
+                y=[name for name, _count in steps],
+                orientation="h",
+                text=[f"{c:,}" for c in counts],
+                textposition="outside",
+                cliponaxis=False,
+                marker_color=colour(row - 1),
+                hovertemplate="%{y}: %{text}<extra></extra>",
+                showlegend=False,
+            ),
+            row=row,
+            col=1,
+        )
+        fig.update_yaxes(autorange="reversed", row=row, col=1)
+    fig.update_xaxes(type="log", range=[-0.2, np.log10(max(top, 1)) + 0.6])
+    fig.update_xaxes(title=_("boxes (log scale)"), row=len(sides), col=1)
+    fig.update_layout(height=140 + 34 * sum(rows), margin=dict(l=10, r=30, t=40, b=10))
     return fig

@@ -3,9 +3,10 @@
 :func:`run_task` runs the model's own modules in the order its ``forward`` does, keeping each step's output:
 the backbone's stage outputs (C2–C5), the neck's levels (P2–P6 or P3–P7, SSD's extra maps, DeepLabV3's
 ASPP), the head's raw outputs, a two-stage detector's proposals before and after NMS, and the final
-detections or class map. The head's raw outputs are kept on the result (:class:`HeadOutputs`), so that
-:func:`cvviz.tasks.postprocess.detect_from_head` re-applies other score and IoU thresholds without
-running the backbone again.
+detections or class map. The head's raw outputs, its boxes decoded before NMS and (for Mask and Keypoint
+R-CNN) the pyramid levels their heads read are kept on the result (:class:`HeadOutputs`), so that
+:func:`cvviz.tasks.postprocess.select` re-applies other score and IoU thresholds, masks and joints
+included, without running the backbone or the neck again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 from torchvision.models.detection.generalized_rcnn import GeneralizedRCNN
-from torchvision.models.detection.roi_heads import keypointrcnn_inference, maskrcnn_inference
 from torchvision.models.detection.rpn import concat_box_prediction_layers
 from torchvision.models.detection.ssd import SSD
 from torchvision.transforms.functional import pil_to_tensor
@@ -67,7 +67,8 @@ class FeatureLevel:
 class Detections:
     """Final detections in the original image's pixels: ``boxes`` (N, 4) x1 y1 x2 y2, ``scores`` (N,),
     ``labels`` (N,) category indices; ``masks`` (N, H, W) probabilities for instance segmentation;
-    ``keypoints`` (N, K, 3) x, y, visibility and ``keypoint_scores`` (N, K) for keypoint models."""
+    ``keypoints`` (N, K, 3) x, y, visibility and ``keypoint_scores`` (N, K) for keypoint models;
+    ``index`` (N,) each detection's place among the head's cached candidates (when selected from them)."""
 
     boxes: np.ndarray
     scores: np.ndarray
@@ -75,6 +76,7 @@ class Detections:
     masks: np.ndarray | None = None
     keypoints: np.ndarray | None = None
     keypoint_scores: np.ndarray | None = None
+    index: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -96,6 +98,7 @@ class Detections:
             pick(self.masks),
             pick(self.keypoints),
             pick(self.keypoint_scores),
+            pick(self.index),
         )
 
 
@@ -103,13 +106,21 @@ class Detections:
 class HeadOutputs:
     """What post-processing reads, detached on the CPU: the head's raw tensors, the anchors or
     proposals they refer to, and the sizes needed to map boxes back to the image. ``settings`` are the
-    model's own post-processing attributes (box coder, thresholds, top-k) it was run with."""
+    model's own post-processing attributes (box coder, thresholds, top-k) it was run with.
+
+    ``candidates`` are the boxes decoded before NMS (:class:`cvviz.tasks.postprocess.Candidates`);
+    ``features`` the pyramid levels a mask or keypoint head reads (None for models without one), on the
+    model's device; ``extras`` remembers that head's output for each candidate it has run on (filled by
+    :func:`cvviz.tasks.postprocess.second_stage`)."""
 
     architecture: Architecture
     tensors: dict
     image_size: tuple[int, int]
     original_size: tuple[int, int]
     settings: dict = field(default_factory=dict)
+    candidates: object | None = None
+    features: dict | None = None
+    extras: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -215,7 +226,7 @@ def run_task(spec: ModelSpec, model: nn.Module, image: Image.Image) -> TaskRun:
     Call it under ``with loaded.exclusive() as model:`` for a shared model: hooks capture the stages.
     """
     from cvviz.tasks.anchors import anchor_levels
-    from cvviz.tasks.postprocess import detect_from_head
+    from cvviz.tasks.postprocess import head_candidates, second_stage, select
 
     kind = architecture_of(model)
     device = next(model.parameters()).device
@@ -252,10 +263,14 @@ def run_task(spec: ModelSpec, model: nn.Module, image: Image.Image) -> TaskRun:
             tensors["anchors_per_level"] = [a.count for a in anchors]
             settings = _settings(model, _POSTPROCESS_ATTRIBUTES)
     head_outputs = HeadOutputs(kind, tensors, input_size, original, settings)
-    detections = detect_from_head(head_outputs)
-    if kind == "two_stage":
-        with torch.no_grad():
-            detections = _second_stage_extras(model, features, batch, detections, input_size, original)
+    head_outputs = replace(
+        head_outputs,
+        candidates=head_candidates(head_outputs),
+        features=_second_stage_levels(model, features) if kind == "two_stage" else None,
+    )
+    detections = select(head_outputs)
+    if head_outputs.features is not None:
+        detections = second_stage(head_outputs, detections, model.roi_heads)
     scale = _scale(input_size, original)
     return TaskRun(
         spec.name,
@@ -305,33 +320,14 @@ def _run_two_stage(model, batch, features, maps, anchors):
     return head, before.cpu().numpy(), boxes[0].cpu().numpy()
 
 
-def _second_stage_extras(model, features, batch, detections, input_size, original) -> Detections:
-    """Mask R-CNN's masks and Keypoint R-CNN's joints for the final boxes (at the model's thresholds)."""
+def _second_stage_levels(model: nn.Module, features: dict) -> dict | None:
+    """The pyramid levels Mask R-CNN's or Keypoint R-CNN's RoI pooling reads (None without such a head)."""
     roi = model.roi_heads
-    if len(detections) == 0 or not (roi.has_mask() or roi.has_keypoint()):
-        return detections
-    scale = _scale(input_size, original)
-    device = next(model.parameters()).device
-    boxes = [torch.as_tensor(detections.boxes / scale, device=device)]
-    labels = [torch.as_tensor(detections.labels, device=device)]
-    masks = keypoints = keypoint_scores = None
-    if roi.has_mask():
-        logits = roi.mask_predictor(roi.mask_head(roi.mask_roi_pool(features, boxes, batch.image_sizes)))
-        probabilities = maskrcnn_inference(logits, labels)[0]
-        pasted = model.transform.postprocess(
-            [{"boxes": boxes[0], "masks": probabilities}], batch.image_sizes, [original]
-        )[0]["masks"]
-        masks = pasted[:, 0].cpu().numpy()
-    if roi.has_keypoint():
-        logits = roi.keypoint_predictor(
-            roi.keypoint_head(roi.keypoint_roi_pool(features, boxes, batch.image_sizes))
-        )
-        points, scores = keypointrcnn_inference(logits, boxes)
-        keypoints = points[0].cpu().numpy() * np.array([scale[0], scale[1], 1.0], dtype=np.float32)
-        keypoint_scores = scores[0].cpu().numpy()
-    return Detections(
-        detections.boxes, detections.scores, detections.labels, masks, keypoints, keypoint_scores
-    )
+    pools = [pool for pool in (roi.mask_roi_pool, roi.keypoint_roi_pool) if pool is not None]
+    if not pools:
+        return None
+    names = {name for pool in pools for name in pool.featmap_names}
+    return {name: level.detach() for name, level in features.items() if name in names}
 
 
 def _run_semantic(spec: ModelSpec, model: nn.Module, pixels: torch.Tensor, captured: dict) -> TaskRun:
