@@ -3,7 +3,7 @@ time.
 
 Random weights (timing does not depend on them), the model's 224×224 input, decorrelated Fourier image and
 the standard random transformations, on the CPU unless ``--device`` says otherwise. A 512-step run is
-extrapolated from ``--steps`` measured steps (after a warm-up run), since every step costs the same; the
+extrapolated from ``--steps`` measured steps (after a two-step warm-up), since every step costs the same; the
 sample-photo comparison at the end is left out of the timing. Prints Markdown rows.
 
     python -m benchmarks.neurons --steps 16
@@ -55,9 +55,17 @@ def main() -> None:
         f"| {spec.title} `{args.layer}`, {size}×{size} | measured | per 512 steps |\n|---|---|---|",
         flush=True,
     )
-    run(objectives[:1])  # warm-up
+    visualize(
+        private,
+        spec,
+        objectives[:1],
+        VisualizationSettings(steps=2, size=args.size),
+        compare_with_photos=False,
+    )
     one = run(objectives[:1])
     print(f"| one channel, {args.steps} steps | {one:.1f} s | {one * 512 / args.steps:.0f} s |", flush=True)
+    if args.channels == 1:
+        return
     batched = run(objectives)
     print(
         f"| {args.channels} channels batched | {batched:.1f} s | {batched * 512 / args.steps:.0f} s |",
