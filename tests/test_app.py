@@ -46,14 +46,6 @@ def test_app_home_runs_with_default_model_and_sample_image(app):
     assert any("sees" in header.value for header in app.subheader)
 
 
-@pytest.mark.parametrize("page", page_paths())
-def test_app_page_runs_without_exception(page):
-    at = run_page(page)
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    assert at.sidebar.selectbox(key="global.model").value == model_label(DEFAULT_MODEL)
-
-
 def test_app_random_weights_are_marked_untrained(app):
     app.radio(key="global.weights").set_value("random").run()
     assert not app.exception
@@ -111,8 +103,12 @@ def get_family_field(name: str) -> str:
 
 
 @pytest.mark.parametrize("page", page_paths())
-def test_app_page_follows_switches_of_model_weights_and_image(page):
+def test_app_page_runs_and_follows_switches_of_model_weights_and_image(page):
     at = run_page(page)
+    # First as a visitor finds it: the default model and a sample image.
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.sidebar.selectbox(key="global.model").value == model_label(DEFAULT_MODEL)
     for name, weights in SWITCHES:
         at.session_state["global.model"] = model_label(name)
         at.session_state["global.weights"] = weights

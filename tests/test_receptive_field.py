@@ -7,6 +7,7 @@ removed, max-pooling replaced by average pooling, float64) they must reach its e
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -210,8 +211,22 @@ def test_swin_window_fields_read_from_model():
 CNNS = [spec.name for spec in list_models() if get_family(spec).receptive_field == "convolutional"]
 
 
-# Every catalog CNN (a few minutes on two cores: small inputs and quick float64 weights keep it so).
-CHECKED = CNNS
+# Large catalog CNNs that differ from another only in channel counts (widths, groups, normalisation sizes):
+# the same spatial graph, so the same receptive fields and the same gradient support. The autograd check
+# runs on the network named here (the cheapest of each set); each twin is pinned by comparing its spatial
+# graph with that network's (cheaper by far than checking its float64 gradients).
+SPATIAL_TWINS = {
+    "resnext50_32x4d": "resnet50",
+    "wide_resnet50_2": "resnet50",
+    "resnext101_32x8d": "resnet101",
+    "resnext101_64x4d": "resnet101",
+    "wide_resnet101_2": "resnet101",
+    "convnext_base": "convnext_small",
+    "convnext_large": "convnext_small",
+    "efficientnet_b2": "efficientnet_b1",
+}
+# Every other catalog CNN (a few minutes on two cores: small inputs and quick float64 weights keep it so).
+CHECKED = [name for name in CNNS if name not in SPATIAL_TWINS]
 CHECK_SIZE = {"lenet5": 32, "inception_v3": 96, "googlenet": 96}
 
 
@@ -344,6 +359,75 @@ def test_receptive_fields_match_autograd_support(name):
             for edge, (expected, reached) in edges.items():
                 if 0 <= expected < size:
                     assert reached == expected, (stage, edge, f)
+
+
+# Module attributes that only count channels or (in eval mode) do nothing: dropout and stochastic depth.
+_CHANNEL_ATTRIBUTES = {
+    "in_channels",
+    "out_channels",
+    "groups",
+    "num_features",
+    "in_features",
+    "out_features",
+    "normalized_shape",
+    "num_groups",
+    "num_channels",
+    "p",
+    "inplace",
+}
+
+
+def _literal(value, index: dict[fx.Node, int]):
+    if isinstance(value, fx.Node):
+        return ("node", index[value])
+    if isinstance(value, (list, tuple)):
+        return tuple(_literal(item, index) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((key, _literal(item, index)) for key, item in value.items()))
+    return value if isinstance(value, (int, float, bool, str, type(None))) else repr(value)
+
+
+@functools.cache
+def _spatial_graph(name: str) -> tuple:
+    """A catalog model's traced graph with channel counts left out: every node's operation, its module's
+    other settings (kernels, strides, paddings, dilations, pooling modes) and where its inputs come from."""
+    tracer = Tracer()
+    graph = tracer.trace(build_on_meta(get_spec(name)))
+    index: dict[fx.Node, int] = {}
+    nodes = []
+    for node in graph.nodes:
+        index[node] = len(index)
+        args = node.args
+        if node.op == "call_module":
+            module = tracer.root.get_submodule(node.target)
+            settings = sorted(
+                (key, value)
+                for key, value in vars(module).items()
+                if not key.startswith("_")
+                and key not in ("training", *_CHANNEL_ATTRIBUTES)
+                and isinstance(value, (int, float, bool, str, tuple, type(None)))
+            )
+            what = (type(module).__name__, tuple(settings))
+        elif node.op in ("call_function", "call_method"):
+            what = getattr(node.target, "__name__", str(node.target))
+            if node.target is F.layer_norm:  # normalised over the channels: keep how many dimensions only
+                args = (args[0], len(args[1]), *args[2:])
+            elif what == "stochastic_depth":  # its drop rate (the identity in eval mode, as checked)
+                args = (args[0], None, *args[2:])
+        else:
+            what = node.target if node.op == "get_attr" else None
+        nodes.append((node.op, what, _literal(args, index), _literal(node.kwargs, index)))
+    return tuple(nodes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("twin", sorted(SPATIAL_TWINS))
+def test_receptive_fields_of_spatial_twins_are_their_checked_networks(twin):
+    checked = SPATIAL_TWINS[twin]
+    assert checked in CHECKED
+    assert get_spec(twin).preprocessing.channels == get_spec(checked).preprocessing.channels
+    assert CHECK_SIZE.get(twin, 64) == CHECK_SIZE.get(checked, 64)
+    assert _spatial_graph(twin) == _spatial_graph(checked)
 
 
 # --- Effective receptive field ---------------------------------------------------------------------------
