@@ -66,13 +66,19 @@ SECTIONS = {
         ),
     ],
     _("Beyond classification"): [
-        # On a kiosk too: its models are shared through the workbench (counted in its memory budget), each
-        # view is one or two ViT forward passes, the k-NN run is capped in time like every job, and a
-        # kiosk without the pre-fetched weights says how to fetch them (it never downloads).
-        st.Page(
-            "app_pages/self_supervised.py",
-            title=_("Self-supervised: MAE, DINO"),
-            icon=":material/visibility:",
+        # On a kiosk too, once its weights are pre-fetched: its models are shared through the workbench
+        # (counted in its memory budget), each view is one or two ViT forward passes, and the k-NN run is
+        # capped in time like every job. Without the weights a kiosk (which never downloads) leaves it out.
+        *(
+            [
+                st.Page(
+                    "app_pages/self_supervised.py",
+                    title=_("Self-supervised: MAE, DINO"),
+                    icon=":material/visibility:",
+                )
+            ]
+            if not settings.enabled or kiosk.self_supervised_weights_here()
+            else []
         ),
         *attended_only(
             # Detectors compute 1–330 GMACs per image at 800 px and weigh up to 230 MB each: one visitor's

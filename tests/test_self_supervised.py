@@ -588,16 +588,23 @@ def _page() -> AppTest:
     return at.switch_page("app_pages/self_supervised.py").run()
 
 
-def test_page_is_offered_on_a_kiosk_and_without_weights_says_how_to_fetch_them(torch_home, monkeypatch):
-    monkeypatch.setenv("CVVIZ_KIOSK", "1")  # a kiosk never downloads
-    monkeypatch.setenv("CVVIZ_KIOSK_CAMERA", "0")
+def _kiosk_links() -> list[str]:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return [link.proto.page for link in at.get("page_link")]
+
+
+def test_without_weights_the_page_says_how_to_fetch_them_and_a_kiosk_leaves_it_out(torch_home, monkeypatch):
     at = _page()
     assert not at.exception, [e.value for e in at.exception]
     infos = " ".join(info.value for info in at.info)
     assert "weights fetch mae_vitb16" in infos and "weights fetch dino_vits16" in infos
     assert any("weights fetch" in code.value for code in at.code)
     assert not at.get("plotly_chart")
-    assert not [button for button in at.button if button.key and "fetch" in button.key]
+    monkeypatch.setenv("CVVIZ_KIOSK", "1")  # a kiosk never downloads: without weights, no such page
+    monkeypatch.setenv("CVVIZ_KIOSK_CAMERA", "0")
+    links = _kiosk_links()
+    assert "training" in links and "self_supervised" not in links
 
 
 @pytest.fixture
@@ -611,7 +618,7 @@ def cached_page_models(torch_home, monkeypatch, mae_file, dino_file, catalog_wit
         (folder / spec.checkpoint.filename).write_bytes(source.read_bytes())
 
 
-def test_page_with_weights_draws_mae_and_dino_beside_the_supervised_twin(cached_page_models):
+def test_page_with_weights_draws_mae_and_dino_beside_the_supervised_twin(cached_page_models, monkeypatch):
     from ui.resources import workbench
 
     at = _page()
@@ -634,6 +641,9 @@ def test_page_with_weights_draws_mae_and_dino_beside_the_supervised_twin(cached_
         chart.proto.id.endswith("self_supervised.mae.pick") and '"pick"' in chart.proto.spec
         for chart in charts
     )
+    monkeypatch.setenv("CVVIZ_KIOSK", "1")  # with the weights pre-fetched a kiosk offers the page
+    monkeypatch.setenv("CVVIZ_KIOSK_CAMERA", "0")
+    assert "self_supervised" in _kiosk_links()
 
 
 def test_attention_page_shows_a_dino_model_in_place_of_the_sidebars(cached_page_models):

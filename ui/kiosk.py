@@ -52,6 +52,8 @@ _CSS = """
   [data-testid="stSidebar"] label p { font-size: 1.15rem; }
   [data-testid="stSidebar"] [role="radiogroup"] label { padding: 0.4rem 0.8rem; }
   [data-testid="stMainBlockContainer"] { padding-top: 4.5rem; }  /* just below the (empty) header */
+  /* Titles on one line at 1920 px, so that two rows of page links still leave the prediction in view. */
+  [data-testid="stMainBlockContainer"] h1 { font-size: 2.2rem; }
   .st-key-kiosk_nav a[data-testid="stPageLink-NavLink"] {
     min-height: 56px; padding: 0 0.6rem; border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.6rem;
   }
@@ -109,10 +111,26 @@ def has_camera() -> bool:
 
 
 def trained_models() -> list[str]:
-    """Catalog models whose trained weights are on this machine (cached, or shipped in a package)."""
+    """Catalog classifiers whose trained weights are on this machine (cached, or shipped in a package):
+    the models the tour may pick in the sidebar (not task or self-supervised models, which it cannot show)."""
+    from cvviz.catalog import list_models
     from cvviz.models.weights import list_cached_weights
 
-    return [row.model for row in list_cached_weights() if row.cached]
+    classifiers = {spec.name for spec in list_models()}
+    return [row.model for row in list_cached_weights() if row.cached and row.model in classifiers]
+
+
+SELF_SUPERVISED_MODELS = ("mae_vitb16", "dino_vits16", "deit_s16")
+"""The self-supervised page's first views: MAE, DINO and DINO's supervised twin (pre-fetched by the image)."""
+
+
+def self_supervised_weights_here() -> bool:
+    """Whether the self-supervised page's first views have their weights on this machine. A kiosk offers
+    the page only then: it never downloads, and without weights the page could only say how to fetch them."""
+    from cvviz.models.weights import list_cached_weights
+
+    cached = {row.model for row in list_cached_weights() if row.cached}
+    return all(name in cached for name in SELF_SUPERVISED_MODELS)
 
 
 def tour_models() -> list[str]:
