@@ -258,6 +258,9 @@ def test_similarity_measures_known_answers():
     a = np.arange(16.0).reshape(4, 4)
     assert spearman(a, a**2) == pytest.approx(1.0)
     assert spearman(a, -a) == pytest.approx(-1.0)
+    flat = np.zeros((4, 4))
+    assert spearman(flat, flat) == 1.0  # a flat map is itself: the sanity check's "original" step
+    assert spearman(flat, a) == 0.0
     b = np.random.default_rng(0).random((16, 16))
     assert ssim(b, b) == pytest.approx(1.0)
     assert ssim(b, 1 - b) < 0.5

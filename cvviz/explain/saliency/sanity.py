@@ -48,7 +48,11 @@ class SanityResult:
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation of two arrays (average ranks for ties)."""
+    """Spearman rank correlation of two arrays (average ranks for ties).
+
+    A constant array has no ranking: two constant arrays count as the same (1: a flat map compared with
+    itself), one constant against a varying one as unrelated (0).
+    """
 
     def ranks(v: np.ndarray) -> np.ndarray:
         v = v.ravel()
@@ -63,7 +67,9 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     ra, rb = ranks(a), ranks(b)
     ra, rb = ra - ra.mean(), rb - rb.mean()
     denom = np.sqrt((ra**2).sum() * (rb**2).sum())
-    return float((ra * rb).sum() / denom) if denom > 0 else 0.0
+    if denom > 0:
+        return float((ra * rb).sum() / denom)
+    return 1.0 if not ra.any() and not rb.any() else 0.0
 
 
 def ssim(a: np.ndarray, b: np.ndarray, window: int = 7) -> float:
