@@ -335,6 +335,10 @@ def test_saliency_page_shows_maps_for_several_methods_and_a_chosen_class():
     at.multiselect(key="saliency.methods").set_value(["Grad-CAM", "Saliency (gradient)"]).run()
     assert not at.exception and not at.error
     assert any("281: tabby" in c.value for c in at.caption)
+    # Score-CAM not run yet: its time is unknown (a pass per channel), so the sanity check claims none.
+    at.multiselect(key="saliency.methods").set_value(["Grad-CAM", "Score-CAM"]).run()
+    assert not at.exception and not at.error
+    assert at.button(key="saliency.sanity.start").label == "Run sanity check"
 
 
 def test_saliency_sanity_check_result_survives_unrelated_changes_and_goes_with_its_inputs():
