@@ -310,6 +310,8 @@ def compare_job() -> Job:
 
 
 one_map_s = seconds.get(compare_method) or predicted.forward_s * 3
+# A per-channel CAM (a pass per channel) not computed yet has no measured time to estimate from.
+unmeasured = {title for title in per_channel_titles if title not in seconds}
 compare_estimate = sum(
     one_map_s * macs.get(by_label[label], 1) / max(macs.get(spec.name, 1), 1) for label in compare
 )
@@ -318,7 +320,7 @@ panels = long_run(
     _("Compare"),
     (loaded.key, loaded_image.fingerprint, target, compare_method, tuple(compare)),
     compare_job,
-    estimate_s=compare_estimate + one_map_s if compare else None,
+    estimate_s=compare_estimate + one_map_s if compare and compare_method not in unmeasured else None,
     disabled=not compare,
 )
 if panels:
@@ -365,7 +367,12 @@ def sanity_job() -> Job:
     return Job(_("Sanity check"), work)
 
 
-sanity_estimate = sum(seconds.get(title, one_map_s) for title in picked) * (groups + 1)
+# With a per-channel CAM not measured yet, the button makes no estimate rather than a wrong one.
+sanity_estimate = (
+    None
+    if unmeasured.intersection(picked)
+    else sum(seconds.get(title, one_map_s) for title in picked) * (groups + 1)
+)
 results = long_run(
     "saliency.sanity",
     _("Run sanity check"),

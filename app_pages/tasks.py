@@ -39,8 +39,7 @@ METRIC_LABELS = {
     "pixel_acc": N_("pixel accuracy"),
 }
 DEFAULT_MODEL = "fasterrcnn_mobilenet_v3_large_320_fpn"
-SHOWN = 20
-"""Detections given masks, joints or a CAM: the first 20."""
+SHOWN = 20  # detections given masks, joints or a CAM: the first 20
 SIDE_BY_SIDE = {
     "detection": (
         N_("one-stage and two-stage detection"),

@@ -119,3 +119,23 @@ def test_app_page_runs_and_follows_switches_of_model_weights_and_image(page):
     at.selectbox(key="global.sample").set_value("Coffee cup").run()
     assert not at.exception and not at.error
     _agreement(at, page, SWITCHES[-1][0])
+
+
+@pytest.mark.parametrize("page", ["app.py", *page_paths()])
+def test_page_has_no_bare_string_streamlit_magic_would_write(page):
+    # Streamlit's "magic" writes every bare expression of a page script, a string under a constant (an
+    # attribute docstring) included: it appeared above the page's title, untranslated.
+    import ast
+
+    tree = ast.parse((ROOT / page).read_text())
+    bare = [
+        statement.lineno
+        for node in ast.walk(tree)
+        if isinstance(getattr(node, "body", None), list)  # not a lambda's
+        for i, statement in enumerate(node.body)
+        if isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+        and not (i == 0 and isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)))
+    ]
+    assert bare == [], f"{page}: bare strings on lines {bare}"

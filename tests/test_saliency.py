@@ -13,7 +13,13 @@ from torch import nn
 from cvviz.catalog import get_spec
 from cvviz.explain.saliency import METHODS, SaliencyError, SaliencyOptions, attribute, private_copy
 from cvviz.explain.saliency.faithfulness import perturbation_curve
-from cvviz.explain.saliency.sanity import cascading_randomisation, spearman, ssim
+from cvviz.explain.saliency.sanity import (
+    cascading_randomisation,
+    randomisation_groups,
+    reinitialise,
+    spearman,
+    ssim,
+)
 from cvviz.hooks import count_hooks
 from cvviz.models.build import build_architecture
 from cvviz.models.loading import WeightsInfo
@@ -209,15 +215,52 @@ def test_sanity_groups_follow_catalog_stages_top_down():
     loaded = _shared_resnet18()
     result = cascading_randomisation(loaded, loaded.spec, torch.randn(1, 3, 32, 32), "grad_cam", 1, FAST)
     assert [s.name for s in result.steps] == [
-        "original", "head", "layer4", "layer3", "layer2", "layer1", "relu", "stem"
-    ]  # fmt: skip
+        "original",
+        "head",
+        "layer4",
+        "layer3",
+        "layer2",
+        "layer1",
+        "stem",
+    ]  # fmt: skip  (the stage "relu" has no parameters: no step)
     _assert_untouched(loaded, torch.zeros(1))
+
+
+def test_sanity_groups_partition_parameters_and_keep_unnamed_blocks_with_the_stage_below():
+    # As in a ViT: a token owned by the model itself, blocks between the named stages, a norm and a head.
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.token = nn.Parameter(torch.zeros(1, 4))
+            self.stem = nn.Linear(4, 4)
+            self.blocks = nn.Sequential(*(nn.Linear(4, 4) for _ in range(5)))
+            self.norm = nn.LayerNorm(4)
+            self.fc = nn.Linear(4, 2)
+
+    model = Tiny()
+    groups = randomisation_groups(model, ("blocks.0", "blocks.3"))
+    names = {id(m): n for n, m in model.named_modules()}
+    assert [(g, [names[id(m)] for m in mods]) for g, mods in groups] == [
+        ("head", ["blocks.4", "norm", "fc"]),
+        ("blocks.3", ["blocks.3"]),
+        ("blocks.0", ["blocks.0", "blocks.1", "blocks.2"]),
+        ("stem", ["", "stem"]),
+    ]
+    with torch.no_grad():
+        model.norm.weight.fill_(2.0)  # as trained, so that its reset shows
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    reinitialise(groups[0][1], generator_seed=0)  # the head step touches nothing below the last stage
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed == {"blocks.4.weight", "blocks.4.bias", "norm.weight", "fc.weight", "fc.bias"}
 
 
 def test_similarity_measures_known_answers():
     a = np.arange(16.0).reshape(4, 4)
     assert spearman(a, a**2) == pytest.approx(1.0)
     assert spearman(a, -a) == pytest.approx(-1.0)
+    flat = np.zeros((4, 4))
+    assert spearman(flat, flat) == 1.0  # a flat map is itself: the sanity check's "original" step
+    assert spearman(flat, a) == 0.0
     b = np.random.default_rng(0).random((16, 16))
     assert ssim(b, b) == pytest.approx(1.0)
     assert ssim(b, 1 - b) < 0.5
@@ -292,6 +335,10 @@ def test_saliency_page_shows_maps_for_several_methods_and_a_chosen_class():
     at.multiselect(key="saliency.methods").set_value(["Grad-CAM", "Saliency (gradient)"]).run()
     assert not at.exception and not at.error
     assert any("281: tabby" in c.value for c in at.caption)
+    # Score-CAM not run yet: its time is unknown (a pass per channel), so the sanity check claims none.
+    at.multiselect(key="saliency.methods").set_value(["Grad-CAM", "Score-CAM"]).run()
+    assert not at.exception and not at.error
+    assert at.button(key="saliency.sanity.start").label == "Run sanity check"
 
 
 def test_saliency_sanity_check_result_survives_unrelated_changes_and_goes_with_its_inputs():

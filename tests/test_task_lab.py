@@ -304,3 +304,24 @@ def test_default_unet_recipe_learns_the_digits_on_a_reduced_budget():
     result = train(config, held_out=held_out)
     untrained = mean_iou(segment(UNet(), held_out), stack_semantic(held_out), 11).miou
     assert result.score >= 0.11 and result.score > untrained + 0.02
+
+
+def test_unet_figure_labels_sit_beside_their_arrows_and_above_the_blocks():
+    from cvviz.plotting.task_lab import unet_figure
+    from cvviz.tasks.unet import SkipLevel
+
+    levels = (
+        SkipLevel(0, (4, 32, 32), (4, 32, 32), (4, 32, 32)),
+        SkipLevel(1, (8, 16, 16), (8, 16, 16), (8, 16, 16)),
+        SkipLevel(2, (16, 8, 8), None, None),
+    )
+    labels = [a for a in unet_figure(levels, 11, stride=2).layout.annotations if a.text]
+    # The diagonal pool and up-conv labels stand beside the line's middle (not centred across it), the
+    # skip labels high enough to clear the blocks they join (a block is 0.32 units ≈ 32 px tall each way).
+    pools = [a for a in labels if a.text.startswith("max-pool")]
+    ups = [a for a in labels if a.text.startswith("up-conv")]
+    skips = [a for a in labels if a.text.startswith("skip:")]
+    assert len(pools) == len(ups) == len(skips) == 2
+    assert all(a.xanchor == "right" and a.xshift < 0 for a in pools)
+    assert all(a.xanchor == "left" and a.xshift > 0 for a in ups)
+    assert all(a.yshift > 32 for a in skips)

@@ -182,13 +182,31 @@ def unet_figure(
         figure.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 12})
 
     def arrow(
-        x0, y0, x1, y1, text: str = "", colour: str = "#455a64", dash: bool = False, lift: int = 10
+        x0,
+        y0,
+        x1,
+        y1,
+        text: str = "",
+        colour: str = "#455a64",
+        dash: bool = False,
+        lift: int = 10,
+        side: str = "above",
     ) -> None:
+        """An arrow with its label above it, or (``side`` "left"/"right", for the diagonal pool and
+        up-conv arrows) beside its middle, so that the label crosses neither the line nor a block."""
         figure.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
                               showarrow=True, arrowhead=3, arrowwidth=1.6, arrowcolor=colour, text="")  # fmt: skip
         if text:
+            place = (
+                {"yshift": lift}
+                if side == "above"
+                else {
+                    "xanchor": "right" if side == "left" else "left",
+                    "xshift": -14 if side == "left" else 14,
+                }
+            )
             figure.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=text, showarrow=False,
-                                  font={"size": 11, "color": colour}, yshift=lift)  # fmt: skip
+                                  font={"size": 11, "color": colour}, **place)  # fmt: skip
 
     def shape(values) -> str:
         return "×".join(str(v) for v in values)
@@ -198,16 +216,24 @@ def unet_figure(
         y, away = -level.level, (depth - 1 - level.level) * spacing
         block(middle - away, y, shape(level.encoder), "#bbdefb")
         if level.level + 1 < depth:
-            arrow(middle - away + 0.4, y - 0.32, middle - away + spacing - 0.4, y - 0.68, _("max-pool ÷2"))
+            arrow(middle - away + 0.4, y - 0.32, middle - away + spacing - 0.4, y - 0.68, _("max-pool ÷2"),
+                  side="left")  # fmt: skip
         if level.decoder is not None and level.upsampled is not None:
             block(middle + away, y, shape(level.decoder), "#c8e6c9")
             concatenated = level.encoder[0] + level.upsampled[0]
-            arrow(middle - away + 1.1, y, middle + away - 1.1, y,
-                  _("skip: concatenate → {channels} channels").format(channels=concatenated),
-                  colour="#e65100")  # fmt: skip
+            # Its label above the blocks: the deepest level's gap is narrower than the label.
+            arrow(
+                middle - away + 1.1,
+                y,
+                middle + away - 1.1,
+                y,
+                _("skip: concatenate → {channels} channels").format(channels=concatenated),
+                colour="#e65100",
+                lift=42,
+            )
             below = middle + away - spacing
             arrow(below + 0.4, y - 0.68, middle + away - 0.4, y - 0.32,
-                  _("up-conv ×2 → {shape}").format(shape=shape(level.upsampled)))  # fmt: skip
+                  _("up-conv ×2 → {shape}").format(shape=shape(level.upsampled)), side="right")  # fmt: skip
     top = levels[0]
     right = middle + (depth - 1) * spacing
     left = 0.0

@@ -48,7 +48,11 @@ class SanityResult:
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation of two arrays (average ranks for ties)."""
+    """Spearman rank correlation of two arrays (average ranks for ties).
+
+    A constant array has no ranking: two constant arrays count as the same (1: a flat map compared with
+    itself), one constant against a varying one as unrelated (0).
+    """
 
     def ranks(v: np.ndarray) -> np.ndarray:
         v = v.ravel()
@@ -63,7 +67,9 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     ra, rb = ranks(a), ranks(b)
     ra, rb = ra - ra.mean(), rb - rb.mean()
     denom = np.sqrt((ra**2).sum() * (rb**2).sum())
-    return float((ra * rb).sum() / denom) if denom > 0 else 0.0
+    if denom > 0:
+        return float((ra * rb).sum() / denom)
+    return 1.0 if not ra.any() and not rb.any() else 0.0
 
 
 def ssim(a: np.ndarray, b: np.ndarray, window: int = 7) -> float:
@@ -87,30 +93,42 @@ def ssim(a: np.ndarray, b: np.ndarray, window: int = 7) -> float:
 def randomisation_groups(
     model: nn.Module, stages: tuple[str, ...] | None
 ) -> list[tuple[str, list[nn.Module]]]:
-    """Groups of modules to re-initialise, top first: the head, then each stage from last to first, then
-    the stem (whatever precedes the first stage). Without ``stages``, the model's children in reverse."""
+    """Groups of modules whose own parameters are re-initialised together, top first: the head (whatever
+    follows the last stage), then each stage from last to first with the modules between it and the next
+    stage (a ViT's unnamed encoder layers, a Swin's patch merging), then the stem (whatever precedes the
+    first stage, such as a ViT's class token). Randomised cumulatively, step k leaves every module from
+    group k's stage up random and everything below it trained. Groups without parameters are left out.
+    Without ``stages``, the model's children in reverse.
+
+    Each group lists every module with parameters of its own, so a module that also holds children (a
+    ViT's encoder with its position embedding, the model with its class token) is re-initialised only in
+    its own parameters, not wholesale.
+    """
     if not stages:
-        children = [(name, [m]) for name, m in model.named_children() if any(True for _ in m.parameters())]
-        return list(reversed(children))
+        children = [
+            (name, [m for m in child.modules() if list(m.parameters(recurse=False))])
+            for name, child in model.named_children()
+        ]
+        return [(name, modules) for name, modules in reversed(children) if modules]
     modules = dict(model.named_modules())
-    groups: list[tuple[str, list[nn.Module]]] = []
-    owned: set[int] = set()
+    stage_of: dict[int, str] = {}
     for stage in stages:
-        owned.update(id(m) for m in modules[stage].modules())
-    head, stem, seen_stage = [], [], False
-    for name, module in model.named_modules():
-        if name in stages:
-            seen_stage = True
-        if id(module) in owned or not list(module.parameters(recurse=False)):
-            continue
-        (head if seen_stage else stem).append(module)
-    if head:
-        groups.append(("head", head))
-    for stage in reversed(stages):
-        groups.append((stage, [modules[stage]]))
-    if stem:
-        groups.append(("stem", stem))
-    return groups
+        stage_of.update((id(m), stage) for m in modules[stage].modules())
+    last = stages[-1]
+    head = "head" if last != "head" else last  # a stage named "head" takes what follows it
+    members: dict[str, list[nn.Module]] = {name: [] for name in ("stem", *stages, head)}
+    current = "stem"
+    for _name, module in model.named_modules():
+        owner = stage_of.get(id(module))
+        if owner is not None:
+            current = head if owner == last else owner
+            group = owner
+        else:
+            group = current  # between two stages it goes with the one below it; after the last, the head
+        if list(module.parameters(recurse=False)):
+            members[group].append(module)
+    order = [head, *(s for s in reversed(stages) if s != head), "stem"]
+    return [(name, members[name]) for name in order if members[name]]
 
 
 _NORM_LAYERS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
@@ -143,12 +161,11 @@ def _fresh_parameters(module: nn.Module, generator: torch.Generator) -> None:
 
 
 def reinitialise(modules: list[nn.Module], generator_seed: int) -> None:
-    """Fresh random parameters for every module under ``modules``, drawn from a generator seeded with
-    ``generator_seed`` (the process-wide torch seed is never touched)."""
+    """Fresh random values for the own parameters of each of ``modules`` (not their children's), drawn
+    from a generator seeded with ``generator_seed`` (the process-wide torch seed is never touched)."""
     generator = torch.Generator(device="cpu").manual_seed(generator_seed)
-    for root in modules:
-        for module in root.modules():
-            _fresh_parameters(module, generator)
+    for module in modules:
+        _fresh_parameters(module, generator)
 
 
 def cascading_randomisation(
