@@ -50,7 +50,11 @@ st.markdown(
 by_label = {f"{spec.title} ({spec.name})": spec.name for spec in list_models()}
 label_of = {name: label for label, name in by_label.items()}
 chosen = st.multiselect(
-    _("Models"), list(by_label), default=[label_of[n] for n in STORY], key="compare.models"
+    _("Models"),
+    list(by_label),
+    default=[label_of[n] for n in STORY],
+    key="compare.models",
+    placeholder=_("Choose options"),
 )
 names = [by_label[label] for label in chosen]
 if not names:

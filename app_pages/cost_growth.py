@@ -61,6 +61,7 @@ def input_size_section() -> None:
         list(by_label),
         default=[label_of[n] for n in scaling.INPUT_SWEEP_MODELS],
         key="cost.models",
+        placeholder=_("Choose options"),
     )
     left, right = st.columns([2, 1])
     typed = left.text_input(

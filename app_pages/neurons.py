@@ -291,7 +291,9 @@ else:
         or "runs"
     )
     if mode == "runs":
-        chosen = st.multiselect(_("Runs"), labels, default=labels[-4:], key="neurons.runs")
+        chosen = st.multiselect(
+            _("Runs"), labels, default=labels[-4:], key="neurons.runs", placeholder=_("Choose options")
+        )
         networks = [
             (run["label"], network_from_result(run["result"])) for run in runs if run["label"] in chosen
         ]
@@ -306,6 +308,7 @@ else:
             kept,
             default=default_epochs,
             key=f"neurons.epochs.{picked_run}",
+            placeholder=_("Choose options"),
         )
         st.caption(
             _(

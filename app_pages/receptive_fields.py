@@ -51,7 +51,9 @@ st.markdown(
 CNN_TITLES = {s.title: s.name for s in list_models() if get_family(s).receptive_field == "convolutional"}
 DEFAULTS = [get_spec(n).title for n in ("alexnet", "vgg16", "resnet50", "inception_v3", "mobilenet_v2")]
 st.subheader(_("How fast the field grows"))
-chosen = st.multiselect(_("Models"), list(CNN_TITLES), default=DEFAULTS, key="rf.compare")
+chosen = st.multiselect(
+    _("Models"), list(CNN_TITLES), default=DEFAULTS, key="rf.compare", placeholder=_("Choose options")
+)
 with st.spinner(_("Tracing the models…")):
     try:
         curves = {title: leaf_fields(fields_of(CNN_TITLES[title])) for title in chosen}

@@ -92,7 +92,9 @@ titles = {method.title: name for name, method in METHODS.items() if method.appli
 per_channel_titles = {title for title, name in titles.items() if METHODS[name].per_channel}
 if any(t not in titles for t in st.session_state.get("saliency.methods", [])):
     del st.session_state["saliency.methods"]  # chosen for another model, and not offered for this one
-picked = st.multiselect(_("Methods"), list(titles), default=["Grad-CAM"], key="saliency.methods")
+picked = st.multiselect(
+    _("Methods"), list(titles), default=["Grad-CAM"], key="saliency.methods", placeholder=_("Choose options")
+)
 view_kind = get_family(spec).attention
 if view_kind == "global":
     st.caption(
@@ -267,7 +269,13 @@ if "saliency.cmp_models" in st.session_state:
     st.session_state["saliency.cmp_models"] = [
         m for m in st.session_state["saliency.cmp_models"] if m in others
     ]
-compare = st.multiselect(_("Compare with (1–3 models)"), others, max_selections=3, key="saliency.cmp_models")
+compare = st.multiselect(
+    _("Compare with (1–3 models)"),
+    others,
+    max_selections=3,
+    key="saliency.cmp_models",
+    placeholder=_("Choose options"),
+)
 macs = {row.name: row.macs for row in summaries()}
 
 

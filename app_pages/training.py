@@ -460,7 +460,9 @@ def show_runs() -> None:
         ],
         hide_index=True,
     )
-    compared = st.multiselect(_("Overlay"), labels, default=labels[-4:], key="train.compare")
+    compared = st.multiselect(
+        _("Overlay"), labels, default=labels[-4:], key="train.compare", placeholder=_("Choose options")
+    )
     shown = [run for run in runs if run["label"] in compared]
     if shown:
         st.plotly_chart(
@@ -651,7 +653,9 @@ with shifting:
             "Train a LeNet-5 and an MLP above, then compare them here."
         )
     )
-    picked = st.multiselect(_("Runs"), labels, default=labels[-2:], key="shift.runs")
+    picked = st.multiselect(
+        _("Runs"), labels, default=labels[-2:], key="shift.runs", placeholder=_("Choose options")
+    )
     picked_runs = [
         run for run in runs if run["label"] in picked and run["result"].config.dataset == data_name
     ]

@@ -420,8 +420,13 @@ offline = [
 ]
 labels = {spec.name: f"{spec.title} ({spec.name})" for spec in offline}
 chosen = st.multiselect(
-    _("Backbones"), list(labels), default=[n for n in COMPARED if n in labels], format_func=labels.get, key="transfer.compare"
-)  # fmt: skip
+    _("Backbones"),
+    list(labels),
+    default=[n for n in COMPARED if n in labels],
+    format_func=labels.get,
+    key="transfer.compare",
+    placeholder=_("Choose options"),
+)
 
 
 def compare_job() -> Job:
