@@ -114,6 +114,10 @@ elif view_kind is not None:
             "CAM family explains this model."
         ).format(model=spec.title)
     )
+else:
+    st.caption(
+        _("Relevance and attention rollout need a Vision Transformer; this model has no self-attention.")
+    )
 with st.expander(_("Method parameters")):
     c1, c2, c3 = st.columns(3)
     steps = c1.slider(_("Integrated Gradients steps"), 8, 128, 32, key="saliency.steps")

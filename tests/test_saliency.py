@@ -329,6 +329,8 @@ def test_saliency_page_shows_maps_for_several_methods_and_a_chosen_class():
     at = AppTest.from_file(str(page), default_timeout=240).run()
     assert not at.exception and not at.error
     assert at.multiselect(key="saliency.methods").value == ["Grad-CAM"]
+    assert "Transformer relevance" not in at.multiselect(key="saliency.methods").options  # a CNN: said why
+    assert any("need a Vision Transformer" in c.value for c in at.caption)
     assert _class_box(at).value.startswith("top-1: 282: tiger cat")
     assert any("282: tiger cat" in c.value for c in at.caption)
     _class_box(at).set_value("281: tabby").run()
