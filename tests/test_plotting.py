@@ -460,3 +460,15 @@ def test_pick_grid_point_carries_its_row_and_column_and_a_click_reads_back_eithe
     assert picked_cell(as_list) == (0, 0)
     assert picked_cell({"selection": {"points": []}}) is None
     assert picked_cell(None) is None
+
+
+def test_prediction_bars_say_untrained_on_a_line_of_its_own_so_a_narrow_column_keeps_it():
+    from cvviz.models.inference import Prediction
+    from cvviz.plotting.story import prediction_figure
+
+    predictions = [Prediction(index=i, label=f"class {i}", prob=p) for i, p in enumerate((0.6, 0.3, 0.1))]
+    trained = prediction_figure(predictions)
+    untrained = prediction_figure(predictions, untrained=True)
+    assert trained.layout.xaxis.title.text == "probability (%)"
+    assert untrained.layout.xaxis.title.text == "probability (%)<br>untrained model, meaningless"
+    assert [bar.x for bar in trained.data] == [(10.0, 30.0, 60.0)]  # best on top

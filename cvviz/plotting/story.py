@@ -121,9 +121,8 @@ def prediction_figure(predictions: Sequence[Prediction], *, untrained: bool = Fa
         )
     )
     figure.update_layout(
-        xaxis_title=_("probability (%) — untrained model, meaningless")
-        if untrained
-        else _("probability (%)"),
+        # Two lines when untrained, so that a narrow column does not cut the warning off.
+        xaxis_title=_("probability (%)") + ("<br>" + _("untrained model, meaningless") if untrained else ""),
         xaxis_range=[0, 100],
         # Grow the margins to fit the category labels and the axis title: never clip them.
         xaxis_automargin=True,
