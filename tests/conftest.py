@@ -12,9 +12,11 @@ each test module; real models are released after use.
 from __future__ import annotations
 
 import gc
+import http.server
 import ipaddress
 import os
 import socket
+import threading
 
 import pytest
 import torch
@@ -80,3 +82,24 @@ def release_shared_models():
     st.cache_resource.clear()
     st.cache_data.clear()
     gc.collect()
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """Serve ``tmp_path / "www"`` over HTTP on a free loopback port; yields (folder, base URL)."""
+    root = tmp_path / "www"
+    root.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

@@ -3,10 +3,8 @@ the authors' layout (layer scale and interpolated positions for DINOv2), DINO's 
 
 from __future__ import annotations
 
-import http.server
 import json
 import math
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -477,25 +475,6 @@ def test_weights_list_reads_the_catalog_with_the_self_supervised_checkpoints(tor
 
 
 # --- Weights mechanism and CLI ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def file_server(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def test_published_checkpoint_downloads_through_the_mirror_into_the_hub_cache_then_works_offline(

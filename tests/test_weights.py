@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import pickle
-import threading
 from pathlib import Path
 
 import pytest
@@ -28,27 +26,6 @@ from cvviz.models.weights import (
     list_cached_weights,
     load_state_dict_file,
 )
-
-
-@pytest.fixture
-def file_server(tmp_path):
-    """Serve ``tmp_path / "www"`` over HTTP on a free loopback port; yields (folder, base URL)."""
-    root = tmp_path / "www"
-    root.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def _tiny_state_dict_bytes() -> bytes:
