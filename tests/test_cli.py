@@ -82,6 +82,16 @@ def test_cli_as_a_process_exits_2_with_one_line_and_no_traceback(tmp_path):
         "error: These weights do not fit SqueezeNet 1.1"
     ), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    # A reader that stops early (``cvviz weights list | head``) is not an error: nothing on stderr.
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "cvviz", "weights", "list"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "TORCH_HOME": "/nonexistent-cvviz-test", "HOME": str(tmp_path)},
+    )
+    reader.stdout.close()
+    assert reader.wait(timeout=120) == 1 and reader.stderr.read() == b""
 
 
 def test_cli_weights_list_reports_the_packaged_default(capsys):
